@@ -1,0 +1,1 @@
+"""Readers and writers: NIfTI-MRS, basis sets, tables; atomic output."""

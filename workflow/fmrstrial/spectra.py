@@ -1,0 +1,60 @@
+"""Core conventions for time-domain signals (FIDs) and spectra.
+
+Internal convention (as FSL-MRS uses in memory): a resonance at chemical shift ``ppm`` has
+time-domain signal ``exp(+2j*pi*f*t)`` with ``f = (ppm - centre_ppm) * cf_mhz`` Hz, and the
+spectrum is ``fftshift(fft(fid))``. NIfTI-MRS files store the complex conjugate of this;
+`fmrstrial.io.nifti_mrs` converts at read and write, so nothing else needs to care.
+Arrays keep the spectral (time) axis first, as in NIfTI-MRS.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Chemical shift of the receiver centre frequency for 1H (water), ppm.
+PPM_CENTRE_1H = 4.65
+
+
+def time_axis(n_points: int, dwell_s: float) -> np.ndarray:
+    """Sample times of an FID, s, shape (n_points,)."""
+    return np.arange(n_points) * dwell_s
+
+
+def frequency_axis(n_points: int, dwell_s: float) -> np.ndarray:
+    """Frequency of each spectral point after `to_spectrum`, Hz, shape (n_points,)."""
+    return np.fft.fftshift(np.fft.fftfreq(n_points, dwell_s))
+
+
+def ppm_axis(
+    n_points: int, dwell_s: float, cf_mhz: float, centre_ppm: float = PPM_CENTRE_1H
+) -> np.ndarray:
+    """Chemical shift of each spectral point after `to_spectrum`, ppm, shape (n_points,)."""
+    return centre_ppm + frequency_axis(n_points, dwell_s) / cf_mhz
+
+
+def to_spectrum(fid: np.ndarray, axis: int = 0) -> np.ndarray:
+    """Spectrum of an FID along `axis` (fftshift(fft)), same shape."""
+    return np.fft.fftshift(np.fft.fft(fid, axis=axis), axes=axis)
+
+
+def to_fid(spectrum: np.ndarray, axis: int = 0) -> np.ndarray:
+    """Inverse of `to_spectrum`."""
+    return np.fft.ifft(np.fft.ifftshift(spectrum, axes=axis), axis=axis)
+
+
+def ppm_to_hz(ppm: np.ndarray | float, cf_mhz: float, centre_ppm: float = PPM_CENTRE_1H):
+    """Frequency offset from the receiver centre, Hz."""
+    return (np.asarray(ppm) - centre_ppm) * cf_mhz
+
+
+def shift_hz(fid: np.ndarray, shift: float, dwell_s: float, axis: int = 0) -> np.ndarray:
+    """Move every resonance by `shift` Hz (positive = towards higher ppm)."""
+    t = time_axis(fid.shape[axis], dwell_s)
+    shape = [1] * fid.ndim
+    shape[axis] = -1
+    return fid * np.exp(2j * np.pi * shift * t).reshape(shape)
+
+
+def voigt_decay(t: np.ndarray, lorentz_hz: float, gauss_hz: float) -> np.ndarray:
+    """Time-domain Voigt envelope with Lorentzian and Gaussian FWHM in Hz, shape of `t`."""
+    return np.exp(-np.pi * lorentz_hz * t - (np.pi * gauss_hz * t) ** 2 / (4.0 * np.log(2.0)))
