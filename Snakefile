@@ -1,0 +1,22 @@
+"""fmrstrial: from raw spectra and ratings to every reported finding of the trial."""
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "config/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/simulate.smk"
+include: "workflow/rules/validate.smk"
+
+
+rule all:
+    input:
+        final_outputs(),
+    default_target: True

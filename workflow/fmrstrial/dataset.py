@@ -1,0 +1,313 @@
+"""Dataset layout: discovery of participants/sessions and validation of a trial dataset.
+
+`validate_dataset` checks everything the workflow relies on before any work starts and
+reports one message per problem, naming the file (and row/column where there is one).
+Rows are numbered like a spreadsheet: the header is row 1, the first data row is row 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pandas as pd
+
+from .errors import InputError, Problem
+from .io.tables import read_tsv, write_json
+
+CONDITIONS = ("placebo", "naltrexone")
+SEQUENCES = {"PN": ("placebo", "naltrexone"), "NP": ("naltrexone", "placebo")}
+SEXES = ("F", "M")
+TIMEPOINTS = ("pre", "post", "day1")
+PARTICIPANT_RE = re.compile(r"^sub-[A-Za-z0-9]+$")
+SESSION_RE = re.compile(r"^ses-[A-Za-z0-9]+$")
+PHENOTYPE_KEYS = ("participant_id", "session_id", "timepoint")
+SVS_GLOB = "*_svs.nii*"
+REF_GLOB = "*_mrsref.nii*"
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    participant_id: str
+    session_id: str
+    condition: str
+    period: int
+    infusion_start_s: float
+    sex: str
+    sequence: str
+
+
+@dataclass
+class Validation:
+    """Outcome of a dataset check: problems (fatal) and notes (documented partial cases)."""
+
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    sessions: list[SessionInfo] = field(default_factory=list)
+
+    def add(self, file, message, row=None, column=None):
+        self.problems.append(Problem(str(file), message, row, column))
+
+
+def svs_path(root: Path, pid: str, sid: str) -> Path | None:
+    """The session's metabolite NIfTI-MRS (None if there is none)."""
+    hits = sorted((root / pid / sid / "mrs").glob(SVS_GLOB))
+    return hits[0] if hits else None
+
+
+def ref_path(root: Path, pid: str, sid: str) -> Path | None:
+    """The session's water-reference NIfTI-MRS (None if there is none)."""
+    hits = sorted((root / pid / sid / "mrs").glob(REF_GLOB))
+    return hits[0] if hits else None
+
+
+def _read_table(v: Validation, path: Path, required: tuple[str, ...]) -> pd.DataFrame | None:
+    if not path.is_file():
+        v.add(path, "required file is missing")
+        return None
+    try:
+        df = read_tsv(path, dtype=str)
+    except Exception as exc:  # pandas raises several parser errors
+        v.add(path, f"not a readable tab-separated table ({exc})")
+        return None
+    missing = [c for c in required if c not in df.columns]
+    for c in missing:
+        v.add(path, f"required column is missing (expected columns: {', '.join(required)})",
+              column=c)
+    return None if missing else df
+
+
+def _check_values(v, path, df, column, allowed=None, pattern=None, numeric=None):
+    for i, value in enumerate(df[column].tolist()):
+        row = i + 2
+        if pd.isna(value) or value == "":
+            v.add(path, "value is missing", row, column)
+        elif allowed is not None and value not in allowed:
+            v.add(path, f"'{value}' is not allowed (expected one of: {', '.join(allowed)})",
+                  row, column)
+        elif pattern is not None and not pattern.match(value):
+            v.add(path, f"'{value}' does not match {pattern.pattern}", row, column)
+        elif numeric is not None:
+            try:
+                x = float(value)
+            except ValueError:
+                v.add(path, f"'{value}' is not a number", row, column)
+                continue
+            lo, hi = numeric
+            if not (lo <= x <= hi) or not np.isfinite(x):
+                v.add(path, f"{value} is outside [{lo}, {hi}]", row, column)
+
+
+def _check_duplicates(v, path, df, keys):
+    dup = df.duplicated(subset=list(keys), keep="first")
+    for i in np.flatnonzero(dup.to_numpy()):
+        v.add(path, f"duplicate row for {'/'.join(df.iloc[i][list(keys)].astype(str))}", i + 2,
+              keys[0])
+
+
+def _check_mrs(v: Validation, path: Path, metabolite: bool) -> None:
+    """Readable NIfTI-MRS with the header extension; metabolite data keep every transient."""
+    name = str(path)
+    try:
+        img = nib.load(path)
+        codes = [e.get_code() for e in img.header.extensions]
+    except Exception as exc:
+        v.add(name, f"not a readable NIfTI file ({exc})")
+        return
+    if 44 not in codes:
+        v.add(name, "no NIfTI-MRS header extension (code 44): not NIfTI-MRS")
+        return
+    try:
+        ext = json.loads(img.header.extensions[codes.index(44)].get_content())
+    except (ValueError, UnicodeDecodeError) as exc:
+        v.add(name, f"NIfTI-MRS header extension is not valid JSON ({exc})")
+        return
+    for key in ("SpectrometerFrequency", "ResonantNucleus"):
+        if key not in ext:
+            v.add(name, f"header extension lacks required key {key}")
+    shape = img.shape
+    if len(shape) < 4 or shape[:3] != (1, 1, 1):
+        v.add(name, f"shape {shape} is not single-voxel NIfTI-MRS (1, 1, 1, points, ...)")
+        return
+    if metabolite:
+        tags = [ext.get(f"dim_{d}") for d in range(5, 5 + len(shape) - 4)]
+        if "DIM_DYN" not in tags or shape[4 + tags.index("DIM_DYN")] < 2:
+            v.add(name, "metabolite data must keep every transient along DIM_DYN "
+                        f"(dimension tags found: {tags or 'none'})")
+    try:
+        data = np.asanyarray(img.dataobj)
+    except Exception as exc:
+        v.add(name, f"data cannot be read, file truncated? ({exc})")
+        return
+    if not np.iscomplexobj(data):
+        v.add(name, f"data are {data.dtype}, NIfTI-MRS requires complex samples")
+    elif not np.all(np.isfinite(data)):
+        v.add(name, "data contain NaN or infinite samples")
+
+
+def validate_dataset(root: str | Path, required_scales: tuple[str, ...] = ("madrs",),
+                     check_spectra: bool = True) -> Validation:
+    """Check a trial dataset; returns problems and the session list (see module docstring)."""
+    root = Path(root)
+    v = Validation()
+    if not root.is_dir():
+        v.add(root, "dataset directory does not exist")
+        return v
+    desc = root / "dataset_description.json"
+    if not desc.is_file():
+        v.add(desc, "required file is missing (BIDS dataset_description.json)")
+    else:
+        try:
+            d = json.loads(desc.read_text(encoding="utf-8"))
+            for key in ("Name", "BIDSVersion"):
+                if key not in d:
+                    v.add(desc, f"required key '{key}' is missing")
+        except ValueError as exc:
+            v.add(desc, f"not valid JSON ({exc})")
+    ppath = root / "participants.tsv"
+    parts = _read_table(v, ppath, ("participant_id", "sex", "age", "sequence"))
+    if parts is None:
+        return v
+    _check_values(v, ppath, parts, "participant_id", pattern=PARTICIPANT_RE)
+    _check_values(v, ppath, parts, "sex", allowed=SEXES)
+    _check_values(v, ppath, parts, "age", numeric=(0, 120))
+    _check_values(v, ppath, parts, "sequence", allowed=tuple(SEQUENCES))
+    _check_duplicates(v, ppath, parts, ("participant_id",))
+    known: dict[str, set[str]] = {}
+    for i, prow in parts.iterrows():
+        pid = prow["participant_id"]
+        if not isinstance(pid, str) or not PARTICIPANT_RE.match(pid) or pid in known:
+            continue
+        known[pid] = set()
+        _check_participant(v, root, pid, prow, i + 2, known, check_spectra)
+    for sub in sorted(p.name for p in root.glob("sub-*") if p.is_dir()):
+        if sub not in known:
+            v.add(root / sub, f"folder {sub} has no row in participants.tsv")
+    _check_phenotype(v, root, known, required_scales)
+    return v
+
+
+def _check_participant(v, root, pid, prow, prow_no, known, check_spectra):
+    spath = root / pid / f"{pid}_sessions.tsv"
+    ses = _read_table(v, spath, ("session_id", "condition", "period", "infusion_start_s"))
+    if ses is None:
+        return
+    n_before = len(v.problems)
+    _check_values(v, spath, ses, "session_id", pattern=SESSION_RE)
+    _check_values(v, spath, ses, "condition", allowed=CONDITIONS)
+    _check_values(v, spath, ses, "period", allowed=("1", "2"))
+    _check_values(v, spath, ses, "infusion_start_s", numeric=(0, 86400))
+    _check_duplicates(v, spath, ses, ("session_id",))
+    if len(v.problems) > n_before:
+        return
+    if len(ses) == 0 or len(ses) > 2:
+        v.add(spath, f"expected two sessions (or one, a partial case), found {len(ses)}")
+        return
+    if len(ses) == 1:
+        v.notes.append(f"{pid}: one session only ({ses.iloc[0]['session_id']}); kept as a "
+                       "partial case")
+    if ses["condition"].nunique() != len(ses):
+        v.add(spath, "both sessions have the same condition", column="condition")
+    if ses["period"].nunique() != len(ses):
+        v.add(spath, "both sessions have the same period", column="period")
+    seq = prow["sequence"]
+    for j, srow in ses.iterrows():
+        sid = srow["session_id"]
+        period = int(srow["period"])
+        if seq in SEQUENCES and SEQUENCES[seq][period - 1] != srow["condition"]:
+            v.add(spath, f"condition '{srow['condition']}' in period {period} contradicts "
+                         f"sequence {seq} of {pid} in participants.tsv", j + 2, "condition")
+            continue
+        known[pid].add(sid)
+        svs = svs_path(root, pid, sid)
+        vendor = root / "sourcedata" / pid / sid / "mrs"
+        if svs is None and not (vendor.is_dir() and any(vendor.iterdir())):
+            v.add(root / pid / sid / "mrs", f"no metabolite spectra for {pid} {sid} "
+                  f"(expected {pid}_{sid}_*_svs.nii.gz or vendor files in sourcedata/)")
+        elif svs is not None and check_spectra:
+            _check_mrs(v, svs, metabolite=True)
+            ref = ref_path(root, pid, sid)
+            if ref is not None:
+                _check_mrs(v, ref, metabolite=False)
+        v.sessions.append(SessionInfo(pid, sid, srow["condition"], period,
+                                      float(srow["infusion_start_s"]), prow["sex"], seq))
+
+
+def _check_phenotype(v, root, known, required_scales):
+    pheno = root / "phenotype"
+    present = {p.stem for p in pheno.glob("*.tsv")} if pheno.is_dir() else set()
+    for scale in required_scales:
+        if scale not in present:
+            v.add(pheno / f"{scale}.tsv", "required phenotype table is missing")
+    for scale in sorted(present):
+        path = pheno / f"{scale}.tsv"
+        df = _read_table(v, path, PHENOTYPE_KEYS)
+        if df is None:
+            continue
+        items = [c for c in df.columns if c not in PHENOTYPE_KEYS]
+        if not items or not all(re.fullmatch(rf"{re.escape(scale)}_\d\d", c) for c in items):
+            bad = [c for c in items if not re.fullmatch(rf"{re.escape(scale)}_\d\d", c)]
+            v.add(path, f"item columns must be named {scale}_01 .. {scale}_NN "
+                        f"(unexpected: {', '.join(bad) or 'no item columns'})")
+        _check_values(v, path, df, "timepoint", allowed=TIMEPOINTS)
+        _check_duplicates(v, path, df, PHENOTYPE_KEYS)
+        for i, row in df.iterrows():
+            pid, sid = row["participant_id"], row["session_id"]
+            if pid not in known:
+                v.add(path, f"unknown participant '{pid}' (not in participants.tsv)", i + 2,
+                      "participant_id")
+            elif sid not in known[pid]:
+                v.add(path, f"unknown session '{sid}' for {pid}", i + 2, "session_id")
+
+
+def sessions_table(root: str | Path) -> pd.DataFrame:
+    """All sessions (participant_id, session_id, condition, period, sex, sequence, ...).
+
+    Reads only the TSVs (no spectra); raises InputError listing every problem.
+    """
+    v = validate_dataset(root, required_scales=(), check_spectra=False)
+    if v.problems:
+        raise InputError(v.problems)
+    return pd.DataFrame([s.__dict__ for s in v.sessions])
+
+
+def validation_report(dataset: str | Path, report: str | Path | None = None,
+                      required_scales: tuple[str, ...] = ("madrs",)) -> dict:
+    """Validate; raise InputError listing every problem, else return (and write) a summary.
+
+    The summary names the dataset folder only (no absolute paths).
+    """
+    v = validate_dataset(dataset, required_scales=required_scales)
+    if v.problems:
+        raise InputError(v.problems)
+    for note in v.notes:
+        print(f"note: {note}")
+    summary = {"dataset": Path(dataset).name, "valid": True,
+               "participants": len({s.participant_id for s in v.sessions}),
+               "sessions": len(v.sessions), "notes": v.notes}
+    if report:
+        write_json(summary, report)
+    print(f"{dataset}: valid ({summary['participants']} participants, "
+          f"{summary['sessions']} sessions)")
+    return summary
+
+
+def run(args: argparse.Namespace) -> int:
+    validation_report(args.dataset, args.report,
+                      tuple(args.require_scale or ("madrs",)))
+    return 0
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("validate-dataset", help="check a trial dataset before analysis",
+                       description=__doc__)
+    p.add_argument("dataset", help="dataset directory (DESIGN layout)")
+    p.add_argument("--require-scale", action="append",
+                   help="phenotype table that must exist (repeatable; default: madrs)")
+    p.add_argument("--report", help="write a JSON summary here when the dataset is valid")
+    p.set_defaults(func=run)

@@ -1,0 +1,6 @@
+"""Trial simulator: writes a complete dataset (spectra, ratings, truth) in the DESIGN layout."""
+
+from .params import DEFAULTS, resolve
+from .trial import simulate_trial
+
+__all__ = ["DEFAULTS", "resolve", "simulate_trial"]

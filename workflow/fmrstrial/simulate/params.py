@@ -1,0 +1,149 @@
+"""Parameters of the trial simulator: defaults, merging of user overrides, validation.
+
+The defaults describe the demo trial. They are chosen from the literature and from the
+published design (see README, "The simulated trial"), never tuned to make one seed hit the
+published statistics. `config/config.yaml` (key `simulate:`) and `fmrstrial simulate
+--config` override them key by key; unknown keys are an error.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import InputError
+from .clinical import SCALE_DEFAULTS
+
+#: Population mean concentrations in the anterior cingulate, mM-like basis units
+#: (healthy/depressed adult ACC at 3T; cf. Govindaraju 2000, Moriguchi 2019 review).
+CONCENTRATIONS = {
+    "Asc": 1.0,
+    "Asp": 2.5,
+    "Cr": 4.3,
+    "GABA": 1.3,
+    "GPC": 1.4,
+    "GSH": 1.6,
+    "Gln": 3.2,
+    "Glu": 9.5,
+    "Ins": 6.5,
+    "Lac": 0.6,
+    "NAA": 8.9,
+    "NAAG": 1.2,
+    "PCh": 0.5,
+    "PCr": 3.7,
+    "PE": 1.2,
+    "Scyllo": 0.3,
+    "Tau": 1.5,
+}
+
+#: Macromolecule components and their amplitudes (protons x mM-like units).
+MACROMOLECULES = {"MM09": 3.0, "MM12": 2.0, "MM14": 3.0, "MM17": 1.5, "MM20": 4.0}
+
+DEFAULTS: dict[str, Any] = {
+    "seed": 20260917,
+    "participants": 26,
+    "design": {
+        "female_fraction": 0.5,
+        "age_mean": 38.0,
+        "age_sd": 11.0,
+        "age_min": 18,
+        "age_max": 65,
+    },
+    "acquisition": {
+        "basis": "basis/lcmodel_press35_3T/3T_PRESS_GE_35ms_noMM.BASIS",
+        "spectral_width_hz": 1200.0,
+        "points": 1024,
+        "tr_s": 3.0,
+        "te_ms": 35.0,
+        "baseline_min": 8.0,
+        "baseline_jitter_min": 0.5,
+        "infusion_min": 30.0,
+        "water_ref_transients": 8,
+        "multi_coil_fraction": 0.1,
+        "coils": 4,
+        "coil_noise_correlation": 0.2,
+    },
+    "signal": {
+        "concentrations": dict(CONCENTRATIONS),
+        "macromolecules": dict(MACROMOLECULES),
+        "between_participant_cv": 0.08,
+        "between_session_cv": 0.02,
+        "lorentz_hz": [2.5, 3.5],
+        "gauss_hz": [3.0, 4.5],
+        "water_extra_lorentz_hz": 1.5,
+        "snr_naa": [9.0, 14.0],
+        "bold_narrowing_hz": 0.35,
+        "bold_tau_min": 3.0,
+        "drift_hz_per_min": [-0.08, 0.02],
+        "drift_walk_hz": 0.02,
+        "frequency_jitter_hz": 0.25,
+        "phase_offset_deg": [-180.0, 180.0],
+        "phase_jitter_deg": 3.0,
+        "eddy_current_rad": 0.2,
+        "eddy_current_tau_s": 0.05,
+        "residual_water": [5.0, 30.0],
+        "water_amplitude": 1500.0,
+        "corrupt_fraction": 0.02,
+    },
+    "effects": {
+        "glx_response_placebo": 0.05,
+        "gln_response_factor": 1.0,
+        "response_tau_min": 4.0,
+        "response_cv": 0.2,
+        "naltrexone_attenuation_male": 0.75,
+        "naltrexone_attenuation_female": 0.35,
+        "period2_glx": 0.01,
+        "madrs_pre_mean": 32.0,
+        "madrs_between_sd": 4.0,
+        "madrs_residual_sd": 3.8,
+        "madrs_reduction_placebo": 14.0,
+        "madrs_attenuation": 0.28,
+        "madrs_reduction_cv": 0.2,
+        "madrs_period2": -1.0,
+        "glx_madrs_correlation": 0.3,
+    },
+    "clinical": copy.deepcopy(SCALE_DEFAULTS),
+    "missing": {
+        "teps_anticipatory_pre_fraction": 0.15,
+        "item_fraction": 0.005,
+    },
+}
+
+_RANGES = {
+    "participants": (2, 10000),
+}
+
+
+def deep_merge(base: Mapping, override: Mapping, path: str = "simulate") -> dict:
+    """Override `base` key by key; an unknown key raises InputError naming its path."""
+    out = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        where = f"{path}.{key}"
+        if key not in out:
+            raise InputError(
+                f"unknown simulation key '{where}' (known: {', '.join(sorted(out))})",
+                file="simulation config",
+            )
+        if isinstance(out[key], Mapping) and key not in ("concentrations", "macromolecules"):
+            if not isinstance(value, Mapping):
+                raise InputError(f"'{where}' must be a mapping", file="simulation config")
+            out[key] = deep_merge(out[key], value, where)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def resolve(overrides: Mapping | None = None, **top: Any) -> dict:
+    """Defaults merged with `overrides` and keyword overrides (e.g. participants=4, seed=1)."""
+    params = deep_merge(DEFAULTS, overrides or {})
+    params = deep_merge(params, {k: v for k, v in top.items() if v is not None})
+    n = params["participants"]
+    lo, hi = _RANGES["participants"]
+    if not isinstance(n, int) or not lo <= n <= hi:
+        raise InputError(f"simulate.participants must be an integer in [{lo}, {hi}], got {n!r}",
+                         file="simulation config")
+    if not isinstance(params["seed"], int) or params["seed"] < 0:
+        raise InputError(f"simulate.seed must be a non-negative integer, got {params['seed']!r}",
+                         file="simulation config")
+    return params

@@ -1,0 +1,9 @@
+"""Snakemake entry point: validate the dataset and write a JSON summary."""
+
+import _bootstrap  # noqa: F401
+from fmrstrial.dataset import validation_report
+from fmrstrial.smk import logged
+
+with logged(snakemake.log[0]):  # noqa: F821
+    validation_report(snakemake.params.dataset, snakemake.output.report,  # noqa: F821
+                      required_scales=tuple(snakemake.params.required_scales))  # noqa: F821
