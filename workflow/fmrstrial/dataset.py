@@ -77,8 +77,9 @@ def _read_table(v: Validation, path: Path, required: tuple[str, ...]) -> pd.Data
         return None
     missing = [c for c in required if c not in df.columns]
     for c in missing:
-        v.add(path, f"required column is missing (expected columns: {', '.join(required)})",
-              column=c)
+        v.add(
+            path, f"required column is missing (expected columns: {', '.join(required)})", column=c
+        )
     return None if missing else df
 
 
@@ -88,8 +89,12 @@ def _check_values(v, path, df, column, allowed=None, pattern=None, numeric=None)
         if pd.isna(value) or value == "":
             v.add(path, "value is missing", row, column)
         elif allowed is not None and value not in allowed:
-            v.add(path, f"'{value}' is not allowed (expected one of: {', '.join(allowed)})",
-                  row, column)
+            v.add(
+                path,
+                f"'{value}' is not allowed (expected one of: {', '.join(allowed)})",
+                row,
+                column,
+            )
         elif pattern is not None and not pattern.match(value):
             v.add(path, f"'{value}' does not match {pattern.pattern}", row, column)
         elif numeric is not None:
@@ -106,8 +111,12 @@ def _check_values(v, path, df, column, allowed=None, pattern=None, numeric=None)
 def _check_duplicates(v, path, df, keys):
     dup = df.duplicated(subset=list(keys), keep="first")
     for i in np.flatnonzero(dup.to_numpy()):
-        v.add(path, f"duplicate row for {'/'.join(df.iloc[i][list(keys)].astype(str))}", i + 2,
-              keys[0])
+        v.add(
+            path,
+            f"duplicate row for {'/'.join(df.iloc[i][list(keys)].astype(str))}",
+            i + 2,
+            keys[0],
+        )
 
 
 def _check_mrs(v: Validation, path: Path, metabolite: bool) -> None:
@@ -137,8 +146,11 @@ def _check_mrs(v: Validation, path: Path, metabolite: bool) -> None:
     if metabolite:
         tags = [ext.get(f"dim_{d}") for d in range(5, 5 + len(shape) - 4)]
         if "DIM_DYN" not in tags or shape[4 + tags.index("DIM_DYN")] < 2:
-            v.add(name, "metabolite data must keep every transient along DIM_DYN "
-                        f"(dimension tags found: {tags or 'none'})")
+            v.add(
+                name,
+                "metabolite data must keep every transient along DIM_DYN "
+                f"(dimension tags found: {tags or 'none'})",
+            )
     try:
         data = np.asanyarray(img.dataobj)
     except Exception as exc:
@@ -150,8 +162,9 @@ def _check_mrs(v: Validation, path: Path, metabolite: bool) -> None:
         v.add(name, "data contain NaN or infinite samples")
 
 
-def validate_dataset(root: str | Path, required_scales: tuple[str, ...] = ("madrs",),
-                     check_spectra: bool = True) -> Validation:
+def validate_dataset(
+    root: str | Path, required_scales: tuple[str, ...] = ("madrs",), check_spectra: bool = True
+) -> Validation:
     """Check a trial dataset; returns problems and the session list (see module docstring)."""
     root = Path(root)
     v = Validation()
@@ -197,6 +210,9 @@ def _check_participant(v, root, pid, prow, prow_no, known, check_spectra):
     ses = _read_table(v, spath, ("session_id", "condition", "period", "infusion_start_s"))
     if ses is None:
         return
+    # sessions named in the table are known even if another of their fields is wrong, so
+    # that a single mistake does not cascade into "unknown session" messages elsewhere
+    known[pid].update(x for x in ses["session_id"] if isinstance(x, str) and SESSION_RE.match(x))
     n_before = len(v.problems)
     _check_values(v, spath, ses, "session_id", pattern=SESSION_RE)
     _check_values(v, spath, ses, "condition", allowed=CONDITIONS)
@@ -209,8 +225,9 @@ def _check_participant(v, root, pid, prow, prow_no, known, check_spectra):
         v.add(spath, f"expected two sessions (or one, a partial case), found {len(ses)}")
         return
     if len(ses) == 1:
-        v.notes.append(f"{pid}: one session only ({ses.iloc[0]['session_id']}); kept as a "
-                       "partial case")
+        v.notes.append(
+            f"{pid}: one session only ({ses.iloc[0]['session_id']}); kept as a partial case"
+        )
     if ses["condition"].nunique() != len(ses):
         v.add(spath, "both sessions have the same condition", column="condition")
     if ses["period"].nunique() != len(ses):
@@ -220,22 +237,38 @@ def _check_participant(v, root, pid, prow, prow_no, known, check_spectra):
         sid = srow["session_id"]
         period = int(srow["period"])
         if seq in SEQUENCES and SEQUENCES[seq][period - 1] != srow["condition"]:
-            v.add(spath, f"condition '{srow['condition']}' in period {period} contradicts "
-                         f"sequence {seq} of {pid} in participants.tsv", j + 2, "condition")
+            v.add(
+                spath,
+                f"condition '{srow['condition']}' in period {period} contradicts "
+                f"sequence {seq} of {pid} in participants.tsv",
+                j + 2,
+                "condition",
+            )
             continue
-        known[pid].add(sid)
         svs = svs_path(root, pid, sid)
         vendor = root / "sourcedata" / pid / sid / "mrs"
         if svs is None and not (vendor.is_dir() and any(vendor.iterdir())):
-            v.add(root / pid / sid / "mrs", f"no metabolite spectra for {pid} {sid} "
-                  f"(expected {pid}_{sid}_*_svs.nii.gz or vendor files in sourcedata/)")
+            v.add(
+                root / pid / sid / "mrs",
+                f"no metabolite spectra for {pid} {sid} "
+                f"(expected {pid}_{sid}_*_svs.nii.gz or vendor files in sourcedata/)",
+            )
         elif svs is not None and check_spectra:
             _check_mrs(v, svs, metabolite=True)
             ref = ref_path(root, pid, sid)
             if ref is not None:
                 _check_mrs(v, ref, metabolite=False)
-        v.sessions.append(SessionInfo(pid, sid, srow["condition"], period,
-                                      float(srow["infusion_start_s"]), prow["sex"], seq))
+        v.sessions.append(
+            SessionInfo(
+                pid,
+                sid,
+                srow["condition"],
+                period,
+                float(srow["infusion_start_s"]),
+                prow["sex"],
+                seq,
+            )
+        )
 
 
 def _check_phenotype(v, root, known, required_scales):
@@ -252,15 +285,22 @@ def _check_phenotype(v, root, known, required_scales):
         items = [c for c in df.columns if c not in PHENOTYPE_KEYS]
         if not items or not all(re.fullmatch(rf"{re.escape(scale)}_\d\d", c) for c in items):
             bad = [c for c in items if not re.fullmatch(rf"{re.escape(scale)}_\d\d", c)]
-            v.add(path, f"item columns must be named {scale}_01 .. {scale}_NN "
-                        f"(unexpected: {', '.join(bad) or 'no item columns'})")
+            v.add(
+                path,
+                f"item columns must be named {scale}_01 .. {scale}_NN "
+                f"(unexpected: {', '.join(bad) or 'no item columns'})",
+            )
         _check_values(v, path, df, "timepoint", allowed=TIMEPOINTS)
         _check_duplicates(v, path, df, PHENOTYPE_KEYS)
         for i, row in df.iterrows():
             pid, sid = row["participant_id"], row["session_id"]
             if pid not in known:
-                v.add(path, f"unknown participant '{pid}' (not in participants.tsv)", i + 2,
-                      "participant_id")
+                v.add(
+                    path,
+                    f"unknown participant '{pid}' (not in participants.tsv)",
+                    i + 2,
+                    "participant_id",
+                )
             elif sid not in known[pid]:
                 v.add(path, f"unknown session '{sid}' for {pid}", i + 2, "session_id")
 
@@ -276,8 +316,11 @@ def sessions_table(root: str | Path) -> pd.DataFrame:
     return pd.DataFrame([s.__dict__ for s in v.sessions])
 
 
-def validation_report(dataset: str | Path, report: str | Path | None = None,
-                      required_scales: tuple[str, ...] = ("madrs",)) -> dict:
+def validation_report(
+    dataset: str | Path,
+    report: str | Path | None = None,
+    required_scales: tuple[str, ...] = ("madrs",),
+) -> dict:
     """Validate; raise InputError listing every problem, else return (and write) a summary.
 
     The summary names the dataset folder only (no absolute paths).
@@ -287,27 +330,35 @@ def validation_report(dataset: str | Path, report: str | Path | None = None,
         raise InputError(v.problems)
     for note in v.notes:
         print(f"note: {note}")
-    summary = {"dataset": Path(dataset).name, "valid": True,
-               "participants": len({s.participant_id for s in v.sessions}),
-               "sessions": len(v.sessions), "notes": v.notes}
+    summary = {
+        "dataset": Path(dataset).name,
+        "valid": True,
+        "participants": len({s.participant_id for s in v.sessions}),
+        "sessions": len(v.sessions),
+        "notes": v.notes,
+    }
     if report:
         write_json(summary, report)
-    print(f"{dataset}: valid ({summary['participants']} participants, "
-          f"{summary['sessions']} sessions)")
+    print(
+        f"{dataset}: valid ({summary['participants']} participants, {summary['sessions']} sessions)"
+    )
     return summary
 
 
 def run(args: argparse.Namespace) -> int:
-    validation_report(args.dataset, args.report,
-                      tuple(args.require_scale or ("madrs",)))
+    validation_report(args.dataset, args.report, tuple(args.require_scale or ("madrs",)))
     return 0
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("validate-dataset", help="check a trial dataset before analysis",
-                       description=__doc__)
+    p = sub.add_parser(
+        "validate-dataset", help="check a trial dataset before analysis", description=__doc__
+    )
     p.add_argument("dataset", help="dataset directory (DESIGN layout)")
-    p.add_argument("--require-scale", action="append",
-                   help="phenotype table that must exist (repeatable; default: madrs)")
+    p.add_argument(
+        "--require-scale",
+        action="append",
+        help="phenotype table that must exist (repeatable; default: madrs)",
+    )
     p.add_argument("--report", help="write a JSON summary here when the dataset is valid")
     p.set_defaults(func=run)

@@ -10,7 +10,6 @@ from fmrstrial.simulate.design import participant_label
 from fmrstrial.simulate.trial import mrs_paths
 from fmrstrial.workflow_plan import dataset_was_simulated
 
-
 DATASET = Path(config["dataset"])
 SIMULATE = config["demo"]["generate_if_missing"] and (
     not DATASET.exists() or dataset_was_simulated(DATASET)
@@ -22,9 +21,7 @@ def planned_sessions():
     """(participant_id, session_id) of every session, known before any job runs."""
     if SIMULATE:
         n = config["simulate"]["participants"]
-        return [
-            (participant_label(i, n), f"ses-{k}") for i in range(n) for k in (1, 2)
-        ]
+        return [(participant_label(i, n), f"ses-{k}") for i in range(n) for k in (1, 2)]
     if not DATASET.exists():
         raise WorkflowError(
             f"dataset '{DATASET}' does not exist and demo.generate_if_missing is false"

@@ -8,15 +8,15 @@ if SIMULATE:
             phenotype_tables(),
             dataset_spectra(),
             str(DATASET / "derivatives" / "truth" / "effects.json"),
-        params:
-            dataset=str(DATASET),
-            simulate=config["simulate"],
         log:
             "results/logs/simulate_demo.log",
         benchmark:
             "results/benchmarks/simulate_demo.tsv"
-        threads: 2
         conda:
             "../../envs/simulate.yaml"
+        threads: 2
+        params:
+            dataset=lambda wildcards, output: str(Path(output[0]).parent),
+            simulate=config["simulate"],
         script:
             "../scripts/simulate_demo.py"

@@ -8,12 +8,12 @@ rule validate_dataset:
         dataset_spectra(),
     output:
         report="results/validation/dataset.json",
-    params:
-        dataset=str(DATASET),
-        required_scales=config["validation"]["required_scales"],
     log:
         "results/logs/validate_dataset.log",
     conda:
         "../../envs/simulate.yaml"
+    params:
+        dataset=lambda wildcards, input: str(Path(input[0]).parent),
+        required_scales=config["validation"]["required_scales"],
     script:
         "../scripts/validate_dataset.py"

@@ -4,6 +4,9 @@ import _bootstrap  # noqa: F401
 from fmrstrial.dataset import validation_report
 from fmrstrial.smk import logged
 
-with logged(snakemake.log[0]):  # noqa: F821
-    validation_report(snakemake.params.dataset, snakemake.output.report,  # noqa: F821
-                      required_scales=tuple(snakemake.params.required_scales))  # noqa: F821
+with logged(snakemake.log[0]):
+    validation_report(
+        snakemake.params.dataset,
+        snakemake.output.report,
+        required_scales=tuple(snakemake.params.required_scales),
+    )

@@ -153,9 +153,7 @@ def read_nifti_mrs(path: str | os.PathLike) -> MRSData:
     except Exception as exc:
         raise InputError(f"invalid NIfTI-MRS: {exc}", file=name) from exc
     if raw.shape[:3] != (1, 1, 1):
-        raise InputError(
-            f"spatial shape {raw.shape[:3]} is not single-voxel (1, 1, 1)", file=name
-        )
+        raise InputError(f"spatial shape {raw.shape[:3]} is not single-voxel (1, 1, 1)", file=name)
     fids = np.asarray(raw[0, 0, 0], dtype=np.complex128).conj()
     if not np.all(np.isfinite(fids)):
         raise InputError("data contain NaN or infinite samples", file=name)

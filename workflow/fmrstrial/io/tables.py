@@ -16,8 +16,9 @@ FLOAT_FORMAT = "%.8g"
 
 def tsv_text(df: pd.DataFrame, float_format: str = FLOAT_FORMAT) -> str:
     """A DataFrame as BIDS-style TSV text with fixed float formatting."""
-    return df.to_csv(sep="\t", index=False, na_rep="n/a", float_format=float_format,
-                     lineterminator="\n")
+    return df.to_csv(
+        sep="\t", index=False, na_rep="n/a", float_format=float_format, lineterminator="\n"
+    )
 
 
 def write_tsv(df: pd.DataFrame, path: str | os.PathLike, float_format: str = FLOAT_FORMAT) -> None:

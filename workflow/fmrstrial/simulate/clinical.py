@@ -30,8 +30,7 @@ SCALES = ("madrs", "qids_sr16", "shaps", "teps", "m3vas", "cadss", "psi")
 #: under placebo (signed; scaled per session by that session's MADRS reduction) and, for
 #: the scales rated at the end of infusion, the mean change pre -> post.
 SCALE_DEFAULTS = {
-    "qids_sr16": {"total": {"mean": 16.0, "between_sd": 3.0, "residual_sd": 2.5,
-                            "change": -6.0}},
+    "qids_sr16": {"total": {"mean": 16.0, "between_sd": 3.0, "residual_sd": 2.5, "change": -6.0}},
     "shaps": {"total": {"mean": 7.0, "between_sd": 2.5, "residual_sd": 2.0, "change": -3.0}},
     "teps": {
         "anticipatory": {"mean": 34.0, "between_sd": 6.0, "residual_sd": 4.0, "change": 4.0},
@@ -40,13 +39,31 @@ SCALE_DEFAULTS = {
     "m3vas": {
         "mood": {"mean": 62.0, "between_sd": 12.0, "residual_sd": 10.0, "change": -25.0},
         "anhedonia": {"mean": 60.0, "between_sd": 12.0, "residual_sd": 10.0, "change": -20.0},
-        "suicidal_ideation": {"mean": 28.0, "between_sd": 15.0, "residual_sd": 10.0,
-                              "change": -12.0},
+        "suicidal_ideation": {
+            "mean": 28.0,
+            "between_sd": 15.0,
+            "residual_sd": 10.0,
+            "change": -12.0,
+        },
     },
-    "cadss": {"total": {"mean": 2.0, "between_sd": 2.0, "residual_sd": 3.0, "change": 0.0,
-                        "post_change": 14.0}},
-    "psi": {"total": {"mean": 8.0, "between_sd": 4.0, "residual_sd": 4.0, "change": 0.0,
-                      "post_change": 16.0}},
+    "cadss": {
+        "total": {
+            "mean": 2.0,
+            "between_sd": 2.0,
+            "residual_sd": 3.0,
+            "change": 0.0,
+            "post_change": 14.0,
+        }
+    },
+    "psi": {
+        "total": {
+            "mean": 8.0,
+            "between_sd": 4.0,
+            "residual_sd": 4.0,
+            "change": 0.0,
+            "post_change": 16.0,
+        }
+    },
 }
 
 
@@ -64,8 +81,9 @@ def item_numbers(spec, n_items: int) -> list[int]:
     return list(range(1, n_items + 1)) if spec in (None, "all") else [int(i) for i in spec]
 
 
-def allocate(total: int, lo: np.ndarray, hi: np.ndarray, weights: np.ndarray,
-             rng: np.random.Generator) -> np.ndarray:
+def allocate(
+    total: int, lo: np.ndarray, hi: np.ndarray, weights: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """Integers x with lo <= x <= hi and sum(x) == total (total clipped to what is possible)."""
     lo = np.asarray(lo, int)
     hi = np.asarray(hi, int)
@@ -101,13 +119,17 @@ def build_items(defn: dict, targets: dict[str, float], rng: np.random.Generator)
         idx = np.array(items) - 1
         kind = rule["rule"]
         if kind == "sum":
-            vals = allocate(int(round(target)), np.full(idx.size, lo_v), np.full(idx.size, hi_v),
-                            weights[idx], rng)
+            vals = allocate(
+                int(round(target)),
+                np.full(idx.size, lo_v),
+                np.full(idx.size, hi_v),
+                weights[idx],
+                rng,
+            )
             recoded[idx] = vals
             scores[name] = float(vals.sum())
         elif kind == "item":
-            value = float(np.clip(round(target) if integer else round(2 * target) / 2, lo_v,
-                                  hi_v))
+            value = float(np.clip(round(target) if integer else round(2 * target) / 2, lo_v, hi_v))
             recoded[idx[0]] = value
             scores[name] = value
         elif kind == "max_of_groups":
@@ -115,8 +137,13 @@ def build_items(defn: dict, targets: dict[str, float], rng: np.random.Generator)
             grouped = {i for g in groups for i in g}
             singles = [np.array([i]) for i in idx if i not in grouped]
             domains = groups + singles
-            dvals = allocate(int(round(target)), np.full(len(domains), lo_v),
-                             np.full(len(domains), hi_v), rng.gamma(4.0, 1.0, len(domains)), rng)
+            dvals = allocate(
+                int(round(target)),
+                np.full(len(domains), lo_v),
+                np.full(len(domains), hi_v),
+                rng.gamma(4.0, 1.0, len(domains)),
+                rng,
+            )
             for d, v in zip(domains, dvals, strict=True):
                 recoded[d] = rng.integers(lo_v, v + 1, size=d.size)
                 recoded[d[rng.integers(d.size)]] = v
@@ -141,8 +168,9 @@ def build_items(defn: dict, targets: dict[str, float], rng: np.random.Generator)
     return Rating(items=raw, scores=scores)
 
 
-def madrs_targets(session: Session, fx: ParticipantEffects, params: dict,
-                  rng: np.random.Generator) -> dict[str, tuple[float, float, float]]:
+def madrs_targets(
+    session: Session, fx: ParticipantEffects, params: dict, rng: np.random.Generator
+) -> dict[str, tuple[float, float, float]]:
     """MADRS total per timepoint: (value, expected value, reduction ratio to placebo mean)."""
     eff = params["effects"]
     period = eff["madrs_period2"] if session.period == 2 else 0.0
@@ -157,7 +185,9 @@ def madrs_targets(session: Session, fx: ParticipantEffects, params: dict,
 
 
 def simulate_ratings(
-    sessions: list[Session], effects: dict[str, ParticipantEffects], params: dict,
+    sessions: list[Session],
+    effects: dict[str, ParticipantEffects],
+    params: dict,
     definitions: dict[str, dict],
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """Item tables per scale (DESIGN phenotype layout) and a long truth table of scores."""
@@ -187,37 +217,52 @@ def simulate_ratings(
                         exp_shift = post + sp["change"] * (
                             (1 - params["effects"]["madrs_attenuation"])
                             if (tp == "day1" and ses.condition == "naltrexone")
-                            else (1.0 if tp == "day1" else 0.0))
-                        targets[name] = (sp["mean"] + sp["between_sd"] * severity + shift
-                                         + rng.normal(0.0, sp["residual_sd"]))
+                            else (1.0 if tp == "day1" else 0.0)
+                        )
+                        targets[name] = (
+                            sp["mean"]
+                            + sp["between_sd"] * severity
+                            + shift
+                            + rng.normal(0.0, sp["residual_sd"])
+                        )
                         expected_scores[name] = sp["mean"] + exp_shift
                 rating = build_items(defn, targets, rng)
                 items = rating.items.copy()
                 n_missing = _apply_missing(scale, tp, defn, items, miss, rng)
                 rows[scale].append([p.participant_id, ses.session_id, tp, *items])
                 for name, score in rating.scores.items():
-                    truth.append({
-                        "participant_id": p.participant_id, "session_id": ses.session_id,
-                        "condition": ses.condition, "period": ses.period, "timepoint": tp,
-                        "scale": scale, "subscale": name, "score": score,
-                        "expected_score": expected_scores.get(name, np.nan),
-                        "n_items_missing": n_missing,
-                    })
+                    truth.append(
+                        {
+                            "participant_id": p.participant_id,
+                            "session_id": ses.session_id,
+                            "condition": ses.condition,
+                            "period": ses.period,
+                            "timepoint": tp,
+                            "scale": scale,
+                            "subscale": name,
+                            "score": score,
+                            "expected_score": expected_scores.get(name, np.nan),
+                            "n_items_missing": n_missing,
+                        }
+                    )
     tables = {}
     for scale in SCALES:
         n = int(definitions[scale]["items"])
         cols = ["participant_id", "session_id", "timepoint"] + [
-            f"{scale}_{i:02d}" for i in range(1, n + 1)]
+            f"{scale}_{i:02d}" for i in range(1, n + 1)
+        ]
         df = pd.DataFrame(rows[scale], columns=cols)
         item_cols = cols[3:]
-        df[item_cols] = df[item_cols].astype("Float64" if not definitions[scale].get(
-            "integer", True) else "Int64")
+        df[item_cols] = df[item_cols].astype(
+            "Float64" if not definitions[scale].get("integer", True) else "Int64"
+        )
         tables[scale] = df
     return tables, pd.DataFrame(truth)
 
 
-def _apply_missing(scale: str, tp: str, defn: dict, items: np.ndarray, miss: dict,
-                   rng: np.random.Generator) -> int:
+def _apply_missing(
+    scale: str, tp: str, defn: dict, items: np.ndarray, miss: dict, rng: np.random.Generator
+) -> int:
     """Blank items in place: sporadic item non-response, and TEPS anticipatory at pre."""
     n = items.size
     drop = rng.random(n) < miss["item_fraction"]

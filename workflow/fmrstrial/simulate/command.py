@@ -33,19 +33,23 @@ def load_overrides(path: str | None) -> dict:
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and any(out.iterdir()) and not args.overwrite:
-        raise InputError("output directory exists and is not empty (use --overwrite)",
-                         file=str(out))
+        raise InputError(
+            "output directory exists and is not empty (use --overwrite)", file=str(out)
+        )
     params = resolve(load_overrides(args.config), participants=args.participants, seed=args.seed)
     start = time.perf_counter()
     summary = simulate_trial(out, params, jobs=args.jobs)
-    print(f"simulated {summary['participants']} participants, {summary['sessions']} sessions "
-          f"into {out} ({summary['bytes'] / 1e6:.1f} MB, {time.perf_counter() - start:.1f} s)")
+    print(
+        f"simulated {summary['participants']} participants, {summary['sessions']} sessions "
+        f"into {out} ({summary['bytes'] / 1e6:.1f} MB, {time.perf_counter() - start:.1f} s)"
+    )
     return 0
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("simulate", help="write a simulated trial dataset (the demo input)",
-                       description=__doc__)
+    p = sub.add_parser(
+        "simulate", help="write a simulated trial dataset (the demo input)", description=__doc__
+    )
     p.add_argument("--out", required=True, help="dataset directory to write")
     p.add_argument("--participants", type=int, default=None, help="number of participants")
     p.add_argument("--seed", type=int, default=None, help="random seed")

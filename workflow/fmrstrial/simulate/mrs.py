@@ -89,8 +89,9 @@ def build_model(params: dict) -> SpectralModel:
     unit = float(np.abs(raw.fid("Cr")[1])) / 5.0
     mm_names = list(sig["macromolecules"])
     mm = component_fids(mm_names, acq["points"], dwell, basis.cf_mhz, PPM_CENTRE_1H, unit)
-    lip = component_fids(["Lip09", "Lip13"], acq["points"], dwell, basis.cf_mhz,
-                         PPM_CENTRE_1H, unit).sum(axis=1)
+    lip = component_fids(
+        ["Lip09", "Lip13"], acq["points"], dwell, basis.cf_mhz, PPM_CENTRE_1H, unit
+    ).sum(axis=1)
     return SpectralModel(basis, mm_names, mm, lip, time_axis(acq["points"], dwell))
 
 
@@ -150,12 +151,15 @@ def simulate_session(
     cv = sig["between_session_cv"]
     sd_log = np.sqrt(np.log1p(cv**2))
     period_factor = 1.0 + (eff["period2_glx"] if session.period == 2 else 0.0)
-    base = np.array([
-        sig["concentrations"][m] * fx.concentration_factor[m]
-        * float(np.exp(rng.normal(-0.5 * sd_log**2, sd_log)))
-        * (period_factor if m in GLX_METABOLITES else 1.0)
-        for m in names
-    ])
+    base = np.array(
+        [
+            sig["concentrations"][m]
+            * fx.concentration_factor[m]
+            * float(np.exp(rng.normal(-0.5 * sd_log**2, sd_log)))
+            * (period_factor if m in GLX_METABOLITES else 1.0)
+            for m in names
+        ]
+    )
     times = np.arange(n_tr) * tr
     t_rel = times - session.infusion_start_s
     shape = response_timecourse(t_rel, eff["response_tau_min"])
@@ -211,7 +215,9 @@ def simulate_session(
     n_zf = ZERO_FILL * model.n_points
     freq = frequency_axis(n_zf, model.dwell_s)
     naa = model.basis.fid("NAA") * base[names.index("NAA")]
-    spec_naa = to_spectrum(np.pad(naa * voigt(t, np.array([lor0]), gauss)[:, 0], (0, n_zf - t.size)))
+    spec_naa = to_spectrum(
+        np.pad(naa * voigt(t, np.array([lor0]), gauss)[:, 0], (0, n_zf - t.size))
+    )
     naa_height = float(spec_naa.real.max())
     snr = rng.uniform(*sig["snr_naa"])
     sigma = naa_height / (snr * np.sqrt(model.n_points))
@@ -231,18 +237,30 @@ def simulate_session(
     # --- water reference (unsuppressed, acquired before the series, no drift)
     n_w = acq["water_ref_transients"]
     lw = lor0 + sig["water_extra_lorentz_hz"]
-    water_area = sig["water_amplitude"] * float(np.abs(model.basis.fid("NAA")[1])) * base[
-        names.index("NAA")]
-    water_fid = water_area * voigt(t, np.array([lw]), gauss)[:, 0] * np.exp(
-        1j * (phi0 + 2 * np.pi * f0 * t)) * ec_phase
+    water_area = (
+        sig["water_amplitude"] * float(np.abs(model.basis.fid("NAA")[1])) * base[names.index("NAA")]
+    )
+    water_fid = (
+        water_area
+        * voigt(t, np.array([lw]), gauss)[:, 0]
+        * np.exp(1j * (phi0 + 2 * np.pi * f0 * t))
+        * ec_phase
+    )
     water_fid = water_fid + (model.basis.fids @ base) * voigt(t, np.array([lw]), gauss)[:, 0] * (
-        np.exp(1j * (phi0 + 2 * np.pi * f0 * t)) * ec_phase)
+        np.exp(1j * (phi0 + 2 * np.pi * f0 * t)) * ec_phase
+    )
     water_clean = np.repeat(water_fid[:, None], n_w, axis=1)
 
     # --- coils and noise
     if session.n_coils > 1:
-        fids, water = _coil_data(rng, signal, water_clean, sigma, session.n_coils,
-                                 params["acquisition"]["coil_noise_correlation"])
+        fids, water = _coil_data(
+            rng,
+            signal,
+            water_clean,
+            sigma,
+            session.n_coils,
+            params["acquisition"]["coil_noise_correlation"],
+        )
     else:
         fids = signal + sigma * _cnoise(rng, signal.shape)
         water = water_clean + sigma * _cnoise(rng, water_clean.shape)
@@ -253,29 +271,32 @@ def simulate_session(
     tnaa = conc[:, idx["NAA"]] + conc[:, idx["NAAG"]]
     pop = np.array([sig["concentrations"][m] for m in names])
     pop_glu = pop[idx["Glu"]] * period_factor * (1.0 + resp_pop * shape)
-    pop_gln = pop[idx["Gln"]] * period_factor * (1.0 + eff["gln_response_factor"] * resp_pop
-                                                  * shape)
+    pop_gln = (
+        pop[idx["Gln"]] * period_factor * (1.0 + eff["gln_response_factor"] * resp_pop * shape)
+    )
     pop_tnaa = pop[idx["NAA"]] + pop[idx["NAAG"]]
-    fwhm = _naa_fwhm(model, lor, gauss, n_zf, freq)
-    truth = pd.DataFrame({
-        "participant_id": p.participant_id,
-        "session_id": session.session_id,
-        "transient": np.arange(n_tr),
-        "time_s": times,
-        "t_rel_infusion_s": t_rel,
-        "phase": np.where(t_rel < 0, "baseline", "infusion"),
-        **{f"conc_{m}": conc[:, idx[m]] for m in names},
-        "glx_tnaa": glx / tnaa,
-        "glu_tnaa": conc[:, idx["Glu"]] / tnaa,
-        "expected_glx_tnaa": (pop_glu + pop_gln) / pop_tnaa,
-        "expected_glu_tnaa": pop_glu / pop_tnaa,
-        "lorentz_hz": lor,
-        "gauss_hz": gauss,
-        "naa_fwhm_hz": fwhm,
-        "freq_offset_hz": dfreq_obs,
-        "phase_deg": np.rad2deg(np.angle(np.exp(1j * phase))),
-        "corrupt": bad.astype(int),
-    })
+    fwhm = _naa_fwhm(model, model.basis.fids @ base + model.mm @ mm_amp, lor, gauss, n_zf, freq)
+    truth = pd.DataFrame(
+        {
+            "participant_id": p.participant_id,
+            "session_id": session.session_id,
+            "transient": np.arange(n_tr),
+            "time_s": times,
+            "t_rel_infusion_s": t_rel,
+            "phase": np.where(t_rel < 0, "baseline", "infusion"),
+            **{f"conc_{m}": conc[:, idx[m]] for m in names},
+            "glx_tnaa": glx / tnaa,
+            "glu_tnaa": conc[:, idx["Glu"]] / tnaa,
+            "expected_glx_tnaa": (pop_glu + pop_gln) / pop_tnaa,
+            "expected_glu_tnaa": pop_glu / pop_tnaa,
+            "lorentz_hz": lor,
+            "gauss_hz": gauss,
+            "naa_fwhm_hz": fwhm,
+            "freq_offset_hz": dfreq_obs,
+            "phase_deg": np.rad2deg(np.angle(np.exp(1j * phase))),
+            "corrupt": bad.astype(int),
+        }
+    )
     session_truth = {
         "participant_id": p.participant_id,
         "session_id": session.session_id,
@@ -290,8 +311,7 @@ def simulate_session(
         "lorentz_hz": lor0,
         "gauss_hz": gauss,
         "naa_fwhm_hz": fwhm[0],
-        "water_fwhm_hz": _fwhm_of(water_area * voigt(t, np.array([lw]), gauss)[:, 0], n_zf,
-                                  freq),
+        "water_fwhm_hz": _fwhm_of(water_area * voigt(t, np.array([lw]), gauss)[:, 0], n_zf, freq),
         "eddy_current_rad": ec,
         "freq_offset0_hz": f0,
         "drift_hz_per_min": rate,
@@ -332,11 +352,17 @@ def _fwhm_of(fid: np.ndarray, n_zf: int, freq: np.ndarray) -> float:
     return fwhm_hz(spec, freq, 0, spec.size)
 
 
-def _naa_fwhm(model: SpectralModel, lor: np.ndarray, gauss: float, n_zf, freq) -> np.ndarray:
-    """FWHM (Hz) of the noise-free NAA singlet for each Lorentzian width in `lor`."""
+def _naa_fwhm(
+    model: SpectralModel, clean: np.ndarray, lor: np.ndarray, gauss: float, n_zf, freq
+) -> np.ndarray:
+    """FWHM (Hz) of the NAA peak of the noise-free metabolite + MM spectrum `clean`.
+
+    Measured as QC measures it on data: width at half the peak height (above zero) of the
+    real spectrum between 1.9 and 2.12 ppm, for each Lorentzian width in `lor`.
+    """
     ppm = ppm_axis(n_zf, model.dwell_s, model.cf_mhz)
     lo, hi = np.searchsorted(ppm, [1.9, 2.12])
-    naa = model.basis.fid("NAA")
+    naa = clean
     unique, inverse = np.unique(np.round(lor, 4), return_inverse=True)
     env = voigt(model.t, unique, gauss)
     padded = np.zeros((n_zf, unique.size), complex)

@@ -141,9 +141,13 @@ def resolve(overrides: Mapping | None = None, **top: Any) -> dict:
     n = params["participants"]
     lo, hi = _RANGES["participants"]
     if not isinstance(n, int) or not lo <= n <= hi:
-        raise InputError(f"simulate.participants must be an integer in [{lo}, {hi}], got {n!r}",
-                         file="simulation config")
+        raise InputError(
+            f"simulate.participants must be an integer in [{lo}, {hi}], got {n!r}",
+            file="simulation config",
+        )
     if not isinstance(params["seed"], int) or params["seed"] < 0:
-        raise InputError(f"simulate.seed must be a non-negative integer, got {params['seed']!r}",
-                         file="simulation config")
+        raise InputError(
+            f"simulate.seed must be a non-negative integer, got {params['seed']!r}",
+            file="simulation config",
+        )
     return params

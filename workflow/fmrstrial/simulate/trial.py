@@ -50,8 +50,9 @@ def _header(params: dict, water_suppressed: bool) -> dict:
     }
 
 
-def _to_mrs(fids: np.ndarray, multi_coil: bool, model, params: dict, suppressed: bool,
-            what: str) -> MRSData:
+def _to_mrs(
+    fids: np.ndarray, multi_coil: bool, model, params: dict, suppressed: bool, what: str
+) -> MRSData:
     tags = ("DIM_COIL", "DIM_DYN") if multi_coil else ("DIM_DYN",)
     header = _header(params, suppressed)
     if multi_coil:
@@ -59,8 +60,14 @@ def _to_mrs(fids: np.ndarray, multi_coil: bool, model, params: dict, suppressed:
         header["dim_6_info"] = what
     else:
         header["dim_5_info"] = what
-    return MRSData(fids=fids, dwell_s=model.dwell_s, cf_mhz=model.cf_mhz, nucleus="1H",
-                   dim_tags=tags, header=header)
+    return MRSData(
+        fids=fids,
+        dwell_s=model.dwell_s,
+        cf_mhz=model.cf_mhz,
+        nucleus="1H",
+        dim_tags=tags,
+        header=header,
+    )
 
 
 def _simulate_and_write(args):
@@ -74,10 +81,20 @@ def _simulate_and_write(args):
     pid, sid = session.participant.participant_id, session.session_id
     svs, ref = mrs_paths(Path(root), pid, sid)
     multi = session.n_coils > 1
-    write_nifti_mrs(svs, _to_mrs(data.fids, multi, model, params, True,
-                                 f"transients, TR {params['acquisition']['tr_s']} s"))
-    write_nifti_mrs(ref, _to_mrs(data.water, multi, model, params, False,
-                                 "water reference transients"))
+    write_nifti_mrs(
+        svs,
+        _to_mrs(
+            data.fids,
+            multi,
+            model,
+            params,
+            True,
+            f"transients, TR {params['acquisition']['tr_s']} s",
+        ),
+    )
+    write_nifti_mrs(
+        ref, _to_mrs(data.water, multi, model, params, False, "water reference transients")
+    )
     truth_dir = Path(root) / "derivatives" / "truth" / pid / sid
     write_tsv(data.truth, truth_dir / f"{pid}_{sid}_transients.tsv")
     return data.session_truth
@@ -102,44 +119,87 @@ def simulate_trial(out_dir: str | os.PathLike, params: dict, jobs: int = 1) -> d
         tables, scores = simulate_ratings(sessions, effects, params, definitions)
         _write_phenotype(root, tables, definitions)
         _write_truth(root, participants, effects, session_truth, scores, params)
-    return {"participants": len(participants), "sessions": len(sessions),
-            "bytes": sum(f.stat().st_size for f in out_dir.rglob("*") if f.is_file())}
+    return {
+        "participants": len(participants),
+        "sessions": len(sessions),
+        "bytes": sum(f.stat().st_size for f in out_dir.rglob("*") if f.is_file()),
+    }
 
 
 def _write_layout(root: Path, participants, sessions: list[Session], params: dict) -> None:
-    write_json({
-        "Name": "fmrstrial simulated trial: ketamine after placebo or naltrexone, 1H-fMRS",
-        "BIDSVersion": "1.10.0",
-        "DatasetType": "raw",
-        "License": "CC0",
-        "GeneratedBy": [{"Name": "fmrstrial", "Version": __version__,
-                         "Description": f"trial simulator, seed {params['seed']}"}],
-        "HowToAcknowledge": "Simulated data: results on it are not a reproduction of the "
-                            "published trial.",
-    }, root / "dataset_description.json")
-    write_tsv(pd.DataFrame([{"participant_id": p.participant_id, "sex": p.sex, "age": p.age,
-                             "sequence": p.sequence} for p in participants]),
-              root / "participants.tsv")
-    write_json({
-        "sex": {"Description": "sex", "Levels": {"F": "female", "M": "male"}},
-        "age": {"Description": "age at enrolment", "Units": "year"},
-        "sequence": {"Description": "order of pretreatments",
-                     "Levels": {"PN": "placebo in period 1, naltrexone in period 2",
-                                "NP": "naltrexone in period 1, placebo in period 2"}},
-    }, root / "participants.json")
-    write_json({
-        "condition": {"Description": "oral pretreatment before ketamine 0.5 mg/kg IV",
-                      "Levels": {"placebo": "oral placebo", "naltrexone": "naltrexone 50 mg"}},
-        "period": {"Description": "crossover period (1 or 2)"},
-        "infusion_start_s": {"Description": "start of the ketamine infusion, counted from the "
-                             "first metabolite transient", "Units": "s"},
-    }, root / "sessions.json")
+    write_json(
+        {
+            "Name": "fmrstrial simulated trial: ketamine after placebo or naltrexone, 1H-fMRS",
+            "BIDSVersion": "1.10.0",
+            "DatasetType": "raw",
+            "License": "CC0",
+            "GeneratedBy": [
+                {
+                    "Name": "fmrstrial",
+                    "Version": __version__,
+                    "Description": f"trial simulator, seed {params['seed']}",
+                }
+            ],
+            "HowToAcknowledge": "Simulated data: results on it are not a reproduction of the "
+            "published trial.",
+        },
+        root / "dataset_description.json",
+    )
+    write_tsv(
+        pd.DataFrame(
+            [
+                {
+                    "participant_id": p.participant_id,
+                    "sex": p.sex,
+                    "age": p.age,
+                    "sequence": p.sequence,
+                }
+                for p in participants
+            ]
+        ),
+        root / "participants.tsv",
+    )
+    write_json(
+        {
+            "sex": {"Description": "sex", "Levels": {"F": "female", "M": "male"}},
+            "age": {"Description": "age at enrolment", "Units": "year"},
+            "sequence": {
+                "Description": "order of pretreatments",
+                "Levels": {
+                    "PN": "placebo in period 1, naltrexone in period 2",
+                    "NP": "naltrexone in period 1, placebo in period 2",
+                },
+            },
+        },
+        root / "participants.json",
+    )
+    write_json(
+        {
+            "condition": {
+                "Description": "oral pretreatment before ketamine 0.5 mg/kg IV",
+                "Levels": {"placebo": "oral placebo", "naltrexone": "naltrexone 50 mg"},
+            },
+            "period": {"Description": "crossover period (1 or 2)"},
+            "infusion_start_s": {
+                "Description": "start of the ketamine infusion, counted from the "
+                "first metabolite transient",
+                "Units": "s",
+            },
+        },
+        root / "sessions.json",
+    )
     for p in participants:
-        rows = [{"session_id": s.session_id, "condition": s.condition, "period": s.period,
-                 "infusion_start_s": s.infusion_start_s}
-                for s in sessions if s.participant is p]
-        write_tsv(pd.DataFrame(rows), root / p.participant_id
-                  / f"{p.participant_id}_sessions.tsv")
+        rows = [
+            {
+                "session_id": s.session_id,
+                "condition": s.condition,
+                "period": s.period,
+                "infusion_start_s": s.infusion_start_s,
+            }
+            for s in sessions
+            if s.participant is p
+        ]
+        write_tsv(pd.DataFrame(rows), root / p.participant_id / f"{p.participant_id}_sessions.tsv")
 
 
 def _write_phenotype(root: Path, tables: dict[str, pd.DataFrame], definitions: dict) -> None:
@@ -148,14 +208,22 @@ def _write_phenotype(root: Path, tables: dict[str, pd.DataFrame], definitions: d
         write_tsv(tables[scale], root / "phenotype" / f"{scale}.tsv")
         sidecar = {
             "MeasurementToolMetadata": {"Description": f"{defn['name']}. {defn['citation']}"},
-            "timepoint": {"Description": "when the rating was made",
-                          "Levels": {"pre": "before pretreatment", "post": "end of infusion",
-                                     "day1": "24 h after infusion"}},
+            "timepoint": {
+                "Description": "when the rating was made",
+                "Levels": {
+                    "pre": "before pretreatment",
+                    "post": "end of infusion",
+                    "day1": "24 h after infusion",
+                },
+            },
         }
         labels = defn.get("item_labels") or []
         for i in range(1, int(defn["items"]) + 1):
-            entry = {"Description": labels[i - 1] if i <= len(labels) else f"item {i}",
-                     "Minimum": defn["item_min"], "Maximum": defn["item_max"]}
+            entry = {
+                "Description": labels[i - 1] if i <= len(labels) else f"item {i}",
+                "Minimum": defn["item_min"],
+                "Maximum": defn["item_max"],
+            }
             if i in (defn.get("reverse_items") or []):
                 entry["Description"] += " (reverse-keyed; raw coding as ticked)"
             sidecar[f"{scale}_{i:02d}"] = entry
@@ -164,48 +232,60 @@ def _write_phenotype(root: Path, tables: dict[str, pd.DataFrame], definitions: d
 
 def _write_truth(root: Path, participants, effects, session_truth, scores, params) -> None:
     truth = root / "derivatives" / "truth"
-    write_json({
-        "Name": "fmrstrial simulation truth", "BIDSVersion": "1.10.0",
-        "DatasetType": "derivative",
-        "GeneratedBy": [{"Name": "fmrstrial", "Version": __version__}],
-    }, truth / "dataset_description.json")
+    write_json(
+        {
+            "Name": "fmrstrial simulation truth",
+            "BIDSVersion": "1.10.0",
+            "DatasetType": "derivative",
+            "GeneratedBy": [{"Name": "fmrstrial", "Version": __version__}],
+        },
+        truth / "dataset_description.json",
+    )
     write_tsv(pd.DataFrame(session_truth), truth / "sessions.tsv")
     prow = []
     for p in participants:
         fx = effects[p.participant_id]
-        prow.append({"participant_id": p.participant_id, "sex": p.sex,
-                     "responsiveness": fx.responsiveness,
-                     "madrs_intercept": fx.madrs_intercept,
-                     "madrs_response_z": fx.madrs_response_z,
-                     **{f"factor_{m}": v for m, v in fx.concentration_factor.items()}})
+        prow.append(
+            {
+                "participant_id": p.participant_id,
+                "sex": p.sex,
+                "responsiveness": fx.responsiveness,
+                "madrs_intercept": fx.madrs_intercept,
+                "madrs_response_z": fx.madrs_response_z,
+                **{f"factor_{m}": v for m, v in fx.concentration_factor.items()},
+            }
+        )
     write_tsv(pd.DataFrame(prow), truth / "participants.tsv")
     write_tsv(scores, truth / "clinical_scores.tsv")
     eff = params["effects"]
     conc = params["signal"]["concentrations"]
     glx_tnaa = (conc["Glu"] + conc["Gln"]) / (conc["NAA"] + conc["NAAG"])
     madrs_red_nal = eff["madrs_reduction_placebo"] * (1 - eff["madrs_attenuation"])
-    write_json({
-        "description": "Population (true) effects of the simulated trial. Findings on this "
-                       "dataset are compared with these, never with the publication.",
-        "reference_ppm": PPM_CENTRE_1H,
-        "glx_tnaa_population_baseline": glx_tnaa,
-        "glx_relative_response_placebo": eff["glx_response_placebo"],
-        "glx_relative_response_naltrexone_male":
-            eff["glx_response_placebo"] * (1 - eff["naltrexone_attenuation_male"]),
-        "glx_relative_response_naltrexone_female":
-            eff["glx_response_placebo"] * (1 - eff["naltrexone_attenuation_female"]),
-        "response_tau_min": eff["response_tau_min"],
-        "madrs_reduction_placebo": eff["madrs_reduction_placebo"],
-        "madrs_reduction_naltrexone": madrs_red_nal,
-        "madrs_condition_by_time": eff["madrs_reduction_placebo"] - madrs_red_nal,
-        "madrs_attenuation_pct": 100.0 * eff["madrs_attenuation"],
-        "glx_madrs_correlation_latent": eff["glx_madrs_correlation"],
-        "notes": {
-            "expected columns": "transient tables carry expected_glx_tnaa/expected_glu_tnaa: "
-                                "the population value (no participant or session variation, "
-                                "no noise) for that participant's sex, condition, period and "
-                                "time; fitting an analysis model to block averages of these "
-                                "gives the true value of its coefficients.",
+    write_json(
+        {
+            "description": "Population (true) effects of the simulated trial. Findings on this "
+            "dataset are compared with these, never with the publication.",
+            "reference_ppm": PPM_CENTRE_1H,
+            "glx_tnaa_population_baseline": glx_tnaa,
+            "glx_relative_response_placebo": eff["glx_response_placebo"],
+            "glx_relative_response_naltrexone_male": eff["glx_response_placebo"]
+            * (1 - eff["naltrexone_attenuation_male"]),
+            "glx_relative_response_naltrexone_female": eff["glx_response_placebo"]
+            * (1 - eff["naltrexone_attenuation_female"]),
+            "response_tau_min": eff["response_tau_min"],
+            "madrs_reduction_placebo": eff["madrs_reduction_placebo"],
+            "madrs_reduction_naltrexone": madrs_red_nal,
+            "madrs_condition_by_time": eff["madrs_reduction_placebo"] - madrs_red_nal,
+            "madrs_attenuation_pct": 100.0 * eff["madrs_attenuation"],
+            "glx_madrs_correlation_latent": eff["glx_madrs_correlation"],
+            "notes": {
+                "expected columns": "transient tables carry expected_glx_tnaa/expected_glu_tnaa: "
+                "the population value (no participant or session variation, "
+                "no noise) for that participant's sex, condition, period and "
+                "time; fitting an analysis model to block averages of these "
+                "gives the true value of its coefficients.",
+            },
+            "parameters": params,
         },
-        "parameters": params,
-    }, truth / "effects.json")
+        truth / "effects.json",
+    )

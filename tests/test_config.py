@@ -1,0 +1,64 @@
+"""The configuration schema: valid demo config, defaults in sync with the code, documented."""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import pytest
+import yaml
+from conftest import REPO
+from fmrstrial.simulate.params import DEFAULTS
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+SCHEMA = REPO / "config" / "schemas" / "config.schema.yaml"
+
+
+def _config():
+    return yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+
+
+def _keys(node, path=""):
+    for key, sub in node.get("properties", {}).items():
+        here = f"{path}.{key}" if path else key
+        yield here, sub
+        yield from _keys(sub, here)
+
+
+def test_demo_config_is_valid_and_defaults_are_filled():
+    cfg = _config()
+    validate(cfg, str(SCHEMA))
+    assert cfg["simulate"]["signal"] == DEFAULTS["signal"]
+    assert cfg["demo"]["generate_if_missing"] is True
+
+
+def test_schema_defaults_equal_simulator_defaults():
+    schema = yaml.safe_load(SCHEMA.read_text())
+    sim = schema["properties"]["simulate"]["properties"]
+    assert {k: v["default"] for k, v in sim.items()} == DEFAULTS
+
+
+def test_every_key_is_described_in_schema_and_readme():
+    schema = yaml.safe_load(SCHEMA.read_text())
+    readme = (REPO / "config" / "README.md").read_text()
+    for path, sub in _keys(schema):
+        assert sub.get("description"), path
+        assert "default" in sub, path
+        assert f"`{path}`" in readme or path.count(".") == 0 and path in readme, path
+
+
+@pytest.mark.parametrize(
+    ("edit", "pattern"),
+    [
+        (lambda c: c.update(datset="x"), "datset"),
+        (lambda c: c["simulate"].update(participants="many"), "many"),
+        (lambda c: c["simulate"].update(signal={"snr_naa": [10]}), "snr_naa|10"),
+        (lambda c: c["validation"].update(required_scales=["hamd"]), "hamd"),
+    ],
+)
+def test_bad_config_is_rejected(edit, pattern):
+    cfg = copy.deepcopy(_config())
+    edit(cfg)
+    with pytest.raises(WorkflowError, match=re.compile(pattern)):
+        validate(cfg, str(SCHEMA))
