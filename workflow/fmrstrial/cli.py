@@ -18,6 +18,7 @@ STEP_MODULES = (
     "fmrstrial.simulate.command",
     "fmrstrial.dataset",
     "fmrstrial.clinical.command",
+    "fmrstrial.lmm.command",
 )
 
 
