@@ -96,7 +96,7 @@ DEFAULTS: dict[str, Any] = {
         "period2_glx": 0.01,
         "madrs_pre_mean": 32.0,
         "madrs_between_sd": 4.0,
-        "madrs_residual_sd": 3.8,
+        "madrs_residual_sd": 4.3,
         "madrs_reduction_placebo": 14.0,
         "madrs_attenuation": 0.28,
         "madrs_reduction_cv": 0.2,
