@@ -14,6 +14,7 @@ validate(config, "config/schemas/config.schema.yaml")
 include: "workflow/rules/common.smk"
 include: "workflow/rules/simulate.smk"
 include: "workflow/rules/validate.smk"
+include: "workflow/rules/convert.smk"
 
 
 rule all:

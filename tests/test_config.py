@@ -62,3 +62,12 @@ def test_bad_config_is_rejected(edit, pattern):
     edit(cfg)
     with pytest.raises(WorkflowError, match=re.compile(pattern)):
         validate(cfg, str(SCHEMA))
+
+
+def test_schema_defaults_equal_conversion_defaults():
+    from fmrstrial.convert import DEFAULTS as CONVERT
+
+    conv = yaml.safe_load(SCHEMA.read_text())["properties"]["convert"]["properties"]
+    found = {k: v["default"] for k, v in conv.items() if k != "consistency"}
+    found["consistency"] = {k: v["default"] for k, v in conv["consistency"]["properties"].items()}
+    assert found == CONVERT

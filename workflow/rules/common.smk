@@ -5,7 +5,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
-from fmrstrial.dataset import ref_path, sessions_table, svs_path
+from fmrstrial.convert.discover import session_sources
+from fmrstrial.dataset import sessions_table
+from fmrstrial.paths import resource
 from fmrstrial.simulate.design import participant_label
 from fmrstrial.simulate.trial import mrs_paths
 from fmrstrial.workflow_plan import dataset_was_simulated
@@ -34,18 +36,79 @@ SESSIONS = planned_sessions()
 PARTICIPANTS = sorted({pid for pid, _ in SESSIONS})
 
 
+wildcard_constraints:
+    pid="sub-[A-Za-z0-9]+",
+    sid="ses-[A-Za-z0-9]+",
+
+
+def _sources():
+    """Raw acquisitions per session: {(pid, sid): {'svs': path, 'mrsref': path or None}}."""
+    if SIMULATE:
+        return {
+            (pid, sid): dict(
+                zip(("svs", "mrsref"), map(str, mrs_paths(DATASET, pid, sid)))
+            )
+            for pid, sid in SESSIONS
+        }
+    pattern = config["convert"]["reference_pattern"]
+    out = {}
+    for pid, sid in SESSIONS:
+        found = session_sources(DATASET, pid, sid, pattern)
+        out[(pid, sid)] = {k: (str(v) if v else None) for k, v in found.items()}
+    return out
+
+
+SOURCES = _sources()
+
+
 def session_svs(pid, sid):
-    """Metabolite NIfTI-MRS of a session (the simulator's name when not yet written)."""
-    found = None if SIMULATE else svs_path(DATASET, pid, sid)
-    return str(found or mrs_paths(DATASET, pid, sid)[0])
+    """Raw metabolite acquisition of a session."""
+    return SOURCES[(pid, sid)]["svs"]
 
 
 def session_ref(pid, sid):
-    """Water reference of a session, or None."""
-    if SIMULATE:
-        return str(mrs_paths(DATASET, pid, sid)[1])
-    found = ref_path(DATASET, pid, sid)
-    return str(found) if found else None
+    """Raw water reference of a session, or None."""
+    return SOURCES[(pid, sid)]["mrsref"]
+
+
+def basis_file():
+    """The configured basis set (absolute, or relative to workflow/resources)."""
+    path = Path(config["basis"])
+    return str(
+        path if path.is_absolute() or path.exists() else resource(config["basis"])
+    )
+
+
+def convert_input(wildcards, with_reference):
+    """Inputs of a conversion job: raw file(s), the validation report, the basis.
+
+    For a session without a water reference, the with-reference rule asks for a file that
+    cannot exist, so Snakemake falls back to the metabolite-only rule (see ruleorder).
+    """
+    src = SOURCES[(wildcards.pid, wildcards.sid)]
+    inputs = {
+        "svs_source": src["svs"],
+        "basis": basis_file(),
+        "validated": "results/validation/dataset.json",
+    }
+    if with_reference:
+        inputs["mrsref_source"] = src["mrsref"] or str(
+            DATASET / f"no-water-reference-for-{wildcards.pid}-{wildcards.sid}"
+        )
+    return inputs
+
+
+def converted(pid, sid, role):
+    return f"results/converted/{pid}/{sid}/{pid}_{sid}_{role}.nii.gz"
+
+
+def conversion_summaries():
+    files = []
+    for (pid, sid), src in SOURCES.items():
+        for role in ("svs", "mrsref"):
+            if src[role]:
+                files.append(f"results/converted/{pid}/{sid}/{pid}_{sid}_{role}.json")
+    return files
 
 
 def dataset_tables():
@@ -71,4 +134,7 @@ def dataset_spectra():
 
 def final_outputs():
     """Everything `rule all` builds."""
-    return ["results/validation/dataset.json"]
+    return [
+        "results/validation/dataset.json",
+        "results/converted/acquisition_parameters.tsv",
+    ]

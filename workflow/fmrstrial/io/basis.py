@@ -210,10 +210,10 @@ def read_lcmodel_basis(path: str | os.PathLike) -> Basis:
 # ----------------------------------------------------------------------------- FSL-MRS
 
 
-def read_fslmrs_basis(directory: str | os.PathLike) -> Basis:
+def read_fslmrs_basis(directory: str | os.PathLike, only: list[Path] | None = None) -> Basis:
     """Read an FSL-MRS basis directory (one JSON per metabolite, FIDs in FSL convention)."""
     directory = Path(directory)
-    files = sorted(directory.glob("*.json"))
+    files = only if only is not None else sorted(directory.glob("*.json"))
     if not files:
         raise InputError("no *.json basis files in directory", file=str(directory))
     names, fids, dwell, cf, te = [], [], None, None, None
@@ -244,6 +244,59 @@ def read_fslmrs_basis(directory: str | os.PathLike) -> Basis:
         echo_time_ms=te,
         source=str(directory),
     )
+
+
+@dataclass(frozen=True)
+class BasisInfo:
+    """What a basis set says about its acquisition, read without its spectra."""
+
+    dwell_s: float
+    n_points: int
+    cf_mhz: float
+    echo_time_ms: float | None
+    source: str
+
+
+def read_basis_info(path: str | os.PathLike) -> BasisInfo:
+    """Dwell time, points, frequency and TE of a basis set (fast: headers only)."""
+    path = Path(path)
+    if path.is_dir():
+        first = sorted(path.glob("*.json"))
+        if not first:
+            raise InputError("no *.json basis files in directory", file=str(path))
+        b = read_fslmrs_basis_file(first[0])
+        return BasisInfo(b.dwell_s, b.n_points, b.cf_mhz, b.echo_time_ms, str(path))
+    if path.suffix.lower() not in (".basis", ".bas"):
+        return _info(read_basis(path))
+    try:
+        with open(path, errors="replace") as fh:
+            head = fh.read(8192)
+    except OSError as exc:
+        raise InputError(f"cannot read basis file ({exc})", file=str(path)) from exc
+    values: dict = {}
+    for m in _NAMELIST.finditer(head):
+        if m.group(1).upper() == "BASIS":
+            break
+        values.update(_parse_namelist(m.group(2)))
+    try:
+        return BasisInfo(
+            float(values["BADELT"]),
+            int(values["NDATAB"]),
+            float(values["HZPPPM"]),
+            float(values["ECHOT"]) if "ECHOT" in values else None,
+            str(path),
+        )
+    except KeyError as exc:
+        raise InputError(f"LCModel basis header lacks {exc.args[0]}", file=str(path)) from None
+
+
+def _info(b: Basis) -> BasisInfo:
+    return BasisInfo(b.dwell_s, b.n_points, b.cf_mhz, b.echo_time_ms, b.source)
+
+
+def read_fslmrs_basis_file(path: Path) -> Basis:
+    """One FSL-MRS basis JSON as a one-metabolite Basis."""
+    return read_fslmrs_basis(path.parent, only=[path])
 
 
 def read_basis(path: str | os.PathLike) -> Basis:

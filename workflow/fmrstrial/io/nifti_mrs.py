@@ -97,8 +97,16 @@ def _hdr_ext_dict(data: MRSData) -> dict:
     return ext
 
 
-def write_nifti_mrs(path: str | os.PathLike, data: MRSData) -> None:
-    """Write `data` to `path` (.nii.gz) atomically; identical inputs give identical bytes."""
+#: gzip level for transient-level data: noise barely compresses (about 6 %) and level 1
+#: costs about 0.5 s per demo session, so such files are stored uncompressed inside gzip.
+TRANSIENT_COMPRESSLEVEL = 0
+
+
+def write_nifti_mrs(path: str | os.PathLike, data: MRSData, compresslevel: int = 1) -> None:
+    """Write `data` to `path` (.nii.gz) atomically; identical inputs give identical bytes.
+
+    compresslevel: gzip level 0-9 (see TRANSIENT_COMPRESSLEVEL).
+    """
     if data.fids.ndim > 4:
         raise ValueError("NIfTI-MRS allows at most three higher dimensions")
     stored = np.ascontiguousarray(data.fids.conj().astype(np.complex64))
@@ -116,7 +124,12 @@ def write_nifti_mrs(path: str | os.PathLike, data: MRSData) -> None:
     validator.validate_spectralwidth(text, data.dwell_s)
     hdr.extensions.append(nib.nifti1.Nifti1Extension(HEADER_EXTENSION_CODE, text.encode()))
     with atomic_path(path) as tmp:
-        nib.save(img, tmp)
+        previous = nib.openers.Opener.default_compresslevel
+        nib.openers.Opener.default_compresslevel = compresslevel
+        try:
+            nib.save(img, tmp)
+        finally:
+            nib.openers.Opener.default_compresslevel = previous
 
 
 def read_nifti_mrs(path: str | os.PathLike) -> MRSData:
@@ -144,7 +157,8 @@ def read_nifti_mrs(path: str | os.PathLike) -> MRSData:
     try:
         raw = np.asanyarray(img.dataobj)
     except Exception as exc:
-        raise InputError(f"data could not be read, file truncated? ({exc})", file=name) from exc
+        detail = " ".join(str(exc).split())
+        raise InputError(f"data could not be read, file truncated? ({detail})", file=name) from exc
     try:
         validator.validate_nifti_data(raw)
         validator.validate_nifti_header(hdr)

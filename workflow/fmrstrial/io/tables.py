@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from .atomic import write_text
+
+if TYPE_CHECKING:  # pandas is imported lazily: JSON-only users start faster
+    import pandas as pd
 
 FLOAT_FORMAT = "%.8g"
 
@@ -28,6 +30,8 @@ def write_tsv(df: pd.DataFrame, path: str | os.PathLike, float_format: str = FLO
 
 def read_tsv(path: str | os.PathLike, **kwargs: Any) -> pd.DataFrame:
     """Read a BIDS TSV ('n/a' is missing); identifiers are kept as strings."""
+    import pandas as pd
+
     return pd.read_csv(path, sep="\t", na_values=["n/a"], keep_default_na=False, **kwargs)
 
 

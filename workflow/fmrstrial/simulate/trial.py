@@ -20,7 +20,7 @@ import pandas as pd
 
 from .. import __version__
 from ..io.atomic import atomic_dir
-from ..io.nifti_mrs import MRSData, write_nifti_mrs
+from ..io.nifti_mrs import TRANSIENT_COMPRESSLEVEL, MRSData, write_nifti_mrs
 from ..io.tables import write_json, write_tsv
 from ..spectra import PPM_CENTRE_1H
 from .clinical import SCALES, load_scale_definitions, simulate_ratings
@@ -91,6 +91,7 @@ def _simulate_and_write(args):
             True,
             f"transients, TR {params['acquisition']['tr_s']} s",
         ),
+        compresslevel=TRANSIENT_COMPRESSLEVEL,
     )
     write_nifti_mrs(
         ref, _to_mrs(data.water, multi, model, params, False, "water reference transients")

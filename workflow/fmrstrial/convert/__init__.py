@@ -1,0 +1,5 @@
+"""Conversion of raw spectra (vendor files or NIfTI-MRS) to de-identified, checked NIfTI-MRS."""
+
+from .session import DEFAULTS, convert_acquisition, summarise_conversions
+
+__all__ = ["DEFAULTS", "convert_acquisition", "summarise_conversions"]

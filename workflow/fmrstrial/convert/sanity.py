@@ -1,0 +1,187 @@
+"""Header sanity checks: field strength, basis compatibility, NAA position, consistency.
+
+NAA position: all transients (and coils, phase-aligned on their first points) are averaged;
+the NAA singlet is the largest peak of the magnitude spectrum (zero-filled 4x) between 1.8
+and 2.3 ppm, refined by a parabola; its offset from 2.01 ppm is reported per session.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..errors import InputError, Problem
+from ..io.basis import BasisInfo
+from ..io.nifti_mrs import MRSData
+from ..spectra import ppm_axis, to_spectrum
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+GAMMA_1H_MHZ_PER_T = 42.577478518
+NAA_PPM = 2.01
+
+
+def average_spectrum_fid(data: MRSData) -> np.ndarray:
+    """One FID, shape (n_points,): coils phase-aligned and summed, everything else averaged."""
+    fids = data.fids
+    coil = data.axis("DIM_COIL")
+    if coil is not None:
+        moved = np.moveaxis(fids, coil, -1)
+        ref = moved[:4].mean(axis=tuple(range(moved.ndim - 1)))  # (n_coils,)
+        weights = np.conj(ref) / (np.abs(ref).sum() or 1.0)
+        fids = (moved * weights).sum(axis=-1)
+    return fids.reshape(fids.shape[0], -1).mean(axis=1)
+
+
+def naa_position(data: MRSData, zero_fill: int = 4) -> float | None:
+    """Measured chemical shift of the NAA singlet, ppm, or None when the largest value in
+    the search window lies within 0.02 ppm of its edge (no peak there; see module docstring).
+    """
+    fid = average_spectrum_fid(data)
+    n = fid.size * zero_fill
+    spec = np.abs(to_spectrum(np.pad(fid, (0, n - fid.size))))
+    ppm = ppm_axis(n, data.dwell_s, data.cf_mhz)
+    idx = np.flatnonzero((ppm > 1.8) & (ppm < 2.3))
+    i = idx[np.argmax(spec[idx])]
+    if min(ppm[i] - 1.8, 2.3 - ppm[i]) < 0.02:  # rising into the window edge: no peak
+        return None
+    y0, y1, y2 = spec[i - 1], spec[i], spec[i + 1]
+    denom = y0 - 2 * y1 + y2
+    frac = 0.5 * (y0 - y2) / denom if denom else 0.0
+    return float(ppm[i] + frac * (ppm[1] - ppm[0]))
+
+
+def check_field(data: MRSData, expected_t: float, tolerance: float, name: str) -> None:
+    """Spectrometer frequency must match the configured field strength (relative tolerance)."""
+    field = data.cf_mhz / GAMMA_1H_MHZ_PER_T
+    if abs(field / expected_t - 1.0) > tolerance:
+        raise InputError(
+            f"SpectrometerFrequency {data.cf_mhz:.4f} MHz means {field:.2f} T, "
+            f"expected {expected_t} T (± {100 * tolerance:.0f} %)",
+            file=name,
+        )
+
+
+def check_basis(data: MRSData, basis: BasisInfo, te_tolerance_ms: float, name: str) -> None:
+    """Dwell time, points, field and TE must allow fitting with `basis`."""
+    problems = []
+    bw, basis_bw = 1.0 / data.dwell_s, 1.0 / basis.dwell_s
+    if bw > basis_bw * 1.005:
+        problems.append(
+            f"spectral width {bw:.0f} Hz (dwell {data.dwell_s * 1e3:.4f} ms) exceeds "
+            f"the basis set's {basis_bw:.0f} Hz; the basis cannot be resampled to it"
+        )
+    duration, basis_duration = data.n_points * data.dwell_s, basis.n_points * basis.dwell_s
+    if duration > basis_duration * 1.005:
+        problems.append(
+            f"acquisition of {data.n_points} points lasts {duration:.3f} s, longer "
+            f"than the basis set's {basis_duration:.3f} s"
+        )
+    if abs(data.cf_mhz / basis.cf_mhz - 1.0) > 0.01:
+        problems.append(
+            f"spectrometer frequency {data.cf_mhz:.3f} MHz differs from the basis "
+            f"set's {basis.cf_mhz:.3f} MHz by more than 1 %"
+        )
+    te = data.header.get("EchoTime")
+    if te is not None and basis.echo_time_ms is not None:
+        if abs(1000.0 * float(te) - basis.echo_time_ms) > te_tolerance_ms:
+            problems.append(
+                f"echo time {1000.0 * float(te):.1f} ms differs from the basis set's "
+                f"{basis.echo_time_ms:.1f} ms by more than {te_tolerance_ms} ms"
+            )
+    if problems:
+        where = f"{name} (basis {basis.source.rsplit('/', 1)[-1]})"
+        raise InputError([Problem(where, p) for p in problems])
+
+
+def acquisition_parameters(data: MRSData) -> dict:
+    """Acquisition parameters that analysis and reporting need (no identifiers)."""
+    h = data.header
+    shape = dict(zip(data.dim_tags, data.fids.shape[1:], strict=True))
+    return {
+        "manufacturer": h.get("Manufacturer"),
+        "model": h.get("ManufacturersModelName"),
+        "software": h.get("SoftwareVersions"),
+        "sequence": h.get("SequenceName"),
+        "nucleus": data.nucleus,
+        "cf_mhz": round(data.cf_mhz, 6),
+        "field_t": round(data.cf_mhz / GAMMA_1H_MHZ_PER_T, 4),
+        "dwell_s": data.dwell_s,
+        "spectral_width_hz": round(1.0 / data.dwell_s, 3),
+        "n_points": data.n_points,
+        "te_ms": None if h.get("EchoTime") is None else round(1000.0 * float(h["EchoTime"]), 3),
+        "tr_s": h.get("RepetitionTime"),
+        "n_transients": shape.get("DIM_DYN", 1),
+        "n_coils": shape.get("DIM_COIL", 1),
+        "dim_tags": ",".join(data.dim_tags),
+        "water_suppressed": h.get("WaterSuppressed"),
+    }
+
+
+#: parameters compared across sessions, with the config key of their tolerance
+COMPARED = {
+    "cf_mhz": "cf_tolerance_mhz",
+    "te_ms": "te_tolerance_ms",
+    "tr_s": "tr_tolerance_s",
+    "dwell_s": "dwell_tolerance_s",
+    "n_points": "points_tolerance",
+}
+
+
+def compare_sessions(
+    table: pd.DataFrame, limits: dict, source: str
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """Differences of acquisition parameters within participants and across the trial.
+
+    Returns one row per (scope, parameter) with the range found and the allowed tolerance,
+    and a problem for each range beyond its tolerance.
+    """
+    import pandas as pd
+
+    rows, problems = [], []
+    scopes = []
+    for role, by_role in table.groupby("role", sort=True):
+        scopes.append(("trial", role, "all", by_role))
+        scopes += [
+            ("participant", role, pid, t) for pid, t in by_role.groupby("participant_id", sort=True)
+        ]
+    for scope, role, label, t in scopes:
+        for param, key in COMPARED.items():
+            values = pd.to_numeric(t[param], errors="coerce").dropna()
+            if values.empty:
+                continue
+            spread = float(values.max() - values.min())
+            tol = float(limits[key])
+            ok = spread <= tol + 1e-12
+            rows.append(
+                {
+                    "scope": scope,
+                    "role": role,
+                    "group": label,
+                    "parameter": param,
+                    "min": float(values.min()),
+                    "max": float(values.max()),
+                    "range": spread,
+                    "tolerance": tol,
+                    "within_tolerance": ok,
+                }
+            )
+            if not ok:
+                where = t.loc[values.index]
+                lo = where.loc[values.idxmin()]
+                hi = where.loc[values.idxmax()]
+                problems.append(
+                    Problem(
+                        source,
+                        (
+                            f"{role} {param} differs across "
+                            f"{'the trial' if scope == 'trial' else label}: "
+                            f"{values.min():g} ({lo.participant_id} {lo.session_id} {lo.role}) vs "
+                            f"{values.max():g} ({hi.participant_id} {hi.session_id} {hi.role}); "
+                            f"allowed range {tol:g} (convert.consistency.{key})"
+                        ),
+                    )
+                )
+    return pd.DataFrame(rows), problems
