@@ -17,6 +17,7 @@ from .errors import InputError
 STEP_MODULES = (
     "fmrstrial.simulate.command",
     "fmrstrial.dataset",
+    "fmrstrial.convert.command",
     "fmrstrial.clinical.command",
     "fmrstrial.lmm.command",
 )
