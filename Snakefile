@@ -15,6 +15,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/simulate.smk"
 include: "workflow/rules/validate.smk"
 include: "workflow/rules/convert.smk"
+include: "workflow/rules/clinical.smk"
 
 
 rule all:

@@ -71,3 +71,11 @@ def test_schema_defaults_equal_conversion_defaults():
     found = {k: v["default"] for k, v in conv.items() if k != "consistency"}
     found["consistency"] = {k: v["default"] for k, v in conv["consistency"]["properties"].items()}
     assert found == CONVERT
+
+
+def test_schema_defaults_equal_clinical_defaults():
+    from fmrstrial.clinical.rules import DEFAULT_RULES
+
+    clin = yaml.safe_load(SCHEMA.read_text())["properties"]["clinical"]["properties"]
+    assert clin["missing"]["default"] == DEFAULT_RULES["missing"]
+    assert {k: v["default"] for k, v in clin["mice"]["properties"].items()} == DEFAULT_RULES["mice"]

@@ -118,6 +118,13 @@ def dataset_tables():
     return [str(f) for f in files]
 
 
+def present_scales():
+    """Scales with a phenotype table (all of them for the simulated demo)."""
+    if SIMULATE:
+        return SCALES
+    return [s for s in SCALES if (DATASET / "phenotype" / f"{s}.tsv").is_file()]
+
+
 def phenotype_tables(scales=None):
     return [str(DATASET / "phenotype" / f"{s}.tsv") for s in (scales or SCALES)]
 
@@ -137,4 +144,5 @@ def final_outputs():
     return [
         "results/validation/dataset.json",
         "results/converted/acquisition_parameters.tsv",
+        "results/tables/clinical.tsv",
     ]
