@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from fmrstrial.simulate import resolve, simulate_trial
 
 DATA = Path(__file__).parent / "data"

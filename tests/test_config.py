@@ -7,10 +7,11 @@ import re
 
 import pytest
 import yaml
-from conftest import REPO
-from fmrstrial.simulate.params import DEFAULTS
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
+
+from conftest import REPO
+from fmrstrial.simulate.params import DEFAULTS
 
 SCHEMA = REPO / "config" / "schemas" / "config.schema.yaml"
 

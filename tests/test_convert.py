@@ -10,6 +10,7 @@ import sys
 
 import nibabel as nib
 import pytest
+
 from conftest import DATA
 from fmrstrial.cli import main
 from fmrstrial.convert import convert_acquisition, summarise_conversions

@@ -9,6 +9,7 @@ import nibabel as nib
 import numpy as np
 import pandas as pd
 import pytest
+
 from conftest import tree_digest
 from fmrstrial.cli import main
 from fmrstrial.dataset import sessions_table, svs_path, validate_dataset

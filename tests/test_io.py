@@ -6,6 +6,7 @@ import hashlib
 
 import numpy as np
 import pytest
+
 from conftest import DATA
 from fmrstrial.errors import InputError
 from fmrstrial.io.basis import read_basis

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+
 from conftest import SMALL, tree_digest
 from fmrstrial.dataset import ref_path, svs_path
 from fmrstrial.io.nifti_mrs import read_nifti_mrs

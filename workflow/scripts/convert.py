@@ -1,6 +1,7 @@
 """Snakemake entry point: convert a session's metabolite data (and water reference)."""
 
 import _bootstrap  # noqa: F401
+
 from fmrstrial.convert import convert_acquisition
 from fmrstrial.smk import logged
 

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import _bootstrap  # noqa: F401
+
 from fmrstrial.clinical import score_dataset, write_outputs
 from fmrstrial.smk import logged
 

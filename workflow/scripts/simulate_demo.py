@@ -1,6 +1,7 @@
 """Snakemake entry point: simulate the demo dataset."""
 
 import _bootstrap  # noqa: F401
+
 from fmrstrial.simulate import resolve, simulate_trial
 from fmrstrial.smk import logged
 
