@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from fmrstrial.clinical import command, score_dataset
 from fmrstrial.errors import InputError
 

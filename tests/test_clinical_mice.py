@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
 from fmrstrial.clinical import OUTPUT_FILES, command, rubin_pool, score_dataset, write_outputs
 from fmrstrial.clinical.mice import impute
 from fmrstrial.clinical.rules import MiceSettings

@@ -7,6 +7,7 @@ import copy
 import numpy as np
 import pytest
 import yaml
+
 from fmrstrial.clinical import SCALE_ORDER, load_scales
 from fmrstrial.clinical.scales import REQUIRED_KEYS, parse_scale
 from fmrstrial.errors import InputError

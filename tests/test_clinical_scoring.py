@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
 from fmrstrial.clinical import load_scales, score_dataset
 from fmrstrial.clinical.rules import MissingRule, merge_rules, rule_for
 from fmrstrial.clinical.scoring import score_rule

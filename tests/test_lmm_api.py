@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from scipy import stats
+
 from fmrstrial.lmm import LMMResult, fit_lmm, optimize
 from fmrstrial.lmm.optimize import FitError
-from scipy import stats
 
 DATA = Path(__file__).parent / "data" / "lmm"
 

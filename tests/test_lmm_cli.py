@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from fmrstrial import cli
 
 DATA = Path(__file__).parent / "data" / "lmm"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+
 from fmrstrial.lmm.design import DesignError, build_design
 from fmrstrial.lmm.formula import FormulaError, parse_formula
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
 from fmrstrial.lmm import fit_lmm
 from fmrstrial.lmm.design import build_design
 from fmrstrial.lmm.formula import parse_formula

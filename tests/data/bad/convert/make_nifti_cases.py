@@ -5,6 +5,7 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
+
 from fmrstrial.io.nifti_mrs import MRSData, write_nifti_mrs
 
 HERE = Path(__file__).parent
