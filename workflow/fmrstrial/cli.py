@@ -20,6 +20,7 @@ STEP_MODULES = (
     "fmrstrial.convert.command",
     "fmrstrial.clinical.command",
     "fmrstrial.lmm.command",
+    "fmrstrial.stats.command",
 )
 
 

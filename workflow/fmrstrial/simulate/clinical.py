@@ -181,7 +181,12 @@ def madrs_targets(
     pre = pre_exp + fx.madrs_intercept + rng.normal(0.0, eff["madrs_residual_sd"])
     day1 = pre_exp + fx.madrs_intercept - red + rng.normal(0.0, eff["madrs_residual_sd"])
     ratio = red / eff["madrs_reduction_placebo"]
-    return {"pre": (pre, pre_exp, ratio), "day1": (day1, pre_exp - red_exp, ratio)}
+    noise_free = pre_exp + fx.madrs_intercept
+    return {
+        "pre": (pre, pre_exp, ratio),
+        "day1": (day1, pre_exp - red_exp, ratio),
+        "noise_free": (noise_free, noise_free - red, red),
+    }
 
 
 def simulate_ratings(
@@ -189,10 +194,12 @@ def simulate_ratings(
     effects: dict[str, ParticipantEffects],
     params: dict,
     definitions: dict[str, dict],
-) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """Item tables per scale (DESIGN phenotype layout) and a long truth table of scores."""
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, pd.DataFrame]:
+    """Item tables per scale (DESIGN phenotype layout), a long truth table of scores and the
+    noise-free MADRS course per session (pre, day 1, reduction, % change)."""
     rows: dict[str, list] = {s: [] for s in SCALES}
     truth = []
+    madrs_course = []
     miss = params["missing"]
     scale_params = params["clinical"]
     for ses in sessions:
@@ -200,6 +207,19 @@ def simulate_ratings(
         fx = effects[p.participant_id]
         rng = rng_for(params["seed"], STREAM_CLINICAL, p.index, ses.index)
         madrs = madrs_targets(ses, fx, params, rng)
+        pre_nf, day1_nf, red_nf = madrs["noise_free"]
+        madrs_course.append(
+            {
+                "participant_id": p.participant_id,
+                "session_id": ses.session_id,
+                "condition": ses.condition,
+                "period": ses.period,
+                "madrs_pre": pre_nf,
+                "madrs_day1": day1_nf,
+                "reduction": red_nf,
+                "pct_change": -100.0 * red_nf / pre_nf,
+            }
+        )
         severity = fx.madrs_intercept / max(params["effects"]["madrs_between_sd"], 1e-9)
         for scale in SCALES:
             defn = definitions[scale]
@@ -257,7 +277,7 @@ def simulate_ratings(
             "Float64" if not definitions[scale].get("integer", True) else "Int64"
         )
         tables[scale] = df
-    return tables, pd.DataFrame(truth)
+    return tables, pd.DataFrame(truth), pd.DataFrame(madrs_course)
 
 
 def _apply_missing(

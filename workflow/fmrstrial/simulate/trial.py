@@ -117,9 +117,9 @@ def simulate_trial(out_dir: str | os.PathLike, params: dict, jobs: int = 1) -> d
                 session_truth = list(pool.map(_simulate_and_write, work))
         else:
             session_truth = [_simulate_and_write(w) for w in work]
-        tables, scores = simulate_ratings(sessions, effects, params, definitions)
+        tables, scores, madrs_course = simulate_ratings(sessions, effects, params, definitions)
         _write_phenotype(root, tables, definitions)
-        _write_truth(root, participants, effects, session_truth, scores, params)
+        _write_truth(root, participants, effects, session_truth, scores, madrs_course, params)
     return {
         "participants": len(participants),
         "sessions": len(sessions),
@@ -231,7 +231,9 @@ def _write_phenotype(root: Path, tables: dict[str, pd.DataFrame], definitions: d
         write_json(sidecar, root / "phenotype" / f"{scale}.json")
 
 
-def _write_truth(root: Path, participants, effects, session_truth, scores, params) -> None:
+def _write_truth(
+    root: Path, participants, effects, session_truth, scores, madrs_course, params
+) -> None:
     truth = root / "derivatives" / "truth"
     write_json(
         {
@@ -258,6 +260,7 @@ def _write_truth(root: Path, participants, effects, session_truth, scores, param
         )
     write_tsv(pd.DataFrame(prow), truth / "participants.tsv")
     write_tsv(scores, truth / "clinical_scores.tsv")
+    write_tsv(madrs_course, truth / "madrs_sessions.tsv")
     eff = params["effects"]
     conc = params["signal"]["concentrations"]
     glx_tnaa = (conc["Glu"] + conc["Gln"]) / (conc["NAA"] + conc["NAAG"])

@@ -1,0 +1,78 @@
+"""`fmrstrial stats`: every analysis behind the findings, from the workflow's tables."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import yaml
+
+from ..errors import InputError
+from ..lmm import DesignError, FormulaError
+from .analysis import run_analyses, write_results
+from .data import load_inputs
+from .settings import resolve
+
+
+def read_settings(path: str | None) -> dict:
+    if path is None:
+        return resolve()
+    try:
+        with open(path, encoding="utf-8") as fh:
+            doc = yaml.safe_load(fh) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputError(f"cannot read config ({exc})", file=path) from exc
+    return resolve(doc.get("stats", doc) if isinstance(doc, dict) else {})
+
+
+def compute(
+    participants,
+    out_dir,
+    settings,
+    glx=None,
+    glx_unmatched=None,
+    clinical=None,
+    clinical_mi=None,
+    truth_dir=None,
+) -> None:
+    """Load the tables, run the analyses, write findings.tsv and the model JSONs."""
+    inputs = load_inputs(participants, glx, glx_unmatched, clinical, clinical_mi, truth_dir)
+    try:
+        table, docs = run_analyses(inputs, settings)
+    except (FormulaError, DesignError) as exc:
+        field = getattr(exc, "field", None)
+        raise InputError(
+            f"statistics configuration does not fit the data: {exc}"
+            + (f" (column '{field}')" if field else ""),
+            file="config stats.models",
+        ) from exc
+    out_dir = Path(out_dir)
+    write_results(table, docs, out_dir / "findings.tsv", out_dir)
+
+
+def run(args: argparse.Namespace) -> int:
+    compute(
+        args.participants,
+        args.out,
+        read_settings(args.config),
+        args.glx,
+        args.glx_unmatched,
+        args.clinical,
+        args.clinical_mi,
+        args.truth,
+    )
+    print(f"wrote {Path(args.out) / 'findings.tsv'}")
+    return 0
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("stats", help="mixed models and the findings table", description=__doc__)
+    p.add_argument("--participants", required=True, help="participants.tsv of the dataset")
+    p.add_argument("--glx", help="results/tables/glx_timecourse.tsv")
+    p.add_argument("--glx-unmatched", help="time course without linewidth matching")
+    p.add_argument("--clinical", help="results/tables/clinical.tsv")
+    p.add_argument("--clinical-mi", help="results/tables/clinical_mi.tsv (imputations)")
+    p.add_argument("--truth", help="derivatives/truth of a simulated dataset")
+    p.add_argument("--config", help="YAML with a 'stats:' section")
+    p.add_argument("--out", required=True, help="output folder (findings.tsv, <model>.json)")
+    p.set_defaults(func=run)
