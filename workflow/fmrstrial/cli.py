@@ -18,6 +18,7 @@ STEP_MODULES = (
     "fmrstrial.simulate.command",
     "fmrstrial.dataset",
     "fmrstrial.convert.command",
+    "fmrstrial.preprocess.command",
     "fmrstrial.clinical.command",
     "fmrstrial.lmm.command",
     "fmrstrial.stats.command",

@@ -1,0 +1,98 @@
+"""Rejection of corrupt (e.g. motion-corrupted) transients.
+
+Rule (documented in the README of the step and in transients_qc.tsv): a transient is
+excluded when any of four registration metrics is an outlier by a robust z-score,
+
+    z = (m - median(m)) / max(1.4826 MAD(m), floor)
+
+with |z| > reject_z for the frequency jump, phase jump and amplitude, and z > reject_z
+(one-sided) for the registration residual; or when its frequency or phase jump exceeds an
+absolute limit (reject_max_freq_jump_hz, reject_max_phase_jump_deg), which also catches
+sessions where so many transients are corrupt that the MAD is inflated.
+
+Metrics (shape (n_transients,)): frequency jump = estimated frequency minus its running
+median over `reject_window` transients (Hz); phase jump likewise (deg, circular);
+amplitude = fitted amplitude relative to the template; residual = window misfit energy
+relative to the template's (baseline projected out). The floors keep near-noiseless data
+from flagging negligible deviations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import median_filter
+
+#: Smallest scale (robust SD) used for each metric's z-score.
+FLOORS = {"frequency_jump": 0.05, "phase_jump": 0.5, "amplitude": 0.005, "residual": 0.005}
+
+
+@dataclass
+class Rejection:
+    """Outcome of `reject`: excluded (n,) bool, reasons (n,) str ('' if kept), metrics."""
+
+    excluded: np.ndarray
+    reasons: np.ndarray
+    freq_jump_hz: np.ndarray
+    phase_jump_deg: np.ndarray
+    z: dict[str, np.ndarray]
+
+
+def wrap_deg(x: np.ndarray) -> np.ndarray:
+    """Angles wrapped to (-180, 180] degrees."""
+    return -((-np.asarray(x) + 180.0) % 360.0 - 180.0)
+
+
+def running_median(x: np.ndarray, window: int) -> np.ndarray:
+    """Centred running median of a series (edges use the nearest value), shape of x."""
+    return median_filter(np.asarray(x, float), size=min(window, x.size), mode="nearest")
+
+
+def robust_z(x: np.ndarray, floor: float) -> np.ndarray:
+    """(x - median) / max(1.4826 MAD, floor)."""
+    med = np.median(x)
+    scale = max(1.4826 * float(np.median(np.abs(x - med))), floor)
+    return (x - med) / scale
+
+
+def jumps(freq_hz: np.ndarray, phase_deg: np.ndarray, window: int) -> tuple[np.ndarray, ...]:
+    """Frequency (Hz) and phase (deg) deviations from their running medians."""
+    centre = np.rad2deg(np.angle(np.mean(np.exp(1j * np.deg2rad(phase_deg)))))
+    ph = wrap_deg(phase_deg - centre)
+    return freq_hz - running_median(freq_hz, window), wrap_deg(ph - running_median(ph, window))
+
+
+def reject(
+    freq_hz: np.ndarray,
+    phase_deg: np.ndarray,
+    amplitude: np.ndarray,
+    residual: np.ndarray,
+    settings: dict,
+) -> Rejection:
+    """Apply the rejection rule; see the module docstring. Inputs of shape (n,)."""
+    n = freq_hz.size
+    fj, pj = jumps(freq_hz, phase_deg, settings["reject_window"])
+    z = {
+        "frequency_jump": robust_z(fj, FLOORS["frequency_jump"]),
+        "phase_jump": robust_z(pj, FLOORS["phase_jump"]),
+        "amplitude": robust_z(amplitude, FLOORS["amplitude"]),
+        "residual": robust_z(residual, FLOORS["residual"]),
+    }
+    zmax = settings["reject_z"]
+    flags = {
+        "residual": z["residual"] > zmax,
+        "amplitude": np.abs(z["amplitude"]) > zmax,
+        "frequency_jump": (np.abs(z["frequency_jump"]) > zmax)
+        | (np.abs(fj) > settings["reject_max_freq_jump_hz"]),
+        "phase_jump": (np.abs(z["phase_jump"]) > zmax)
+        | (np.abs(pj) > settings["reject_max_phase_jump_deg"]),
+    }
+    if n < 3 or not settings["reject"]:
+        flags = {k: np.zeros(n, bool) for k in flags}
+    excluded = np.zeros(n, bool)
+    reasons = np.full(n, "", dtype=object)
+    for name, flag in flags.items():
+        excluded |= flag
+        reasons[flag] = [f"{r},{name}" if r else name for r in reasons[flag]]
+    return Rejection(excluded, reasons.astype(str), fj, pj, z)
