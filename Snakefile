@@ -16,9 +16,10 @@ include: "workflow/rules/simulate.smk"
 include: "workflow/rules/validate.smk"
 include: "workflow/rules/convert.smk"
 include: "workflow/rules/clinical.smk"
+include: "workflow/rules/provenance.smk"
 
 
 rule all:
     default_target: True
     input:
-        final_outputs(),
+        all_outputs(),

@@ -22,6 +22,7 @@ STEP_MODULES = (
     "fmrstrial.clinical.command",
     "fmrstrial.lmm.command",
     "fmrstrial.stats.command",
+    "fmrstrial.privacy",
 )
 
 

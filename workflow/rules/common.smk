@@ -139,10 +139,35 @@ def dataset_spectra():
     return files
 
 
+def workflow_files():
+    """Files that define the analysis (their checksums go into the manifest)."""
+    base = Path(workflow.basedir)
+    files = [base / "Snakefile", base / "config" / "config.yaml"]
+    files += sorted((base / "config" / "schemas").glob("*.yaml"))
+    files += sorted((base / "workflow" / "rules").glob("*.smk"))
+    files += sorted((base / "workflow" / "resources" / "scales").glob("*.yaml"))
+    return [str(f) for f in files]
+
+
+def sanitised_config():
+    """The resolved config with the dataset given by its folder name only."""
+    import copy
+
+    out = copy.deepcopy(config)
+    out["dataset"] = DATASET.resolve().name
+    return out
+
+
 def final_outputs():
     """Everything `rule all` builds."""
     return [
         "results/validation/dataset.json",
         "results/converted/acquisition_parameters.tsv",
         "results/tables/clinical.tsv",
+        "results/provenance/manifest.json",
     ]
+
+
+def all_outputs():
+    """final_outputs plus the privacy scan, which reads all of them."""
+    return final_outputs() + ["results/provenance/privacy.json"]

@@ -1,0 +1,37 @@
+"""Provenance manifest and the final privacy scan of results/."""
+
+
+rule provenance:
+    input:
+        dataset=dataset_tables()
+        + phenotype_tables(present_scales())
+        + dataset_spectra(),
+        basis=basis_file(),
+        workflow=workflow_files(),
+    output:
+        manifest="results/provenance/manifest.json",
+    log:
+        "results/logs/provenance.log",
+    conda:
+        "../../envs/simulate.yaml"
+    params:
+        dataset=str(DATASET),
+        config=sanitised_config(),
+        repo=workflow.basedir,
+    script:
+        "../scripts/provenance.py"
+
+
+rule privacy_check:
+    input:
+        final_outputs(),
+    output:
+        report="results/provenance/privacy.json",
+    log:
+        "results/logs/privacy_check.log",
+    conda:
+        "../../envs/simulate.yaml"
+    params:
+        dataset=str(DATASET),
+    script:
+        "../scripts/privacy_check.py"
