@@ -15,7 +15,7 @@ rule provenance:
     conda:
         "../../envs/simulate.yaml"
     params:
-        dataset=str(DATASET),
+        dataset=lambda wildcards, input: str(Path(input.dataset[0]).parent),
         config=sanitised_config(),
         repo=workflow.basedir,
     script:

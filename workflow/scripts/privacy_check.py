@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import _bootstrap  # noqa: F401
+
 from fmrstrial.privacy import check
 from fmrstrial.smk import logged
 
