@@ -17,7 +17,7 @@ rule provenance:
     params:
         dataset=lambda wildcards, input: str(Path(input.dataset[0]).parent),
         config=sanitised_config(),
-        repo=workflow.basedir,
+        repo=lambda wildcards, input: str(Path(input.workflow[0]).parent),
     script:
         "../scripts/provenance.py"
 
