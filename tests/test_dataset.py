@@ -151,20 +151,20 @@ def _non_numeric_start(root):
 BROKEN = [
     (_rm_participants, "participants.tsv: required file is missing"),
     (_drop_sequence, "participants.tsv, column 'sequence': required column is missing"),
-    (_bad_sex, "participants.tsv, row 2, column 'sex': 'X' is not allowed"),
-    (_duplicate_participant, "participants.tsv, row 4, column 'participant_id': duplicate row"),
+    (_bad_sex, "participants.tsv, row 1, column 'sex': 'X' is not allowed"),
+    (_duplicate_participant, "participants.tsv, row 3, column 'participant_id': duplicate row"),
     (
         _same_condition,
         "sub-01_sessions.tsv, column 'condition': both sessions have the same condition",
     ),
-    (_period_three, "sub-01_sessions.tsv, row 3, column 'period': '3' is not allowed"),
-    (_contradicts_sequence, "sub-01_sessions.tsv, row 2, column 'condition': condition"),
+    (_period_three, "sub-01_sessions.tsv, row 2, column 'period': '3' is not allowed"),
+    (_contradicts_sequence, "sub-01_sessions.tsv, row 1, column 'condition': condition"),
     (
         _unknown_participant,
-        "madrs.tsv, row 2, column 'participant_id': unknown participant 'sub-99'",
+        "madrs.tsv, row 1, column 'participant_id': unknown participant 'sub-99'",
     ),
-    (_unknown_session, "madrs.tsv, row 2, column 'session_id': unknown session 'ses-7'"),
-    (_bad_timepoint, "madrs.tsv, row 2, column 'timepoint': 'week1' is not allowed"),
+    (_unknown_session, "madrs.tsv, row 1, column 'session_id': unknown session 'ses-7'"),
+    (_bad_timepoint, "madrs.tsv, row 1, column 'timepoint': 'week1' is not allowed"),
     (_missing_phenotype, "madrs.tsv: required phenotype table is missing"),
     (_stray_subject_folder, "folder sub-77 has no row in participants.tsv"),
     (_plain_nifti, "no NIfTI-MRS header extension"),
@@ -175,7 +175,7 @@ BROKEN = [
     (_missing_description, "dataset_description.json: required file is missing"),
     (
         _non_numeric_start,
-        "sub-02_sessions.tsv, row 2, column 'infusion_start_s': 'soon' is not a number",
+        "sub-02_sessions.tsv, row 1, column 'infusion_start_s': 'soon' is not a number",
     ),
 ]
 

@@ -2,7 +2,7 @@
 
 `validate_dataset` checks everything the workflow relies on before any work starts and
 reports one message per problem, naming the file (and row/column where there is one).
-Rows are numbered like a spreadsheet: the header is row 1, the first data row is row 2.
+Rows are 1-based data rows (the header is not counted); messages also give the file line.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import nibabel as nib
 import numpy as np
 import pandas as pd
 
-from .errors import InputError, Problem
+from .errors import InputError, Problem, row_problem
 from .io.tables import read_tsv, write_json
 
 CONDITIONS = ("placebo", "naltrexone")
@@ -51,7 +51,10 @@ class Validation:
     sessions: list[SessionInfo] = field(default_factory=list)
 
     def add(self, file, message, row=None, column=None):
-        self.problems.append(Problem(str(file), message, row, column))
+        if row is not None:
+            self.problems.append(row_problem(str(file), row, message, column))
+        else:
+            self.problems.append(Problem(str(file), message, None, column))
 
 
 def svs_path(root: Path, pid: str, sid: str) -> Path | None:
@@ -85,7 +88,7 @@ def _read_table(v: Validation, path: Path, required: tuple[str, ...]) -> pd.Data
 
 def _check_values(v, path, df, column, allowed=None, pattern=None, numeric=None):
     for i, value in enumerate(df[column].tolist()):
-        row = i + 2
+        row = i + 1
         if pd.isna(value) or value == "":
             v.add(path, "value is missing", row, column)
         elif allowed is not None and value not in allowed:
@@ -114,7 +117,7 @@ def _check_duplicates(v, path, df, keys):
         v.add(
             path,
             f"duplicate row for {'/'.join(df.iloc[i][list(keys)].astype(str))}",
-            i + 2,
+            i + 1,
             keys[0],
         )
 
@@ -197,7 +200,7 @@ def validate_dataset(
         if not isinstance(pid, str) or not PARTICIPANT_RE.match(pid) or pid in known:
             continue
         known[pid] = set()
-        _check_participant(v, root, pid, prow, i + 2, known, check_spectra)
+        _check_participant(v, root, pid, prow, i + 1, known, check_spectra)
     for sub in sorted(p.name for p in root.glob("sub-*") if p.is_dir()):
         if sub not in known:
             v.add(root / sub, f"folder {sub} has no row in participants.tsv")
@@ -241,7 +244,7 @@ def _check_participant(v, root, pid, prow, prow_no, known, check_spectra):
                 spath,
                 f"condition '{srow['condition']}' in period {period} contradicts "
                 f"sequence {seq} of {pid} in participants.tsv",
-                j + 2,
+                j + 1,
                 "condition",
             )
             continue
@@ -298,11 +301,11 @@ def _check_phenotype(v, root, known, required_scales):
                 v.add(
                     path,
                     f"unknown participant '{pid}' (not in participants.tsv)",
-                    i + 2,
+                    i + 1,
                     "participant_id",
                 )
             elif sid not in known[pid]:
-                v.add(path, f"unknown session '{sid}' for {pid}", i + 2, "session_id")
+                v.add(path, f"unknown session '{sid}' for {pid}", i + 1, "session_id")
 
 
 def sessions_table(root: str | Path) -> pd.DataFrame:

@@ -23,6 +23,17 @@ class Problem:
         return f"{where}: {self.message}"
 
 
+def row_problem(file: str, data_row: int, message: str, field: str | None = None) -> Problem:
+    """A problem in a table row; rows are 1-based DATA rows (the header is not counted),
+    and the message says which line of the file that is."""
+    return Problem(
+        str(file),
+        f"{message} (data row {data_row} = line {data_row + 1} of the file, counting the header)",
+        data_row,
+        field,
+    )
+
+
 class InputError(Exception):
     """Bad input: one or more problems, each naming the file and what is wrong."""
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import Problem
+from ..errors import Problem, row_problem
 from .scales import TIMEPOINTS, Scale
 
 NA = "n/a"
@@ -25,7 +25,7 @@ KEYS = ("participant_id", "session_id", "timepoint")
 
 def _problem(file: Path, row: int | None, field: str | None, message: str) -> Problem:
     if row is not None:
-        message += f" (data row {row} = line {row + 1} of the file, counting the header)"
+        return row_problem(str(file), row, message, field)
     return Problem(str(file), message, row=row, field=field)
 
 
