@@ -12,6 +12,13 @@ validate(config, "config/schemas/config.schema.yaml")
 
 
 include: "workflow/rules/common.smk"
+
+
+localrules:
+    all,
+    conversion_summary,
+
+
 include: "workflow/rules/simulate.smk"
 include: "workflow/rules/validate.smk"
 include: "workflow/rules/convert.smk"
