@@ -1,0 +1,1 @@
+"""Figures and reporting tables of the trial (used by the notebooks in workflow/notebooks)."""
