@@ -16,7 +16,7 @@ signal) or from the metabolite data themselves ("svd"). Averaging transients kee
 rank-one structure even when the frequency drifts, because every coil sees the same m(t).
 
 Noise (co)variance comes from the end of the FIDs, where the signal has decayed, after
-removing the mean over transients (any coherent remainder).
+removing the mean over transients (any coherent remainder); see `noise_covariance`.
 """
 
 from __future__ import annotations
@@ -25,24 +25,34 @@ import numpy as np
 
 #: Number of leading FID points used to estimate the coil sensitivity profile.
 PROFILE_POINTS = 128
+#: Segments of the FID tail compared when estimating the noise covariance.
+TAIL_SEGMENTS = 8
 
 
 def noise_covariance(fids: np.ndarray, tail_fraction: float) -> np.ndarray:
     """Noise covariance between coils from the FID tails.
 
     fids: (n_points, n_coils, n_transients) complex. Returns (n_coils, n_coils) complex
-    Hermitian: E[n_c n_d^*] per complex time-domain sample.
+    Hermitian: E[n_c n_d^*] per complex time-domain sample. The mean over transients is
+    removed first (coherent signal); with a single transient, each segment's own mean. The
+    tail is cut into `TAIL_SEGMENTS` segments and the covariances of the half with the
+    least power are averaged, so a part of the tail that still holds signal (a single
+    high-SNR average) or an end artefact does not inflate the estimate.
     """
-    n_pts = fids.shape[0]
-    start = min(n_pts - 2, int(round(n_pts * (1.0 - tail_fraction))))
+    n_pts, n_coils, n_tr = fids.shape
+    start = min(n_pts - 2 * TAIL_SEGMENTS, int(round(n_pts * (1.0 - tail_fraction))))
     tail = fids[start:]
-    n_tr = tail.shape[2]
     if n_tr > 1:
         tail = (tail - tail.mean(axis=2, keepdims=True)) * np.sqrt(n_tr / (n_tr - 1))
-    else:
-        tail = tail - tail.mean(axis=0, keepdims=True)
-    flat = tail.transpose(1, 0, 2).reshape(tail.shape[1], -1)
-    return flat @ flat.conj().T / flat.shape[1]
+    covs = []
+    for seg in np.array_split(tail, TAIL_SEGMENTS, axis=0):
+        if n_tr == 1:
+            seg = seg - seg.mean(axis=0, keepdims=True)
+        flat = seg.transpose(1, 0, 2).reshape(n_coils, -1)
+        covs.append(flat @ flat.conj().T / flat.shape[1])
+    power = np.array([np.trace(c).real for c in covs])
+    low = power <= np.median(power)
+    return np.mean([c for c, keep in zip(covs, low, strict=True) if keep], axis=0)
 
 
 def whitening(psi: np.ndarray) -> np.ndarray:

@@ -56,3 +56,31 @@ def broadening_for(
             return float("nan")
         e_hi = excess(hi)
     return float(brentq(excess, 0.0, hi, xtol=1e-4))
+
+
+def match_blocks(
+    block_fids: np.ndarray,
+    fwhm_hz: np.ndarray,
+    usable: np.ndarray,
+    dwell_s: float,
+    cf_mhz: float,
+    ppm_range: tuple[float, float],
+    lineshape: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Broaden usable blocks to the largest usable NAA FWHM.
+
+    block_fids: (n_points, n_blocks); fwhm_hz: their NAA FWHM (n_blocks,); usable: which
+    blocks take part (n_blocks,) bool. Returns (broadened FIDs, broadening Hz (n_blocks,));
+    blocks that are not usable, or already at the target, are left as they are (0 Hz).
+    """
+    n_points, nb = block_fids.shape
+    widths = np.zeros(nb)
+    out = block_fids.copy()
+    if usable.sum() < 2:
+        return out, widths
+    target = float(np.max(fwhm_hz[usable]))
+    for j in np.flatnonzero(usable):
+        w = broadening_for(block_fids[:, j], dwell_s, cf_mhz, ppm_range, target, lineshape)
+        widths[j] = w if np.isfinite(w) else 0.0
+        out[:, j] = block_fids[:, j] * envelope(n_points, dwell_s, widths[j], lineshape)
+    return out, widths

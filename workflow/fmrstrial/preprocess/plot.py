@@ -64,11 +64,12 @@ def qc_figure_png(result, title: str) -> bytes:
         style = "-" if row.qc_pass else "--"
         ax.plot(ppm[show], spec[show, j] / scale + offset, style, lw=0.8, color=color)
         ax.text(
-            SPECTRA_PPM[1] - 0.02,
+            SPECTRA_PPM[0] + 0.02,
             offset + 0.05,
             f"block {row.block} ({row.t_mid_min:+.1f} min){'' if row.qc_pass else ' FAIL'}",
             fontsize=6,
             va="bottom",
+            ha="right",
         )
     ax.set_xlim(SPECTRA_PPM[1], SPECTRA_PPM[0])
     ax.set_xlabel("Chemical shift (ppm)")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..spectra import frequency_axis, ppm_axis, to_spectrum
+from ..spectra import PPM_CENTRE_1H, frequency_axis, ppm_axis, to_spectrum
 
 ZERO_FILL = 8
 #: Segments of the FID tail whose median variance is the noise variance.
@@ -95,3 +95,67 @@ def spectral_noise_sd(var_real: float, envelope: np.ndarray) -> float:
     """SD of the real spectral noise of an FID with time-domain real-part variance
     `var_real` after multiplication by `envelope` (n_points,)."""
     return float(np.sqrt(var_real * np.sum(envelope**2)))
+
+
+def block_measures(
+    block_fids: np.ndarray,
+    dwell_s: float,
+    cf_mhz: float,
+    ppm_range: tuple[float, float],
+    tail_fraction: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """NAA height, FWHM (Hz) and SNR of each block, each (n_blocks,); block_fids
+    (n_points, n_blocks), unapodised."""
+    n_points, nb = block_fids.shape
+    height, fwhm, snr = np.full(nb, np.nan), np.full(nb, np.nan), np.full(nb, np.nan)
+    for j in range(nb):
+        height[j], fwhm[j], _ = peak_measures(block_fids[:, j], dwell_s, cf_mhz, ppm_range)
+        noise = spectral_noise_sd(
+            tail_noise_var_real(block_fids[:, j], tail_fraction), np.ones(n_points)
+        )
+        if noise > 0:
+            snr[j] = height[j] / noise
+    return height, fwhm, snr
+
+
+def water_fwhm(ref_mean: np.ndarray, dwell_s: float, cf_mhz: float, phased: bool) -> float:
+    """FWHM (Hz) of the water peak (4.65 +/- 0.5 ppm) of a mean water reference FID.
+
+    Real part when the reference is phased (eddy-current corrected), else magnitude.
+    """
+    spec = zero_filled_spectrum(ref_mean)
+    n = spec.size
+    inside = np.abs(ppm_axis(n, dwell_s, cf_mhz) - PPM_CENTRE_1H) <= 0.5
+    values = spec.real if phased else np.abs(spec)
+    return peak_fwhm(values, frequency_axis(n, dwell_s), inside)[1]
+
+
+def linear_drift_hz(t_s: np.ndarray, freq_hz: np.ndarray) -> float:
+    """Frequency drift (Hz) over a series: least-squares slope times the time spanned."""
+    if t_s.size < 2 or np.ptp(t_s) == 0:
+        return 0.0
+    return float(np.polyfit(t_s, freq_hz, 1)[0] * np.ptp(t_s))
+
+
+def qc_flags(qc, s: dict) -> tuple[list[int], list[str | None]]:
+    """Pass flag (1/0) and failure reasons of each row of a block QC table.
+
+    A block fails when it has no kept transient, its SNR is below qc_min_snr, its NAA FWHM
+    before matching exceeds qc_max_fwhm_hz, or more than qc_max_excluded_fraction of its
+    transients were excluded.
+    """
+    passes, reasons = [], []
+    for row in qc.itertuples():
+        why = []
+        if row.n_kept == 0:
+            why.append("no_transients")
+        else:
+            if not row.snr >= s["qc_min_snr"]:
+                why.append("snr")
+            if not row.naa_fwhm_unmatched_hz <= s["qc_max_fwhm_hz"]:
+                why.append("fwhm")
+        if row.excluded_fraction > s["qc_max_excluded_fraction"]:
+            why.append("excluded_fraction")
+        passes.append(0 if why else 1)
+        reasons.append(",".join(why) if why else None)
+    return passes, reasons

@@ -30,25 +30,18 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .. import __version__
 from ..errors import InputError
 from ..io.nifti_mrs import MRSData
 from ..spectra import PPM_CENTRE_1H, frequency_axis, ppm_axis
-from . import coils, eddy, hlsvd
+from . import coils, eddy, hlsvd, linewidth, qc, tables
 from .align import Registration, apply_corrections, register
-from .blocks import Block, define_blocks, membership
-from .linewidth import broadening_for, envelope
-from .qc import (
-    peak_fwhm,
-    peak_measures,
-    spectral_noise_sd,
-    tail_noise_var_real,
-    zero_filled_spectrum,
-)
-from .reject import Rejection, reject, wrap_deg
+from .blocks import define_blocks, membership
+from .reject import reject, wrap_deg
 from .settings import resolve_settings
+from .threads import single_threaded_blas
 
-#: The session mean must show NAA at least this SNR, else there are no usable transients.
+#: The NAA peak of the session mean must rise this many noise SDs above the ends of the
+#: search window, else there are no usable transients.
 MIN_SESSION_SNR = 5.0
 _SUPPORTED = ("DIM_COIL", "DIM_DYN")
 
@@ -61,7 +54,9 @@ class PreprocessResult:
     when enabled); block_table: one row per block (blocks.tsv); transients: one row per
     input transient (transients_qc.tsv); qc: one row per block (blocks_qc.tsv);
     qc_sidecar: column descriptions and session-level values (blocks_qc.json);
-    unmatched: block FIDs before linewidth matching (n_points, n_blocks), for plots.
+    unmatched: block FIDs before linewidth matching (n_points, n_blocks); session:
+    session-level values (as in the sidecar) plus per-transient total corrections
+    total_freq_hz / total_phase_rad (n_transients,) and coil_weights (n_coils,) or None.
     """
 
     blocks: MRSData
@@ -220,7 +215,7 @@ def _poles(fid: np.ndarray, s: dict, dwell: float, cf: float) -> hlsvd.Poles:
 
 def _reference(mean_fid, s, dwell, cf, phase_it: bool, source: str):
     """Frequency shift (Hz) and phase (rad) that put NAA at reference_ppm, absorptive."""
-    spec = zero_filled_spectrum(mean_fid)
+    spec = qc.zero_filled_spectrum(mean_fid)
     n = spec.size
     ppm = ppm_axis(n, dwell, cf)
     freq = frequency_axis(n, dwell)
@@ -235,12 +230,15 @@ def _reference(mean_fid, s, dwell, cf, phase_it: bool, source: str):
     peak_hz = freq[i] + delta * (freq[1] - freq[0])
     shift = (s["reference_ppm"] - PPM_CENTRE_1H) * cf - peak_hz
     phase = -float(np.angle(spec[i])) if phase_it else 0.0
-    var_r = tail_noise_var_real(mean_fid, s["noise_tail_fraction"])
-    snr = float(b / spectral_noise_sd(var_r, np.ones(mean_fid.shape[0])))
+    # a peak must rise above both ends of the window (not a tail of something else)
+    edges = np.flatnonzero(inside)[[0, -1]]
+    prominence = b - float(mag[edges].max())
+    var_r = qc.tail_noise_var_real(mean_fid, s["noise_tail_fraction"])
+    snr = float(prominence / qc.spectral_noise_sd(var_r, np.ones(mean_fid.shape[0])))
     if not snr >= MIN_SESSION_SNR:
         raise InputError(
             f"no usable transients: the session mean shows no NAA peak between {lo} and {hi} "
-            f"ppm (SNR {snr:.1f} < {MIN_SESSION_SNR})",
+            f"ppm (peak prominence / noise SD {snr:.1f} < {MIN_SESSION_SNR})",
             file=source,
         )
     return float(shift), phase, snr
@@ -274,7 +272,20 @@ def preprocess_session(
     ref: unsuppressed water reference or None; infusion_start_s: infusion start, s after
     the first transient; settings: overrides of `settings.DEFAULTS`; source/ref_source:
     names used in error messages. Raises InputError when nothing usable remains.
+    Linear algebra runs single-threaded (`threads.single_threaded_blas`).
     """
+    with single_threaded_blas():
+        return _preprocess(svs, ref, infusion_start_s, settings, source, ref_source)
+
+
+def _preprocess(
+    svs: MRSData,
+    ref: MRSData | None,
+    infusion_start_s: float,
+    settings: dict | None = None,
+    source: str = "metabolite data",
+    ref_source: str = "water reference",
+) -> PreprocessResult:
     s = resolve_settings(settings)
     dwell, cf = svs.dwell_s, svs.cf_mhz
     if svs.nucleus != "1H":
@@ -289,21 +300,16 @@ def preprocess_session(
 
     # 1-2: coils, eddy currents
     x, r, info = _combine_coils(x, r, s, source, ref_source)
-    water_hz, water_phase, water_fwhm = 0.0, 0.0, float("nan")
     ecc = r is not None and s["eddy_current_correction"]
+    water_hz, water_fwhm = float("nan"), float("nan")
     if r is not None:
         ref_mean = r.mean(axis=1)
         water_hz = eddy.water_frequency_hz(ref_mean, dwell, cf)
         if ecc:
             factor = eddy.klose_factor(ref_mean)
             x = eddy.correct(x, factor)
-            water_phase = float(np.angle(ref_mean[0]))
             ref_mean = eddy.correct(ref_mean, factor)
-        water_fwhm = _water_fwhm(ref_mean, dwell, cf, ecc)
-    else:
-        water_hz = 0.0
-    if not ecc:
-        water_hz = 0.0  # frequencies are then reported in the frame of the data
+        water_fwhm = qc.water_fwhm(ref_mean, dwell, cf, phased=ecc)
 
     # 3-5: alignment and water removal
     aligned, reg, poles = _align_and_clean(x, s, dwell, cf)
@@ -315,8 +321,10 @@ def preprocess_session(
     aligned = apply_corrections(aligned, np.full(n_tr, shift), np.full(n_tr, phase), dwell)
     total_f = reg.freq_hz + shift if s["align"] else np.full(n_tr, shift)
     total_p = reg.phase_rad + phase if s["align"] else np.full(n_tr, phase)
-    freq_offset = water_hz - (reg.freq_hz + shift)
-    phase_deg = wrap_deg(np.rad2deg(water_phase - (reg.phase_rad + phase)))
+    # offsets in the frame of the data after ECC (relative to the water reference when
+    # there is one): exactly what the corrections removed, with no estimate added back
+    freq_offset = -(reg.freq_hz + shift)
+    phase_deg = wrap_deg(np.rad2deg(-(reg.phase_rad + phase)))
 
     # 6: rejection (on the final registration)
     rej = reject(freq_offset, phase_deg, reg.amplitude, reg.residual, s)
@@ -345,32 +353,41 @@ def preprocess_session(
             block_fids[:, j] = aligned[:, kept[j]].mean(axis=1)
 
     # 8-9: linewidth matching and QC
-    out_fids, qc = _match_and_qc(block_fids, n_kept, member.sum(axis=1), s, dwell, cf)
-    qc.insert(0, "block", [b.number for b in blocks])
-    qc.insert(1, "phase", [b.phase for b in blocks])
-    qc.insert(2, "t_mid_min", [b.mid_s / 60.0 for b in blocks])
-    qc["water_fwhm_hz"] = water_fwhm
+    naa = tuple(s["naa_ppm"])
+    _, fwhm0, snr = qc.block_measures(block_fids, dwell, cf, naa, s["noise_tail_fraction"])
+    out_fids, widths = block_fids, np.zeros(len(blocks))
+    if s["linewidth_matching"]:
+        usable = (n_kept > 0) & np.isfinite(fwhm0) & (fwhm0 <= s["qc_max_fwhm_hz"])
+        out_fids, widths = linewidth.match_blocks(
+            block_fids, fwhm0, usable, dwell, cf, naa, s["linewidth_lineshape"]
+        )
+    n_total = member.sum(axis=1)
     in_blocks = member.any(axis=0) & ~rej.excluded
-    drift = _drift(t_rel[in_blocks], freq_offset[in_blocks])
-    qc["freq_mean_hz"] = [_masked(freq_offset, k, np.mean) for k in kept]
-    qc["freq_sd_hz"] = [_masked(freq_offset, k, np.std) for k in kept]
-    qc["session_freq_drift_hz"] = drift
-    _qc_flags(qc, s)
-    qc = qc[_QC_ORDER]
-
-    transients = _transient_table(t_rel, freq_offset, phase_deg, reg, rej, blocks, member, s)
-    block_table = pd.DataFrame(
+    drift = qc.linear_drift_hz(t_rel[in_blocks], freq_offset[in_blocks])
+    empty = n_kept == 0
+    table = pd.DataFrame(
         {
             "block": [b.number for b in blocks],
             "phase": [b.phase for b in blocks],
-            "t_start_min": [b.start_s / 60.0 for b in blocks],
             "t_mid_min": [b.mid_s / 60.0 for b in blocks],
-            "t_end_min": [b.end_s / 60.0 for b in blocks],
-            "n_transients": member.sum(axis=1),
             "n_kept": n_kept,
-            "n_excluded": member.sum(axis=1) - n_kept,
+            "n_excluded": n_total - n_kept,
+            "excluded_fraction": (n_total - n_kept) / np.maximum(n_total, 1),
+            "snr": np.where(empty, np.nan, snr),
+            "naa_fwhm_hz": [
+                np.nan if e else qc.peak_measures(out_fids[:, j], dwell, cf, naa)[1]
+                for j, e in enumerate(empty)
+            ],
+            "naa_fwhm_unmatched_hz": np.where(empty, np.nan, fwhm0),
+            "broadening_hz": widths,
+            "water_fwhm_hz": water_fwhm,
+            "freq_mean_hz": [_masked(freq_offset, k, np.mean) for k in kept],
+            "freq_sd_hz": [_masked(freq_offset, k, np.std) for k in kept],
+            "session_freq_drift_hz": drift,
         }
     )
+    table["qc_pass"], table["qc_fail_reasons"] = qc.qc_flags(table, s)
+
     session = {
         "n_transients": int(n_tr),
         "n_excluded": int(rej.excluded.sum()),
@@ -384,256 +401,38 @@ def preprocess_session(
         "water_reference": r is not None,
         "water_frequency_hz": float(water_hz),
         "water_fwhm_hz": water_fwhm,
-        "session_mean_naa_snr": session_snr,
+        "session_mean_naa_prominence_snr": session_snr,
         "hlsvd_water_components": 0 if poles is None else int(poles.water.sum()),
         "freq_drift_hz": drift,
     }
-    blocks_data = _blocks_mrs(svs, out_fids, blocks, s)
+    steps = [
+        info["coil_combination"] != "none" and f"coil combination ({info['coil_combination']})",
+        ecc and "eddy-current correction and phasing with the water reference (Klose)",
+        s["align"] and "frequency and phase alignment (spectral registration)",
+        poles is not None and "HLSVD residual water removal",
+        s["reject"] and "rejection of corrupt transients",
+        "averaging into time blocks",
+        s["linewidth_matching"] and f"{s['linewidth_lineshape']} linewidth matching",
+    ]
+    sidecar = tables.qc_sidecar(s, session)
+    sidecar["transients_qc.tsv"] = tables.TRANSIENT_COLUMNS
     return PreprocessResult(
-        blocks=blocks_data,
-        block_table=block_table,
-        transients=transients,
-        qc=qc,
-        qc_sidecar=qc_sidecar(s, session),
+        blocks=tables.blocks_mrs(svs, out_fids, [x for x in steps if x], len(blocks)),
+        block_table=tables.block_table(blocks, n_total, n_kept),
+        transients=tables.transient_table(
+            t_rel, freq_offset, phase_deg, reg, rej, blocks, member, s["sliding_window"]
+        ),
+        qc=table[tables.QC_COLUMNS],
+        qc_sidecar=sidecar,
         unmatched=block_fids,
-        session=session | {"total_freq_hz": total_f, "total_phase_rad": total_p},
+        session=session
+        | {
+            "total_freq_hz": total_f,
+            "total_phase_rad": total_p,
+            "coil_weights": info.get("coil_weights"),
+        },
     )
 
 
 def _masked(values: np.ndarray, mask: np.ndarray, fn) -> float:
     return float(fn(values[mask])) if mask.any() else float("nan")
-
-
-def _drift(t_s: np.ndarray, freq: np.ndarray) -> float:
-    """Linear frequency drift over the session, Hz: fitted slope x time span."""
-    if t_s.size < 2 or np.ptp(t_s) == 0:
-        return 0.0
-    slope = np.polyfit(t_s, freq, 1)[0]
-    return float(slope * np.ptp(t_s))
-
-
-def _water_fwhm(ref_mean: np.ndarray, dwell: float, cf: float, phased: bool) -> float:
-    """FWHM (Hz) of the water peak of the mean reference (magnitude if not phased)."""
-    spec = zero_filled_spectrum(ref_mean)
-    n = spec.size
-    ppm = ppm_axis(n, dwell, cf)
-    inside = np.abs(ppm - PPM_CENTRE_1H) <= 0.5
-    values = spec.real if phased else np.abs(spec)
-    return peak_fwhm(values, frequency_axis(n, dwell), inside)[1]
-
-
-def _match_and_qc(block_fids, n_kept, n_total, s, dwell, cf):
-    """Linewidth matching (step 8) and per-block measures (step 9)."""
-    n_points, nb = block_fids.shape
-    naa = tuple(s["naa_ppm"])
-    var_r = np.array(
-        [tail_noise_var_real(block_fids[:, j], s["noise_tail_fraction"]) for j in range(nb)]
-    )
-    measures = [peak_measures(block_fids[:, j], dwell, cf, naa) for j in range(nb)]
-    fwhm0 = np.array([m[1] for m in measures])
-    usable = (n_kept > 0) & np.isfinite(fwhm0) & (fwhm0 <= s["qc_max_fwhm_hz"])
-    widths = np.zeros(nb)
-    out = block_fids.copy()
-    if s["linewidth_matching"] and usable.sum() > 1:
-        target = float(np.max(fwhm0[usable]))
-        for j in np.flatnonzero(usable):
-            widths[j] = broadening_for(
-                block_fids[:, j], dwell, cf, naa, target, s["linewidth_lineshape"]
-            )
-        widths[~np.isfinite(widths)] = 0.0
-        for j in range(nb):
-            out[:, j] = block_fids[:, j] * envelope(
-                n_points, dwell, widths[j], s["linewidth_lineshape"]
-            )
-    fwhm = [peak_measures(out[:, j], dwell, cf, naa)[1] for j in range(nb)]
-    noise = np.array([spectral_noise_sd(v, np.ones(n_points)) for v in var_r])
-    heights = np.array([m[0] for m in measures])
-    snr = np.where(noise > 0, heights / np.where(noise > 0, noise, 1.0), np.nan)
-    n_excl = n_total - n_kept
-    qc = pd.DataFrame(
-        {
-            "n_kept": n_kept,
-            "n_excluded": n_excl,
-            "excluded_fraction": n_excl / np.maximum(n_total, 1),
-            "snr": snr,
-            "naa_fwhm_hz": fwhm,
-            "naa_fwhm_unmatched_hz": fwhm0,
-            "broadening_hz": widths,
-        }
-    )
-    zero = n_kept == 0
-    qc.loc[zero, ["snr", "naa_fwhm_hz", "naa_fwhm_unmatched_hz"]] = np.nan
-    return out, qc
-
-
-def _qc_flags(qc: pd.DataFrame, s: dict) -> None:
-    reasons = []
-    for row in qc.itertuples():
-        why = []
-        if row.n_kept == 0:
-            why.append("no_transients")
-        else:
-            if not row.snr >= s["qc_min_snr"]:
-                why.append("snr")
-            if not row.naa_fwhm_unmatched_hz <= s["qc_max_fwhm_hz"]:
-                why.append("fwhm")
-        if row.excluded_fraction > s["qc_max_excluded_fraction"]:
-            why.append("excluded_fraction")
-        reasons.append(",".join(why))
-    qc["qc_pass"] = [0 if r else 1 for r in reasons]
-    qc["qc_fail_reasons"] = [r if r else None for r in reasons]
-
-
-_QC_ORDER = [
-    "block",
-    "phase",
-    "t_mid_min",
-    "n_kept",
-    "n_excluded",
-    "excluded_fraction",
-    "snr",
-    "naa_fwhm_hz",
-    "naa_fwhm_unmatched_hz",
-    "broadening_hz",
-    "water_fwhm_hz",
-    "freq_mean_hz",
-    "freq_sd_hz",
-    "session_freq_drift_hz",
-    "qc_pass",
-    "qc_fail_reasons",
-]
-
-
-def _transient_table(t_rel, freq, phase_deg, reg, rej: Rejection, blocks, member, s):
-    block_of = np.full(t_rel.size, np.nan)
-    if not s["sliding_window"]:
-        for b, m in zip(blocks, member, strict=True):
-            block_of[m] = b.number
-    return pd.DataFrame(
-        {
-            "transient": np.arange(t_rel.size),
-            "time_s": t_rel,
-            "block": pd.array(block_of, dtype="Int64"),
-            "freq_offset_hz": freq,
-            "phase_deg": phase_deg,
-            "amplitude": reg.amplitude,
-            "residual": reg.residual,
-            "freq_jump_hz": rej.freq_jump_hz,
-            "phase_jump_deg": rej.phase_jump_deg,
-            "excluded": rej.excluded.astype(int),
-            "exclusion_reason": [r if r else None for r in rej.reasons],
-        }
-    )
-
-
-def _blocks_mrs(svs: MRSData, fids: np.ndarray, blocks: list[Block], s: dict) -> MRSData:
-    header = {k: v for k, v in svs.header.items() if not k.startswith("dim_")}
-    header["dim_5_info"] = (
-        "time blocks relative to infusion start, in the order of blocks.tsv "
-        "(mean of kept transients" + (", linewidth matched)" if s["linewidth_matching"] else ")")
-    )
-    steps = [
-        "coil combination",
-        "eddy-current correction (water reference)",
-        "frequency/phase alignment",
-        "HLSVD water removal",
-        "transient rejection",
-        "block averaging",
-        "linewidth matching",
-    ]
-    header["ProcessingApplied"] = list(header.get("ProcessingApplied", [])) + [
-        {
-            "Program": "fmrstrial preprocess",
-            "Version": __version__,
-            "Method": "; ".join(steps),
-            "Details": f"{len(blocks)} blocks; settings in blocks_qc.json",
-        }
-    ]
-    return MRSData(
-        fids=fids,
-        dwell_s=svs.dwell_s,
-        cf_mhz=svs.cf_mhz,
-        nucleus=svs.nucleus,
-        dim_tags=("DIM_DYN",),
-        header=header,
-        affine=None if svs.affine is None else svs.affine.copy(),
-    )
-
-
-def qc_sidecar(s: dict, session: dict) -> dict:
-    """BIDS-style description of every blocks_qc.tsv column, plus session values."""
-    naa = f"{s['naa_ppm'][0]}-{s['naa_ppm'][1]} ppm"
-    return {
-        "block": {"Description": "block number (position in the session's block grid)"},
-        "phase": {
-            "Description": "time window",
-            "Levels": {"baseline": "before infusion start", "infusion": "after infusion start"},
-        },
-        "t_mid_min": {"Description": "block midpoint relative to infusion start", "Units": "min"},
-        "n_kept": {"Description": "transients averaged into the block"},
-        "n_excluded": {"Description": "transients of the block excluded as corrupt"},
-        "excluded_fraction": {"Description": "n_excluded / (n_kept + n_excluded)"},
-        "snr": {
-            "Description": (
-                "NAA signal-to-noise ratio of the block before linewidth matching: maximum of "
-                f"the real part of the phased, water-removed spectrum between {naa} (no "
-                "apodisation, zero-filled 8x) divided by the standard deviation of the real "
-                "part of the spectral noise, sqrt(n_points * v), where v is the variance of "
-                f"the real part of the last {s['noise_tail_fraction']:.0%} of the block FID "
-                "(signal decayed; median over 8 segments of that tail). Matching broadening "
-                "would raise it by smoothing the noise, so it is measured before"
-            )
-        },
-        "naa_fwhm_hz": {
-            "Description": (
-                "full width at half maximum of the NAA peak of the output block spectrum: "
-                f"width at half the height (above zero) of the largest real peak in {naa}, "
-                "zero-filled 8x, linear interpolation between points"
-            ),
-            "Units": "Hz",
-        },
-        "naa_fwhm_unmatched_hz": {
-            "Description": "as naa_fwhm_hz, before linewidth matching",
-            "Units": "Hz",
-        },
-        "broadening_hz": {
-            "Description": f"{s['linewidth_lineshape']} line broadening applied to the block "
-            "to match the NAA FWHM of the broadest usable block (FWHM of the broadening "
-            "function; 0 = none)",
-            "Units": "Hz",
-        },
-        "water_fwhm_hz": {
-            "Description": "FWHM of the water peak of the mean, coil-combined, eddy-current "
-            "corrected water reference (real part; n/a without a reference); one value per "
-            "session",
-            "Units": "Hz",
-        },
-        "freq_mean_hz": {
-            "Description": "mean frequency offset of the block's kept transients "
-            "(see transients_qc.tsv)",
-            "Units": "Hz",
-        },
-        "freq_sd_hz": {
-            "Description": "standard deviation of the frequency offsets of the "
-            "block's kept transients",
-            "Units": "Hz",
-        },
-        "session_freq_drift_hz": {
-            "Description": "linear frequency drift over the session: slope of a line fitted "
-            "to the kept transients' frequency offsets times the time they span",
-            "Units": "Hz",
-        },
-        "qc_pass": {
-            "Description": f"1 when the block passes every QC threshold (snr >= "
-            f"{s['qc_min_snr']}, naa_fwhm_unmatched_hz <= {s['qc_max_fwhm_hz']} Hz, "
-            f"excluded_fraction <= {s['qc_max_excluded_fraction']}, at least one transient); "
-            "failing blocks are kept and flagged",
-            "Levels": {"1": "pass", "0": "fail"},
-        },
-        "qc_fail_reasons": {
-            "Description": "comma-separated failed checks (snr, fwhm, "
-            "excluded_fraction, no_transients); n/a when passing"
-        },
-        "PreprocessingSession": session,
-        "PreprocessingSettings": s,
-    }

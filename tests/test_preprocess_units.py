@@ -1,0 +1,319 @@
+"""Unit tests of the preprocessing building blocks on synthetic signals with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fmrstrial.errors import InputError
+from fmrstrial.preprocess import (
+    DEFAULTS,
+    DESCRIPTIONS,
+    align,
+    coils,
+    eddy,
+    hlsvd,
+    linewidth,
+    qc,
+    reject,
+    resolve_settings,
+)
+from fmrstrial.preprocess.blocks import define_blocks, membership
+from fmrstrial.spectra import PPM_CENTRE_1H, frequency_axis, time_axis, to_spectrum
+
+DWELL = 1.0 / 1200.0
+CF = 127.73
+N = 1024
+T = time_axis(N, DWELL)
+
+
+def lorentzian(ppm: float, fwhm_hz: float, amp: complex = 1.0, half: bool = False):
+    """FID of one Lorentzian line at `ppm` (internal convention). With `half`, the first
+    point is halved so that the DFT is a Lorentzian without a constant offset."""
+    f = (ppm - PPM_CENTRE_1H) * CF
+    fid = amp * np.exp(2j * np.pi * f * T - np.pi * fwhm_hz * T)
+    if half:
+        fid[0] *= 0.5
+    return fid
+
+
+def metabolites(half: bool = False) -> np.ndarray:
+    """A few singlets spread over 1.8-4.2 ppm (NAA, Cr, Cho, Cr CH2, mI-like)."""
+    lines = [(2.008, 1.0), (3.027, 0.8), (3.21, 0.6), (3.92, 0.7), (3.56, 0.4), (2.35, 0.3)]
+    return sum(lorentzian(p, 5.0, a, half) for p, a in lines)
+
+
+def cnoise(rng, shape, sd):
+    return sd * (rng.standard_normal(shape) + 1j * rng.standard_normal(shape))
+
+
+# --- settings -----------------------------------------------------------------------------
+
+
+def test_every_setting_has_one_sentence_description():
+    assert set(DESCRIPTIONS) == set(DEFAULTS)
+    for key, text in DESCRIPTIONS.items():
+        assert text.endswith(".") and text.count(". ") == 0, key
+
+
+def test_settings_reject_unknown_key_and_bad_values():
+    with pytest.raises(InputError, match="cfg.yaml.*'align_ppm_typo' is unknown"):
+        resolve_settings({"align_ppm_typo": [1, 2]}, source="cfg.yaml")
+    with pytest.raises(InputError, match="hlsvd_ppm.*low < high"):
+        resolve_settings({"hlsvd_ppm": [5.2, 4.2]})
+    with pytest.raises(InputError, match="linewidth_lineshape"):
+        resolve_settings({"linewidth_lineshape": "voigt"})
+    with pytest.raises(InputError, match="baseline_blocks"):
+        resolve_settings({"baseline_blocks": 0})
+    assert resolve_settings({"reject_z": 5})["reject_z"] == 5
+
+
+# --- blocks -------------------------------------------------------------------------------
+
+
+def test_default_blocks_two_baseline_six_infusion():
+    t = np.arange(760) * 3.0 - 480.0
+    blocks = define_blocks(t, resolve_settings())
+    assert [b.number for b in blocks] == list(range(1, 9))
+    assert [b.phase for b in blocks] == ["baseline"] * 2 + ["infusion"] * 6
+    assert blocks[0].start_s == -480.0 and blocks[1].start_s == -240.0 and blocks[1].end_s == 0
+    assert [b.start_s for b in blocks[2:]] == [0, 300, 600, 900, 1200, 1500]
+    member = membership(t, blocks)
+    assert member.sum(axis=0).max() == 1  # consecutive blocks do not overlap
+    assert member.sum(axis=1).tolist() == [80, 80] + [100] * 6
+
+
+def test_sliding_windows_do_not_straddle_infusion_start():
+    t = np.arange(700) * 3.0 - 450.0
+    s = resolve_settings({"sliding_window": True, "sliding_width_min": 4.0})
+    blocks = define_blocks(t, s)
+    assert all(b.end_s <= 0 or b.start_s >= 0 for b in blocks)
+    assert all(abs((b.end_s - b.start_s) - 240.0) < 1e-9 for b in blocks)
+    base = [b for b in blocks if b.phase == "baseline"]
+    assert base[-1].end_s == 0.0 and base[0].start_s >= -450.0
+    assert max(b.end_s for b in blocks) <= 1800.0
+
+
+def test_blocks_outside_the_acquisition_are_left_out():
+    t = np.arange(300) * 3.0 - 180.0  # acquisition ends 12 min after infusion start
+    blocks = define_blocks(t, resolve_settings())
+    assert [b.number for b in blocks] == [1, 2, 3, 4, 5]
+
+
+# --- quality measures ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("width", [3.0, 6.5, 11.0])
+def test_fwhm_of_a_lorentzian(width):
+    h, w, ppm = qc.peak_measures(lorentzian(2.008, width, half=True), DWELL, CF, (1.9, 2.1))
+    assert w == pytest.approx(width, abs=0.02)
+    assert ppm == pytest.approx(2.008, abs=0.002)
+
+
+def test_spectral_noise_sd_and_tail_estimate():
+    rng = np.random.default_rng(0)
+    fid = lorentzian(2.0, 5.0, 50.0) + cnoise(rng, N, 0.1)
+    var_r = qc.tail_noise_var_real(fid, 0.5)
+    assert var_r == pytest.approx(0.01, rel=0.1)
+    spec_sd = np.std(to_spectrum(cnoise(rng, (N, 400), 0.1)).real)
+    assert qc.spectral_noise_sd(0.01, np.ones(N)) == pytest.approx(spec_sd, rel=0.02)
+
+
+# --- eddy currents ------------------------------------------------------------------------
+
+
+def test_klose_correction_removes_eddy_phase_and_water_offset():
+    ec = np.exp(1j * 0.3 * np.exp(-T / 0.05))
+    offset, phi = 2.3, 0.7
+    rot = np.exp(1j * (phi + 2 * np.pi * offset * T))
+    ref = lorentzian(PPM_CENTRE_1H, 6.0, 1000.0) * ec * rot
+    clean = metabolites()
+    corrected = eddy.correct(clean * ec * rot, eddy.klose_factor(ref))
+    assert np.allclose(corrected, clean, atol=1e-12)
+    # the magnitude peak is pulled a little by the eddy-current phase
+    assert eddy.water_frequency_hz(ref, DWELL, CF) == pytest.approx(offset, abs=0.3)
+    assert eddy.water_frequency_hz(ref / ec, DWELL, CF) == pytest.approx(offset, abs=0.02)
+
+
+# --- alignment ----------------------------------------------------------------------------
+
+
+def test_registration_recovers_frequency_and_phase():
+    rng = np.random.default_rng(1)
+    n = 300
+    true_f = rng.uniform(-6, 6, n)
+    true_p = rng.uniform(-1.0, 1.0, n)
+    template = metabolites()
+    fids = align.apply_corrections(
+        np.repeat(template[:, None], n, axis=1), -true_f, -true_p, DWELL
+    ) + cnoise(rng, (N, n), 0.02)
+    reg = align.register(fids, template, DWELL, CF)
+    assert np.sqrt(np.mean((reg.freq_hz - true_f) ** 2)) < 0.05
+    assert np.sqrt(np.mean(np.angle(np.exp(1j * (reg.phase_rad - true_p))) ** 2)) < 0.02
+    assert np.allclose(reg.amplitude, 1.0, atol=0.02)
+
+
+def test_baseline_projection_ignores_a_fluctuating_water_tail():
+    """Residual water whose amplitude changes between transients biases plain registration;
+    projecting a smooth baseline out of the window removes the bias."""
+    rng = np.random.default_rng(2)
+    n = 200
+    true_f = rng.uniform(-3, 3, n)
+    template = metabolites()
+    water = lorentzian(4.68, 12.0, 60.0)
+    amp = rng.uniform(0.5, 1.5, n) * np.exp(1j * rng.uniform(-0.5, 0.5, n))
+    fids = align.apply_corrections(
+        template[:, None] + water[:, None] * amp[None, :], -true_f, np.zeros(n), DWELL
+    ) + cnoise(rng, (N, n), 0.02)
+    errors = {}
+    for order in (-1, 2):
+        reg = align.register(fids, template + water, DWELL, CF, baseline_order=order)
+        errors[order] = np.sqrt(np.mean((reg.freq_hz - true_f) ** 2))
+    assert errors[2] < 0.25
+    assert errors[-1] > 10 * errors[2]
+
+
+# --- rejection ----------------------------------------------------------------------------
+
+
+def test_rejection_rule_flags_outliers_with_reasons():
+    rng = np.random.default_rng(3)
+    n = 400
+    freq = 0.002 * np.arange(n) + rng.normal(0, 0.3, n)
+    phase = rng.normal(0, 3, n)
+    amp = rng.normal(1, 0.03, n)
+    res = rng.normal(1, 0.05, n)
+    freq[50] += 5.0
+    phase[100] += 60.0
+    amp[150] = 0.5
+    res[200] = 2.0
+    out = reject.reject(freq, phase, amp, res, resolve_settings())
+    planted = [50, 100, 150, 200]
+    assert out.excluded[planted].all()
+    assert np.delete(out.excluded, planted).mean() < 0.01  # Gaussian scatter: |z| > 4 is rare
+    assert "frequency_jump" in out.reasons[50] and "phase_jump" in out.reasons[100]
+    assert out.reasons[150] == "amplitude" and out.reasons[200] == "residual"
+    off = reject.reject(freq, phase, amp, res, resolve_settings({"reject": False}))
+    assert not off.excluded.any()
+
+
+def test_absolute_jump_limits_catch_sessions_full_of_jumps():
+    """When every transient jumps, the MAD is inflated and z-scores see nothing; the
+    absolute limits still exclude most of them."""
+    rng = np.random.default_rng(4)
+    n = 200
+    freq = rng.choice([-1, 1], n) * rng.uniform(4, 10, n)
+    phase = rng.choice([-1, 1], n) * rng.uniform(40, 120, n)
+    args = (freq, phase, np.ones(n), np.ones(n))
+    out = reject.reject(*args, resolve_settings())
+    assert out.excluded.mean() > 0.8
+    no_limits = resolve_settings({"reject_max_freq_jump_hz": 1e3, "reject_max_phase_jump_deg": 1e3})
+    assert reject.reject(*args, no_limits).excluded.mean() < 0.2
+
+
+# --- residual water -----------------------------------------------------------------------
+
+
+def test_hlsvd_removes_water_and_keeps_metabolites():
+    rng = np.random.default_rng(5)
+    metab = metabolites()
+    water = lorentzian(4.66, 9.0, 40.0) + lorentzian(4.61, 14.0, 15.0 * np.exp(1j))
+    fid = metab + water + cnoise(rng, N, 0.01)
+    poles = hlsvd.water_poles(fid, DWELL, CF, (4.2, 5.2), 30, 512)
+    cleaned, removed = hlsvd.remove(fid, poles)
+    ppm = PPM_CENTRE_1H + frequency_axis(N, DWELL) / CF
+    band = (ppm > 4.4) & (ppm < 4.9)
+    before = np.sum(np.abs(to_spectrum(fid - metab)[band]) ** 2)
+    after = np.sum(np.abs(to_spectrum(cleaned - metab)[band]) ** 2)
+    assert after < before / 100
+    naa_before = qc.peak_measures(metab, DWELL, CF, (1.9, 2.1))[0]
+    naa_after = qc.peak_measures(cleaned, DWELL, CF, (1.9, 2.1))[0]
+    assert naa_after == pytest.approx(naa_before, rel=0.01)
+    assert np.allclose(cleaned + removed, fid)
+
+
+def test_hlsvd_per_transient_amplitudes():
+    """Poles from the mean; each transient's own water amplitude is removed."""
+    rng = np.random.default_rng(6)
+    n = 50
+    scale = rng.uniform(0.5, 1.5, n) * np.exp(1j * rng.uniform(-1, 1, n))
+    water = lorentzian(4.66, 9.0, 40.0)
+    fids = metabolites()[:, None] + water[:, None] * scale[None, :] + cnoise(rng, (N, n), 0.01)
+    poles = hlsvd.water_poles(fids.mean(axis=1), DWELL, CF, (4.2, 5.2), 30, 512)
+    cleaned, _ = hlsvd.remove(fids, poles)
+    resid = cleaned - metabolites()[:, None]
+    assert np.max(np.abs(resid[:50])) < 0.2  # water amplitude 40 at t = 0
+
+
+# --- coils --------------------------------------------------------------------------------
+
+
+def _coil_efficiency(w, sens, psi):
+    """SNR of the combination w relative to the optimum (1 = optimal)."""
+    num = abs(np.vdot(w, sens)) ** 2
+    den = np.real(w.conj() @ psi @ w) * np.real(sens.conj() @ np.linalg.solve(psi, sens))
+    return float(np.sqrt(num / den))
+
+
+@pytest.mark.parametrize("use_reference", [False, True])
+def test_coil_combination_is_snr_optimal(use_reference):
+    rng = np.random.default_rng(7)
+    nc, n = 4, 64
+    sens = rng.uniform(0.2, 1.0, nc) * np.exp(1j * rng.uniform(0, 2 * np.pi, nc))
+    scale = np.array([0.6, 1.0, 1.4, 0.8])
+    psi = (0.7 * np.eye(nc) + 0.3) * np.outer(scale, scale)
+    chol = np.linalg.cholesky(psi)
+    signal = metabolites() + lorentzian(4.68, 8.0, 20.0)
+    noise = cnoise(rng, (N, n, nc), 0.05 / np.sqrt(2)) @ chol.T
+    x = signal[:, None, None] * sens[None, :, None] + noise.transpose(0, 2, 1)
+    est = coils.noise_covariance(x, 0.5)
+    assert np.allclose(est, 0.05**2 * psi, rtol=0.1, atol=0.05**2 * 0.05)
+    if use_reference:
+        ref = (lorentzian(PPM_CENTRE_1H, 6.0, 500.0)[:, None] * sens[None, :])[:, :, None]
+        mean = (ref + cnoise(rng, ref.shape, 0.05)).mean(axis=2)
+    else:
+        mean = x.mean(axis=2)
+    w = coils.combination_weights(coils.sensitivity_profile(mean, est), est)
+    assert _coil_efficiency(w, sens, psi) > 0.99
+    assert _coil_efficiency(np.ones(nc), sens, psi) < 0.9  # the check can fail
+    y = coils.combine(x, w, 1)
+    strongest = int(np.argmax(np.abs(sens)))
+    gain = np.vdot(signal[:64], y[:64].mean(axis=1)) / np.vdot(signal[:64], signal[:64])
+    assert gain == pytest.approx(sens[strongest], rel=0.02)
+
+
+# --- linewidth ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lineshape", ["lorentzian", "gaussian"])
+def test_broadening_reaches_target_fwhm(lineshape):
+    fid = metabolites(half=True)
+    target = 7.3
+    w = linewidth.broadening_for(fid, DWELL, CF, (1.9, 2.1), target, lineshape)
+    env = linewidth.envelope(N, DWELL, w, lineshape)
+    assert qc.peak_measures(fid * env, DWELL, CF, (1.9, 2.1))[1] == pytest.approx(target, abs=1e-3)
+    if lineshape == "lorentzian":  # Lorentzian widths add on a single Lorentzian line
+        single = lorentzian(2.008, 5.0, half=True)
+        w1 = linewidth.broadening_for(single, DWELL, CF, (1.9, 2.1), target, lineshape)
+        assert w1 == pytest.approx(target - 5.0, abs=0.02)
+    assert linewidth.broadening_for(fid, DWELL, CF, (1.9, 2.1), 4.0, lineshape) == 0.0
+
+
+def test_match_blocks_equalises_and_skips_unusable():
+    fids = np.stack([lorentzian(2.008, w, half=True) for w in (5.0, 5.4, 6.0, 9.0)], axis=1)
+    fwhm = np.array([5.0, 5.4, 6.0, 9.0])
+    usable = np.array([True, True, True, False])
+    out, widths = linewidth.match_blocks(fids, fwhm, usable, DWELL, CF, (1.9, 2.1), "lorentzian")
+    measured = [qc.peak_measures(out[:, j], DWELL, CF, (1.9, 2.1))[1] for j in range(4)]
+    assert np.ptp(measured[:3]) < 0.01 and measured[3] == pytest.approx(9.0, abs=0.02)
+    assert widths == pytest.approx([1.0, 0.6, 0.0, 0.0], abs=0.02)
+
+
+def test_blas_is_single_threaded_inside_and_restored_after():
+    from fmrstrial.preprocess.threads import _loaded_openblas, single_threaded_blas
+
+    libs = _loaded_openblas()
+    before = [get() for get, _ in libs]
+    with single_threaded_blas():
+        assert all(get() == 1 for get, _ in libs)
+    assert [get() for get, _ in libs] == before
