@@ -48,6 +48,15 @@ def apply() -> None:
     os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
 
 
+def preview_png(fig, dpi: int = 110) -> bytes:
+    """The figure as PNG bytes at screen resolution (for notebooks; reproducible)."""
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+    return buf.getvalue()
+
+
 def save(fig, out_dir: str | os.PathLike, stem: str) -> list[Path]:
     """Save `fig` as <stem>.png (300 dpi) and <stem>.pdf in out_dir; returns both paths."""
     os.environ.setdefault("SOURCE_DATE_EPOCH", "0")

@@ -1,0 +1,56 @@
+"""Execute figure notebooks with papermill, make them reproducible, render them to HTML.
+
+Executed notebooks lose what changes from run to run (papermill's start/end times and
+durations, kernel timing metadata) so that the same inputs give identical .ipynb and .html.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from .io.atomic import atomic_path, write_text
+
+VOLATILE_CELL_KEYS = ("execution",)
+VOLATILE_PAPERMILL_KEYS = ("start_time", "end_time", "duration", "exception", "status")
+
+
+def normalise(nb: dict) -> dict:
+    """Drop run-dependent metadata from an executed notebook (in place; also returned)."""
+    meta = nb.get("metadata", {})
+    pm = meta.get("papermill", {})
+    for key in VOLATILE_PAPERMILL_KEYS:
+        pm.pop(key, None)
+    pm.pop("input_path", None)
+    pm.pop("output_path", None)
+    for index, cell in enumerate(nb.get("cells", [])):
+        cell["id"] = f"cell-{index:03d}"  # papermill gives its injected cell a random id
+        cmeta = cell.get("metadata", {})
+        for key in VOLATILE_CELL_KEYS:
+            cmeta.pop(key, None)
+        cpm = cmeta.get("papermill", {})
+        for key in VOLATILE_PAPERMILL_KEYS:
+            cpm.pop(key, None)
+    return nb
+
+
+def run_notebook(template: str | os.PathLike, out_ipynb: str | os.PathLike,
+                 out_html: str | os.PathLike, parameters: dict, cwd: str | os.PathLike = ".",
+                 kernel_name: str = "python3") -> None:
+    """Execute `template` with `parameters`; write normalised .ipynb and .html atomically."""
+    import nbformat
+    import papermill
+    from nbconvert import HTMLExporter
+
+    os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
+    with atomic_path(out_ipynb) as tmp:
+        papermill.execute_notebook(str(template), str(tmp), parameters=parameters,
+                                   kernel_name=kernel_name, cwd=str(cwd), progress_bar=False,
+                                   log_output=False)
+        nb = json.loads(Path(tmp).read_text(encoding="utf-8"))
+        text = json.dumps(normalise(nb), indent=1, ensure_ascii=False, sort_keys=True) + "\n"
+        Path(tmp).write_text(text, encoding="utf-8")
+    notebook = nbformat.reads(Path(out_ipynb).read_text(encoding="utf-8"), as_version=4)
+    html, _ = HTMLExporter(template_name="lab").from_notebook_node(notebook)
+    write_text(out_html, html)
