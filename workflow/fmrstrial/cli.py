@@ -19,6 +19,7 @@ STEP_MODULES = (
     "fmrstrial.dataset",
     "fmrstrial.convert.command",
     "fmrstrial.preprocess.command",
+    "fmrstrial.fit.command",
     "fmrstrial.clinical.command",
     "fmrstrial.lmm.command",
     "fmrstrial.stats.command",

@@ -1,0 +1,303 @@
+"""`fit_spectrum`: fit one spectrum and return amplitudes, CRLBs, ratios and QC measures.
+
+Definitions used in the result (and in the output tables):
+
+- noise_sd: SD of the real part of the spectral noise (``fft(fid)``, no scaling), measured
+  in the signal-free `noise_ppm` regions after a quadratic detrend (FID tail if none fits
+  in the spectral window).
+- residual_sd: root mean square of the real and imaginary parts of data - model over the fit
+  range (same units as noise_sd; about noise_sd for a good fit).
+- snr: height of the fitted NAA component (real part, phase and baseline removed, zero-filled
+  8 times) divided by noise_sd; the simulator's definition of SNR.
+- fwhm_hz: full width at half maximum of the fitted metabolite + macromolecule spectrum
+  (no baseline, phase removed, zero-filled 8 times) around NAA, between 1.9 and 2.12 ppm.
+- Amplitudes are in the units of the basis set (the demo simulator's concentration units for
+  the shipped basis sets); macromolecule amplitudes in protons x the same units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..io.basis import Basis
+from ..simulate.mrs import fwhm_hz as peak_fwhm_hz
+from ..spectra import PPM_CENTRE_1H, frequency_axis, to_spectrum
+from .basis_setup import FitBasis, prepare_basis
+from .blas import single_threaded_blas
+from .crlb import (
+    Estimate,
+    amplitude_covariance,
+    effective_dof,
+    fisher_information,
+    linear_estimate,
+    ratio_estimate,
+)
+from .model import SpectralModel, cmatvec, stack
+from .noise import region_noise_sd, tail_noise_sd
+from .settings import resolve_settings
+from .solver import (
+    VarProProblem,
+    build_linear_system,
+    build_priors,
+    mm_link_rows,
+    solve,
+)
+from .start import coarse_search
+
+#: Zero-filling factor for the SNR and FWHM measurements on the fitted model.
+QC_ZERO_FILL = 8
+#: Window (ppm) in which the NAA linewidth is measured.
+NAA_WINDOW_PPM = (1.9, 2.12)
+
+
+@dataclass
+class FitResult:
+    """Result of one fit.
+
+    names/kinds: components (K); amplitudes, amplitude_sd: (K,) in basis units;
+    sums/ratios: name -> Estimate (value and CRLB SD); covariance: (K, K) of the amplitudes;
+    params: nonlinear parameters in reporting units (phase0_deg, phase1_deg_per_ppm,
+    shift_hz_<group>, lorentz_hz_<group>, gauss_hz_<group>);
+    ppm: (n_fit,) fitted points; data, fit, baseline: (n_fit,) complex spectra with the
+    fitted phase removed (real part = absorption); components: (n_fit, K) complex, each
+    component times its amplitude, phase removed.
+    """
+
+    names: list[str]
+    kinds: list[str]
+    amplitudes: np.ndarray
+    amplitude_sd: np.ndarray
+    covariance: np.ndarray
+    sums: dict[str, Estimate]
+    ratios: dict[str, Estimate]
+    params: dict[str, float]
+    converged: bool
+    iterations: int
+    message: str
+    noise_sd: float
+    noise_source: str
+    residual_sd: float
+    crlb_noise_sd: float
+    effective_dof: float
+    snr: float
+    fwhm_hz: float
+    ppm: np.ndarray
+    data: np.ndarray
+    fit: np.ndarray
+    baseline: np.ndarray
+    components: np.ndarray
+    theta: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
+
+    def amplitude(self, name: str) -> float:
+        """Amplitude of a component or a configured sum."""
+        if name in self.sums:
+            return self.sums[name].value
+        return float(self.amplitudes[self.names.index(name)])
+
+    def crlb_pct(self, name: str) -> float:
+        """CRLB of a component or sum as a percentage of its amplitude (inf at zero)."""
+        if name in self.sums:
+            return self.sums[name].pct
+        i = self.names.index(name)
+        return Estimate(float(self.amplitudes[i]), float(self.amplitude_sd[i])).pct
+
+    @property
+    def residual_ratio(self) -> float:
+        """residual_sd / noise_sd."""
+        return self.residual_sd / self.noise_sd
+
+
+def _as_fit_basis(basis, n_points: int, dwell_s: float, cf_mhz: float, settings, te_ms, source):
+    if isinstance(basis, FitBasis):
+        same = (
+            basis.n_points == n_points
+            and np.isclose(basis.dwell_s, dwell_s, rtol=1e-9)
+            and np.isclose(basis.cf_mhz, cf_mhz, rtol=1e-6)
+        )
+        if not same:
+            raise ValueError("the prepared basis was made for another grid; call prepare_basis")
+        expected = list(settings["metabolites"]) + list(settings["measured_mm"])
+        expected += list(settings["macromolecules"]) + list(settings["lipids"])
+        if basis.names != expected:
+            raise ValueError("the prepared basis was made with other component settings")
+        return basis
+    if not isinstance(basis, Basis):
+        raise TypeError("basis must be a fmrstrial.io.basis.Basis or a prepared FitBasis")
+    return prepare_basis(basis, n_points, dwell_s, cf_mhz, settings, te_ms, source)
+
+
+def _component_sets(names: list[str], groups: dict[str, list[str]]) -> dict[str, np.ndarray]:
+    """Weight vectors of the configured sums over the fitted components present."""
+    out = {}
+    for name, members in groups.items():
+        present = [m for m in members if m in names]
+        if present:
+            w = np.zeros(len(names))
+            w[[names.index(m) for m in present]] = 1.0
+            out[name] = w
+    return out
+
+
+def _weights(name: str, names: list[str], sums: dict[str, np.ndarray]) -> np.ndarray | None:
+    if name in sums:
+        return sums[name]
+    if name in names:
+        w = np.zeros(len(names))
+        w[names.index(name)] = 1.0
+        return w
+    return None
+
+
+def _qc_measures(model: SpectralModel, theta, c, noise_sd: float) -> tuple[float, float]:
+    """(snr, fwhm_hz) of the fitted model (see module doc)."""
+    fb = model.fb
+    fids = model.component_fids(theta) * c[None, :]
+    nz = QC_ZERO_FILL * fb.n_points
+    freq = frequency_axis(nz, fb.dwell_s)
+    ppm = PPM_CENTRE_1H + freq / fb.cf_mhz
+    snr = float("nan")
+    if "NAA" in fb.names:
+        naa = to_spectrum(np.pad(fids[:, fb.index("NAA")], (0, nz - fb.n_points))).real
+        snr = float(naa.max() / noise_sd)
+    total = to_spectrum(np.pad(fids.sum(axis=1), (0, nz - fb.n_points))).real
+    lo, hi = np.searchsorted(ppm, NAA_WINDOW_PPM)
+    fwhm = peak_fwhm_hz(total, freq, int(lo), int(hi)) if total[lo:hi].max() > 0 else np.nan
+    return snr, float(fwhm)
+
+
+def fit_spectrum(
+    fid: np.ndarray,
+    dwell_s: float,
+    cf_mhz: float,
+    basis: Basis | FitBasis,
+    settings: dict | None = None,
+    *,
+    te_ms: float | None = None,
+    source: str = "<data>",
+) -> FitResult:
+    """Fit one FID (n_points,) complex, internal convention, sampled every `dwell_s` s at
+    `cf_mhz` MHz, with `basis` (a raw `Basis`, resampled here, or a `FitBasis` already
+    prepared for this grid). `settings`: overrides of `DEFAULTS`. `te_ms`: echo time of the
+    data, checked against the basis. Raises InputError for a basis that does not suit.
+
+    Runs with single-threaded OpenBLAS (see `fmrstrial.fit.blas`)."""
+    with single_threaded_blas():
+        return _fit(fid, dwell_s, cf_mhz, basis, settings, te_ms, source)
+
+
+def _fit(fid, dwell_s, cf_mhz, basis, settings, te_ms, source) -> FitResult:
+    settings = resolve_settings(settings)
+    fid = np.asarray(fid)
+    if fid.ndim != 1 or not np.iscomplexobj(fid):
+        raise ValueError(f"fid must be a complex vector, got shape {fid.shape}")
+    fb = _as_fit_basis(basis, fid.size, dwell_s, cf_mhz, settings, te_ms, source)
+    model = SpectralModel(
+        fb,
+        settings["ppm_range"],
+        settings["zero_fill"],
+        settings["fit_phase1"],
+        settings["lineshape_knot_spacing_ms"] / 1000.0,
+        settings["lineshape_duration_ms"] / 1000.0,
+    )
+    y = model.data_spectrum(fid)
+
+    noise_sd, n_values = region_noise_sd(fid, dwell_s, cf_mhz, settings["noise_ppm"])
+    noise_source = "region"
+    if not np.isfinite(noise_sd) or noise_sd <= 0:
+        noise_sd, noise_source = tail_noise_sd(fid), "fid_tail"
+    if not np.isfinite(noise_sd) or noise_sd <= 0:
+        noise_sd, noise_source = float(np.abs(y).max()) * 1e-3 + 1e-30, "nominal"
+
+    start = coarse_search(model, fid, settings)
+    lay = model.layout
+    theta0 = np.zeros(lay.size)
+    theta0[0] = start.phase_rad
+    for g in range(lay.n_groups):
+        theta0[lay.shift(g)] = start.shift_hz
+        theta0[lay.lorentz(g)] = max(settings["lorentz_prior_hz"][0], 0.5)
+        theta0[lay.gauss(g)] = start.gauss_hz
+    priors = build_priors(model, settings, start.shift_hz)
+    system = build_linear_system(model, y, noise_sd, settings)
+    if settings["mm_link_sd"] > 0:
+        first = VarProProblem(model, system, priors).evaluate(theta0)
+        ref = fb.names.index("MM09") if "MM09" in fb.names else None
+        if ref is not None:
+            link = mm_link_rows(model, settings, float(first.c[ref]))
+            if link is not None:
+                system = build_linear_system(model, y, noise_sd, settings, link)
+    problem = VarProProblem(model, system, priors)
+    res = solve(problem, theta0, settings["max_iterations"])
+    theta = res.x
+    ev = problem.evaluate(theta)
+    c = ev.c
+
+    a_aug = system.augment(stack(ev.phase[:, None] * ev.cols))
+    b = system.baseline_coefs(system.y_aug - a_aug @ c)
+    n_fit = model.n_fit
+    base_stacked = system.base @ b if b.size else np.zeros(2 * n_fit)
+    baseline = base_stacked[:n_fit] + 1j * base_stacked[n_fit:]
+    metab = ev.phase * cmatvec(ev.cols, c)
+    resid = y - metab - baseline
+    rss = float(np.sum(stack(resid) ** 2))
+    residual_sd = float(np.sqrt(rss / (2 * n_fit)))
+
+    fisher = fisher_information(model, system, priors, theta, c)
+    edf = effective_dof(fisher)
+    dof = max(2 * n_fit - model.zero_fill * edf, 1.0)
+    sigma_res = float(np.sqrt(rss / dof))
+    if settings["crlb_noise"] == "region" and noise_source == "region":
+        crlb_sd = noise_sd
+    else:
+        crlb_sd = sigma_res
+    names = fb.names
+    k = len(names)
+    if settings["crlb"]:
+        cov = amplitude_covariance(fisher, (crlb_sd / noise_sd) ** 2)
+    else:
+        cov = np.full((k, k), np.nan)
+    amp_sd = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+
+    sum_w = _component_sets(names, settings["sums"])
+    sums = {n: linear_estimate(c, cov, w) for n, w in sum_w.items()}
+    ratios = {}
+    for rname, (num, den) in settings["ratios"].items():
+        wn, wd = _weights(num, names, sum_w), _weights(den, names, sum_w)
+        if wn is not None and wd is not None:
+            ratios[rname] = ratio_estimate(c, cov, wn, wd)
+
+    params = {"phase0_deg": float(np.rad2deg(theta[0]))}
+    params["phase1_deg_per_ppm"] = float(np.rad2deg(theta[1])) if lay.fit_phase1 else 0.0
+    for g, gname in enumerate(fb.groups):
+        params[f"shift_hz_{gname}"] = float(theta[lay.shift(g)])
+        params[f"lorentz_hz_{gname}"] = float(theta[lay.lorentz(g)])
+        params[f"gauss_hz_{gname}"] = float(theta[lay.gauss(g)])
+    snr, fwhm = _qc_measures(model, theta, c, noise_sd)
+    unphase = ev.phase.conj()
+    return FitResult(
+        names=list(names),
+        kinds=list(fb.kinds),
+        amplitudes=c.copy(),
+        amplitude_sd=amp_sd,
+        covariance=cov,
+        sums=sums,
+        ratios=ratios,
+        params=params,
+        converged=bool(res.status > 0),
+        iterations=int(res.nfev),
+        message=str(res.message),
+        noise_sd=float(noise_sd),
+        noise_source=noise_source,
+        residual_sd=residual_sd,
+        crlb_noise_sd=float(crlb_sd),
+        effective_dof=edf,
+        snr=snr,
+        fwhm_hz=fwhm,
+        ppm=model.ppm.copy(),
+        data=y * unphase,
+        fit=(metab + baseline) * unphase,
+        baseline=baseline * unphase,
+        components=ev.cols * c[None, :],
+        theta=theta.copy(),
+    )

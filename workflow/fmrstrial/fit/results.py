@@ -1,0 +1,160 @@
+"""Output tables of a fitted file: fit.tsv, ratios.tsv, fit_qc.tsv and their JSON sidecars.
+
+All tables have one block per DIM_DYN index (0 = first; a file without DIM_DYN is block 0).
+Floats are written with a fixed format (`FLOAT_FORMAT`), missing or infinite values as
+'n/a', so identical fits give identical bytes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .core import NAA_WINDOW_PPM, FitResult
+
+FLOAT_FORMAT = "%.6g"
+
+FIT_COLUMNS = {
+    "block": {"Description": "Index of the spectrum along DIM_DYN (0 = first)."},
+    "metabolite": {
+        "Description": "Fitted component (metabolite, macromolecule MM*, lipid Lip*) or sum "
+        "(Glx = Glu+Gln, tNAA = NAA+NAAG, tCr = Cr+PCr, tCho = GPC+PCh)."
+    },
+    "amplitude": {
+        "Description": "Fitted amplitude in the units of the basis set (not corrected for "
+        "relaxation or water); macromolecules in protons x the same units.",
+        "Units": "basis units",
+    },
+    "crlb_sd": {
+        "Description": "Cramér-Rao lower bound (SD) of the amplitude from the Fisher "
+        "information of the full model (amplitudes, phases, shifts, widths, baseline) at "
+        "the solution; sums use the covariance.",
+        "Units": "basis units",
+    },
+    "crlb_pct": {
+        "Description": "crlb_sd as a percentage of the amplitude; n/a when the amplitude is 0.",
+        "Units": "%",
+    },
+}
+
+RATIO_COLUMNS = {
+    "block": FIT_COLUMNS["block"],
+    "ratio": {"Description": "Ratio of amplitudes or sums, e.g. Glx/tNAA."},
+    "value": {"Description": "Ratio of the fitted amplitudes.", "Units": "1"},
+    "crlb_sd": {
+        "Description": "SD of the ratio by the delta method with the full amplitude "
+        "covariance (numerator and denominator are not assumed independent).",
+        "Units": "1",
+    },
+    "crlb_pct": {"Description": "crlb_sd as a percentage of the ratio.", "Units": "%"},
+}
+
+QC_BASE_COLUMNS = {
+    "block": FIT_COLUMNS["block"],
+    "residual_sd": {
+        "Description": "Root mean square of the real and imaginary parts of data - fit over "
+        "the fitted range (spectrum = fft(fid), no scaling).",
+        "Units": "signal units",
+    },
+    "noise_sd": {
+        "Description": "SD of the real part of the spectral noise in the signal-free ranges "
+        "(setting noise_ppm, quadratic detrend), or from the FID tail when none is in the "
+        "spectral window (see noise_source).",
+        "Units": "signal units",
+    },
+    "residual_noise_ratio": {"Description": "residual_sd / noise_sd (1 for a perfect fit)."},
+    "snr": {
+        "Description": "SNR: height of the fitted NAA component (real part, phase and "
+        "baseline removed, zero-filled 8 times) divided by noise_sd.",
+    },
+    "fwhm_hz": {
+        "Description": "Full width at half maximum of the fitted metabolite + macromolecule "
+        "spectrum (phase and baseline removed, zero-filled 8 times) at the largest peak "
+        f"between {NAA_WINDOW_PPM[0]} and {NAA_WINDOW_PPM[1]} ppm (NAA).",
+        "Units": "Hz",
+    },
+    "converged": {"Description": "1 if the nonlinear fit met its tolerance, else 0."},
+    "iterations": {"Description": "Number of model evaluations of the nonlinear fit."},
+    "noise_source": {"Description": "Where noise_sd was measured: region or fid_tail."},
+    "crlb_noise_sd": {
+        "Description": "Noise SD used for the CRLBs (setting crlb_noise: the residual "
+        "corrected for the fitted degrees of freedom, or noise_sd).",
+        "Units": "signal units",
+    },
+    "effective_dof": {"Description": "Fitted degrees of freedom of the penalised model."},
+    "phase0_deg": {
+        "Description": "Zero-order phase at the centre of the fit range.",
+        "Units": "degree",
+    },
+    "phase1_deg_per_ppm": {
+        "Description": "First-order phase about the centre of the fit range.",
+        "Units": "degree/ppm",
+    },
+}
+
+
+def _pct(value: float, sd: float) -> float:
+    if value == 0 or not np.isfinite(sd):
+        return float("nan")
+    return 100.0 * sd / abs(value)
+
+
+def fit_table(fits: list[tuple[int, FitResult]]) -> pd.DataFrame:
+    """Long table: one row per block and component, then the configured sums."""
+    rows = []
+    for block, r in fits:
+        for i, name in enumerate(r.names):
+            amp, sd = float(r.amplitudes[i]), float(r.amplitude_sd[i])
+            rows.append((block, name, amp, sd, _pct(amp, sd)))
+        for name, est in r.sums.items():
+            rows.append((block, name, est.value, est.sd, _pct(est.value, est.sd)))
+    return pd.DataFrame(rows, columns=list(FIT_COLUMNS))
+
+
+def ratio_table(fits: list[tuple[int, FitResult]]) -> pd.DataFrame:
+    """One row per block and configured ratio."""
+    rows = [
+        (block, name, est.value, est.sd, _pct(est.value, est.sd))
+        for block, r in fits
+        for name, est in r.ratios.items()
+    ]
+    return pd.DataFrame(rows, columns=list(RATIO_COLUMNS))
+
+
+def qc_columns(fits: list[tuple[int, FitResult]]) -> dict[str, dict]:
+    """Column descriptions of fit_qc.tsv, including the per-group parameters."""
+    cols = dict(QC_BASE_COLUMNS)
+    if fits:
+        for key in fits[0][1].params:
+            if key in cols:
+                continue
+            kind, _, group = key.partition("_hz_")
+            what = {
+                "shift": "Frequency shift",
+                "lorentz": "Lorentzian FWHM broadening",
+                "gauss": "Gaussian FWHM broadening",
+            }.get(kind, kind)
+            cols[key] = {"Description": f"{what} of lineshape group '{group}'.", "Units": "Hz"}
+    return cols
+
+
+def qc_table(fits: list[tuple[int, FitResult]]) -> pd.DataFrame:
+    """One row per block: fit quality, SNR, linewidth, convergence, nonlinear parameters."""
+    rows = []
+    for block, r in fits:
+        row = {
+            "block": block,
+            "residual_sd": r.residual_sd,
+            "noise_sd": r.noise_sd,
+            "residual_noise_ratio": r.residual_ratio,
+            "snr": r.snr,
+            "fwhm_hz": r.fwhm_hz,
+            "converged": int(r.converged),
+            "iterations": r.iterations,
+            "noise_source": r.noise_source,
+            "crlb_noise_sd": r.crlb_noise_sd,
+            "effective_dof": r.effective_dof,
+        }
+        row.update(r.params)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=list(qc_columns(fits)))

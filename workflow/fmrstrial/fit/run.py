@@ -1,0 +1,121 @@
+"""`fit_file`: fit every block of a NIfTI-MRS file and write the tables and the figure.
+
+Blocks are the entries along DIM_DYN (a spectrum without a dynamic dimension is one block).
+Any other higher dimension with more than one entry (coils, edit conditions, ...) is an
+error: the fit expects coil-combined, preprocessed block spectra.
+
+Outputs in `out_dir`: fit.tsv, ratios.tsv, fit_qc.tsv (with fit.json, ratios.json and
+fit_qc.json describing their columns) and fit.png.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from ..io.atomic import write_text
+from ..io.basis import Basis, read_basis
+from ..io.nifti_mrs import MRSData, read_nifti_mrs
+from ..io.tables import json_text, tsv_text
+from .basis_setup import prepare_basis
+from .blas import single_threaded_blas
+from .core import FitResult, fit_spectrum
+from .plot import plot_fits
+from .results import (
+    FIT_COLUMNS,
+    FLOAT_FORMAT,
+    RATIO_COLUMNS,
+    fit_table,
+    qc_columns,
+    qc_table,
+    ratio_table,
+)
+from .settings import resolve_settings
+
+DYNAMIC = "DIM_DYN"
+
+
+def blocks_of(data: MRSData, source: str) -> np.ndarray:
+    """FIDs of the blocks, shape (n_points, n_blocks); InputError for other dimensions."""
+    if data.nucleus != "1H":
+        raise InputError(f"nucleus is {data.nucleus}; the fit handles 1H spectra only", file=source)
+    extra = [
+        (tag, size)
+        for tag, size in zip(data.dim_tags, data.fids.shape[1:], strict=True)
+        if tag != DYNAMIC and size > 1
+    ]
+    if extra:
+        listed = ", ".join(f"{tag} of size {size}" for tag, size in extra)
+        raise InputError(
+            f"has {listed}; the fit needs preprocessed block spectra with at most a dynamic "
+            f"dimension ({DYNAMIC}): combine coils / average / split other dimensions first",
+            file=source,
+        )
+    fids = data.fids
+    axis = data.axis(DYNAMIC)
+    if axis is None:
+        return fids.reshape(fids.shape[0], 1)
+    fids = np.moveaxis(fids, axis, -1)
+    return fids.reshape(fids.shape[0], fids.shape[-1])
+
+
+def echo_time_ms(data: MRSData) -> float | None:
+    """Echo time from the NIfTI-MRS header (EchoTime, s), ms; None if absent."""
+    te = data.header.get("EchoTime")
+    try:
+        return None if te is None else float(te) * 1000.0
+    except (TypeError, ValueError):
+        return None
+
+
+def fit_data(
+    data: MRSData,
+    basis: Basis,
+    settings: dict | None = None,
+    source: str = "<data>",
+) -> list[tuple[int, FitResult]]:
+    """Fit every block of `data`; list of (block index, FitResult)."""
+    settings = resolve_settings(settings)
+    fids = blocks_of(data, source)
+    with single_threaded_blas():
+        fb = prepare_basis(
+            basis, data.n_points, data.dwell_s, data.cf_mhz, settings, echo_time_ms(data), source
+        )
+        return [
+            (j, fit_spectrum(fids[:, j], data.dwell_s, data.cf_mhz, fb, settings, source=source))
+            for j in range(fids.shape[1])
+        ]
+
+
+def write_outputs(fits: list[tuple[int, FitResult]], out_dir: Path, title: str = "") -> None:
+    """Write the three tables, their sidecars and the figure into out_dir."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_text(out_dir / "fit.tsv", tsv_text(fit_table(fits), FLOAT_FORMAT))
+    write_text(out_dir / "ratios.tsv", tsv_text(ratio_table(fits), FLOAT_FORMAT))
+    write_text(out_dir / "fit_qc.tsv", tsv_text(qc_table(fits), FLOAT_FORMAT))
+    write_text(out_dir / "fit.json", json_text(FIT_COLUMNS))
+    write_text(out_dir / "ratios.json", json_text(RATIO_COLUMNS))
+    write_text(out_dir / "fit_qc.json", json_text(qc_columns(fits)))
+    plot_fits(fits, out_dir / "fit.png", title)
+
+
+def fit_file(
+    in_path: str | os.PathLike,
+    basis_path: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    settings: dict | None = None,
+) -> list[tuple[int, FitResult]]:
+    """Fit every block of the NIfTI-MRS file `in_path` with the basis set at `basis_path`
+    (LCModel .BASIS or FSL-MRS JSON directory) and write the outputs into `out_dir`.
+
+    Returns the (block, FitResult) list. InputError (naming the file) for unreadable data,
+    unsupported dimensions, or a basis that does not match the data."""
+    source = str(in_path)
+    data = read_nifti_mrs(in_path)
+    basis = read_basis(basis_path)
+    fits = fit_data(data, basis, settings, source)
+    write_outputs(fits, Path(out_dir), title=Path(in_path).name)
+    return fits

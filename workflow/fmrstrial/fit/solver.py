@@ -1,0 +1,281 @@
+"""Variable-projection fit: exact NNLS for the linear part, trust-region for the rest.
+
+Objective (all terms dimensionless):
+
+    || stack(Y - M(theta, c, b)) / sigma ||^2 + || D2 b_re / tau ||^2 + || D2 b_im / tau ||^2
+    + sum_j ((P theta - mu)_j / s_j)^2 + MM-link terms in c
+
+sigma: noise SD (from the signal-free region, else the FID tail); tau = baseline_smoothness
+times the largest |Y| in the fit range; P, mu, s: Gaussian priors on the nonlinear
+parameters (LCModel-style soft constraints: the metabolite group's shift around the coarse
+estimate and its widths around the prior means, other groups' shifts and widths around the
+metabolite group's). For fixed theta the baseline coefficients b (unconstrained) are
+projected out with one QR factorisation, and c >= 0 is solved exactly by NNLS. The outer
+problem in theta uses scipy's trust-region reflective least squares with the analytic
+Kaufman variable-projection Jacobian (derivative of the projected residual with the
+amplitudes held fixed, projected onto the complement of the baseline and active columns).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import least_squares, nnls
+
+from .model import SpectralModel, polynomial_baseline, spline_baseline, stack
+
+
+@dataclass
+class Priors:
+    """Linear Gaussian priors on theta: rows of (P theta - mu) / sd, shapes (m, p), (m,)."""
+
+    matrix: np.ndarray
+    mean: np.ndarray
+    sd: np.ndarray
+
+    def residual(self, theta: np.ndarray) -> np.ndarray:
+        return (self.matrix @ theta - self.mean) / self.sd
+
+    @property
+    def jacobian(self) -> np.ndarray:
+        return self.matrix / self.sd[:, None]
+
+
+def build_priors(model: SpectralModel, settings: dict, start_shift_hz: float) -> Priors:
+    """Soft constraints on theta (see module doc); units Hz and rad/ppm."""
+    lay = model.layout
+    cf = model.fb.cf_mhz
+    rows, mean, sd = [], [], []
+
+    def add(coefs: dict[int, float], mu: float, s: float) -> None:
+        row = np.zeros(lay.size)
+        for i, v in coefs.items():
+            row[i] = v
+        rows.append(row)
+        mean.append(mu)
+        sd.append(s)
+
+    if lay.fit_phase1:
+        add({1: 1.0}, 0.0, np.deg2rad(settings["phase1_prior_sd_deg_per_ppm"]))
+    add({lay.shift(0): 1.0}, start_shift_hz, settings["shift_prior_sd_ppm"] * cf)
+    add({lay.lorentz(0): 1.0}, *settings["lorentz_prior_hz"])
+    add({lay.gauss(0): 1.0}, *settings["gauss_prior_hz"])
+    for j in range(2 * lay.n_lineshape):
+        add({lay.first_lineshape + j: 1.0}, 0.0, settings["lineshape_prior_sd"])
+    for g in range(1, lay.n_groups):
+        add({lay.shift(g): 1.0, lay.shift(0): -1.0}, 0.0, settings["group_shift_prior_sd_ppm"] * cf)
+        width_sd = settings["group_width_prior_sd_hz"]
+        add({lay.lorentz(g): 1.0, lay.lorentz(0): -1.0}, 0.0, width_sd)
+        add({lay.gauss(g): 1.0, lay.gauss(0): -1.0}, 0.0, width_sd)
+    return Priors(np.array(rows), np.array(mean), np.array(sd))
+
+
+@dataclass
+class LinearSystem:
+    """Fixed parts of the whitened linear problem.
+
+    base: real baseline design for the stacked data rows (2 n_fit, nb);
+    penalty: baseline penalty rows (m_b, nb); q: orthonormal basis (n_aug, nb) of the
+    augmented baseline matrix [base / sigma; penalty; 0]; link: MM-link rows (m_l, K);
+    y_aug: whitened, augmented data (n_aug,); y_proj: y_aug minus its baseline projection.
+    """
+
+    sigma: float
+    base: np.ndarray
+    penalty: np.ndarray
+    link: np.ndarray
+    q: np.ndarray
+    r: np.ndarray
+    y_aug: np.ndarray
+    y_proj: np.ndarray
+    n_data: int
+
+    def augment(self, a: np.ndarray, with_link: bool = True) -> np.ndarray:
+        """Whitened data-row block (n_data, m) -> augmented rows (n_aug, m)."""
+        extra = self.penalty.shape[0]
+        out = np.zeros((self.n_data + extra + self.link.shape[0], a.shape[1]))
+        out[: self.n_data] = a / self.sigma
+        if with_link and self.link.shape[0]:
+            out[self.n_data + extra :] = self.link
+        return out
+
+    def project(self, a_aug: np.ndarray) -> np.ndarray:
+        """Remove the component in the baseline's column space."""
+        if self.q.shape[1] == 0:
+            return a_aug
+        return a_aug - self.q @ (self.q.T @ a_aug)
+
+    def baseline_coefs(self, c_resid_aug: np.ndarray) -> np.ndarray:
+        """Least-squares baseline coefficients for an augmented residual (y - A c)."""
+        if self.q.shape[1] == 0:
+            return np.zeros(0)
+        return np.linalg.solve(self.r, self.q.T @ c_resid_aug)
+
+
+def _solve_spd(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Solve gram x = rhs for a small symmetric positive semidefinite gram (Jacobi-scaled).
+
+    Small Gram-matrix solves stay fast when the BLAS is multi-threaded on a busy machine,
+    where LAPACK QR of the tall matrices is not.
+    """
+    d = np.sqrt(np.clip(np.diag(gram), 1e-300, None))
+    scaled = gram / np.outer(d, d)
+    try:
+        x = np.linalg.solve(scaled, rhs / d[:, None])
+    except np.linalg.LinAlgError:
+        x = np.linalg.lstsq(scaled, rhs / d[:, None], rcond=1e-12)[0]
+    return x / d[:, None]
+
+
+def _orthonormalise(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Q (n, m) with orthonormal columns and upper-triangular R (m, m), a = Q R, for a
+    full-rank, well-conditioned a (Cholesky of the Gram matrix)."""
+    lower = np.linalg.cholesky(a.T @ a)
+    r = lower.T
+    q = a @ np.linalg.inv(r)
+    return q, r
+
+
+def baseline_design(model: SpectralModel, settings: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Real design (n_fit, nb) and penalty difference matrix (m, nb) of one baseline part."""
+    lo, hi = settings["ppm_range"]
+    kind = settings["baseline"]
+    if kind == "spline":
+        return spline_baseline(model.ppm, lo, hi, settings["baseline_knot_spacing_ppm"])
+    if kind == "polynomial":
+        design = polynomial_baseline(model.ppm, lo, hi, settings["baseline_poly_order"])
+        return design, np.zeros((0, design.shape[1]))
+    return np.zeros((model.n_fit, 0)), np.zeros((0, 0))
+
+
+def build_linear_system(
+    model: SpectralModel,
+    y: np.ndarray,
+    sigma: float,
+    settings: dict,
+    link: np.ndarray | None = None,
+) -> LinearSystem:
+    """Whitened, augmented linear problem for data spectrum y (n_fit,) complex."""
+    design, diff2 = baseline_design(model, settings)
+    nb = design.shape[1]
+    base = np.zeros((2 * model.n_fit, 2 * nb))
+    base[: model.n_fit, :nb] = design
+    base[model.n_fit :, nb:] = design
+    tau = settings["baseline_smoothness"] * float(np.abs(y).max())
+    penalty = np.zeros((2 * diff2.shape[0], 2 * nb))
+    if diff2.size:
+        penalty[: diff2.shape[0], :nb] = diff2 / tau
+        penalty[diff2.shape[0] :, nb:] = diff2 / tau
+    k = model.fb.fids.shape[1]
+    link = np.zeros((0, k)) if link is None else link
+    n_data = 2 * model.n_fit
+    n_aug = n_data + penalty.shape[0] + link.shape[0]
+    b_aug = np.zeros((n_aug, 2 * nb))
+    b_aug[:n_data] = base / sigma
+    b_aug[n_data : n_data + penalty.shape[0]] = penalty
+    if nb:
+        q, r = _orthonormalise(b_aug)
+    else:
+        q, r = np.zeros((n_aug, 0)), np.zeros((0, 0))
+    y_aug = np.zeros(n_aug)
+    y_aug[:n_data] = stack(y) / sigma
+    y_proj = y_aug - q @ (q.T @ y_aug) if nb else y_aug
+    return LinearSystem(sigma, base, penalty, link, q, r, y_aug, y_proj, n_data)
+
+
+def mm_link_rows(model: SpectralModel, settings: dict, c_ref: float) -> np.ndarray | None:
+    """Soft-constraint rows (c_k - ratio_k c_MM09) / (sd ratio_k c_ref), shape (m, K)."""
+    sd = settings["mm_link_sd"]
+    names = model.fb.names
+    if sd <= 0 or "MM09" not in names or c_ref <= 0:
+        return None
+    ratios = settings["mm_link_ratios"]
+    ref = names.index("MM09")
+    rows = []
+    for name, ratio in ratios.items():
+        if name == "MM09" or name not in names:
+            continue
+        row = np.zeros(len(names))
+        row[names.index(name)] = 1.0
+        row[ref] = -ratio
+        rows.append(row / (sd * ratio * c_ref))
+    return np.array(rows) if rows else None
+
+
+@dataclass
+class Evaluation:
+    """Linear solution at one theta."""
+
+    theta: np.ndarray
+    cols: np.ndarray
+    phase: np.ndarray
+    a_proj: np.ndarray
+    c: np.ndarray
+    residual: np.ndarray
+
+
+class VarProProblem:
+    """Residual and Kaufman Jacobian of the projected problem in theta."""
+
+    def __init__(self, model: SpectralModel, system: LinearSystem, priors: Priors):
+        self.model = model
+        self.system = system
+        self.priors = priors
+        self._last: Evaluation | None = None
+        self.n_eval = 0
+
+    def evaluate(self, theta: np.ndarray) -> Evaluation:
+        if self._last is not None and np.array_equal(theta, self._last.theta):
+            return self._last
+        self.n_eval += 1
+        cols, phase = self.model.columns(theta)
+        a_aug = self.system.augment(stack(phase[:, None] * cols))
+        a_proj = self.system.project(a_aug)
+        c, _ = nnls(a_proj, self.system.y_proj, maxiter=50 * a_proj.shape[1])
+        residual = self.system.y_proj - a_proj @ c
+        self._last = Evaluation(theta.copy(), cols, phase, a_proj, c, residual)
+        return self._last
+
+    def fun(self, theta: np.ndarray) -> np.ndarray:
+        ev = self.evaluate(theta)
+        return np.concatenate([ev.residual, self.priors.residual(theta)])
+
+    def jac(self, theta: np.ndarray) -> np.ndarray:
+        ev = self.evaluate(theta)
+        deriv = self.model.derivatives(theta, ev.c, ev.cols, ev.phase)
+        d_proj = self.system.project(self.system.augment(stack(deriv), with_link=False))
+        active = ev.c > 0
+        if active.any():
+            a_act = ev.a_proj[:, active]
+            gram = a_act.T @ a_act
+            d_proj = d_proj - a_act @ _solve_spd(gram, a_act.T @ d_proj)
+        return np.vstack([-d_proj, self.priors.jacobian])
+
+
+def lower_bounds(model: SpectralModel) -> np.ndarray:
+    """Widths are non-negative; phases and shifts are free."""
+    lay = model.layout
+    lb = np.full(lay.size, -np.inf)
+    for g in range(lay.n_groups):
+        lb[lay.lorentz(g)] = 0.0
+        lb[lay.gauss(g)] = 0.0
+    return lb
+
+
+def solve(problem: VarProProblem, theta0: np.ndarray, max_nfev: int):
+    """Run the trust-region solver; returns scipy's OptimizeResult."""
+    lb = lower_bounds(problem.model)
+    theta0 = np.maximum(theta0, lb + 1e-3)
+    return least_squares(
+        problem.fun,
+        theta0,
+        jac=problem.jac,
+        bounds=(lb, np.full_like(lb, np.inf)),
+        method="trf",
+        x_scale="jac",
+        max_nfev=max_nfev,
+        ftol=1e-10,
+        xtol=1e-10,
+        gtol=1e-10,
+    )
