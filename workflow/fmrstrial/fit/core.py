@@ -17,14 +17,14 @@ Definitions used in the result (and in the output tables):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from ..io.basis import Basis
 from ..simulate.mrs import fwhm_hz as peak_fwhm_hz
 from ..spectra import PPM_CENTRE_1H, frequency_axis, to_spectrum
-from .basis_setup import FitBasis, prepare_basis
+from .basis_setup import METABOLITE_GROUP, MM_GROUP, FitBasis, prepare_basis
 from .blas import single_threaded_blas
 from .crlb import (
     Estimate,
@@ -44,7 +44,7 @@ from .solver import (
     mm_link_rows,
     solve,
 )
-from .start import coarse_search
+from .start import Start, coarse_search
 
 #: Zero-filling factor for the SNR and FWHM measurements on the fitted model.
 QC_ZERO_FILL = 8
@@ -167,6 +167,49 @@ def _qc_measures(model: SpectralModel, theta, c, noise_sd: float) -> tuple[float
     return snr, float(fwhm)
 
 
+def _initial_theta(model: SpectralModel, start: Start, settings: dict) -> np.ndarray:
+    """Starting theta from the coarse search: every group at the same shift and widths."""
+    lay = model.layout
+    theta0 = np.zeros(lay.size)
+    theta0[0] = start.phase_rad
+    for g in range(lay.n_groups):
+        theta0[lay.shift(g)] = start.shift_hz
+        theta0[lay.lorentz(g)] = max(settings["lorentz_prior_hz"][0], 0.5)
+        theta0[lay.gauss(g)] = start.gauss_hz
+    return theta0
+
+
+def _simple_model(model: SpectralModel, settings: dict) -> SpectralModel:
+    """The model with only the default groups (metabolites, macromolecules), Voigt lines."""
+    fb = model.fb
+    kinds = np.array(fb.kinds)
+    groups = [METABOLITE_GROUP] + ([MM_GROUP] if (kinds != "metabolite").any() else [])
+    simple = replace(fb, groups=groups, group_of=(kinds != "metabolite").astype(int))
+    return SpectralModel(
+        simple, settings["ppm_range"], settings["zero_fill"], settings["fit_phase1"]
+    )
+
+
+def _expand_theta(simple: SpectralModel, model: SpectralModel, theta1: np.ndarray) -> np.ndarray:
+    """Map a solution of `_simple_model` onto the full model's parameters."""
+    lay1, lay = simple.layout, model.layout
+    theta = np.zeros(lay.size)
+    theta[: lay.first_group] = theta1[: lay1.first_group]
+    for g, name in enumerate(model.fb.groups):
+        if name in simple.fb.groups:
+            g1 = simple.fb.groups.index(name)
+        else:  # a user group: start from the group its members were in
+            members = model.fb.group_of == g
+            g1 = int(np.bincount(simple.fb.group_of[members]).argmax())
+        for pos1, pos in (
+            (lay1.shift(g1), lay.shift(g)),
+            (lay1.lorentz(g1), lay.lorentz(g)),
+            (lay1.gauss(g1), lay.gauss(g)),
+        ):
+            theta[pos] = theta1[pos1]
+    return theta
+
+
 def fit_spectrum(
     fid: np.ndarray,
     dwell_s: float,
@@ -211,24 +254,25 @@ def _fit(fid, dwell_s, cf_mhz, basis, settings, te_ms, source) -> FitResult:
         noise_sd, noise_source = float(np.abs(y).max()) * 1e-3 + 1e-30, "nominal"
 
     start = coarse_search(model, fid, settings)
-    lay = model.layout
-    theta0 = np.zeros(lay.size)
-    theta0[0] = start.phase_rad
-    for g in range(lay.n_groups):
-        theta0[lay.shift(g)] = start.shift_hz
-        theta0[lay.lorentz(g)] = max(settings["lorentz_prior_hz"][0], 0.5)
-        theta0[lay.gauss(g)] = start.gauss_hz
-    priors = build_priors(model, settings, start.shift_hz)
     system = build_linear_system(model, y, noise_sd, settings)
-    if settings["mm_link_sd"] > 0:
-        first = VarProProblem(model, system, priors).evaluate(theta0)
-        ref = fb.names.index("MM09") if "MM09" in fb.names else None
-        if ref is not None:
-            link = mm_link_rows(model, settings, float(first.c[ref]))
-            if link is not None:
-                system = build_linear_system(model, y, noise_sd, settings, link)
+    if settings["mm_link_sd"] > 0 and "MM09" in fb.names:
+        probe = VarProProblem(model, system, build_priors(model, settings, start.shift_hz))
+        c_ref = float(probe.evaluate(_initial_theta(model, start, settings)).c[fb.index("MM09")])
+        link = mm_link_rows(model, settings, c_ref)
+        if link is not None:
+            system = build_linear_system(model, y, noise_sd, settings, link)
+    theta0, n_pre = _initial_theta(model, start, settings), 0
+    if model.layout.n_groups > 2 or model.layout.n_lineshape:
+        # stage 1: metabolite and macromolecule groups only, Voigt lines; its solution
+        # starts the full model (keeps extra groups from wandering into NAA/NAAG swaps)
+        simple = _simple_model(model, settings)
+        pre = VarProProblem(simple, system, build_priors(simple, settings, start.shift_hz))
+        res1 = solve(pre, _initial_theta(simple, start, settings), settings["max_iterations"])
+        theta0, n_pre = _expand_theta(simple, model, res1.x), int(res1.nfev)
+    priors = build_priors(model, settings, start.shift_hz)
     problem = VarProProblem(model, system, priors)
     res = solve(problem, theta0, settings["max_iterations"])
+    res.nfev += n_pre
     theta = res.x
     ev = problem.evaluate(theta)
     c = ev.c
@@ -268,6 +312,7 @@ def _fit(fid, dwell_s, cf_mhz, basis, settings, te_ms, source) -> FitResult:
             ratios[rname] = ratio_estimate(c, cov, wn, wd)
 
     params = {"phase0_deg": float(np.rad2deg(theta[0]))}
+    lay = model.layout
     params["phase1_deg_per_ppm"] = float(np.rad2deg(theta[1])) if lay.fit_phase1 else 0.0
     for g, gname in enumerate(fb.groups):
         params[f"shift_hz_{gname}"] = float(theta[lay.shift(g)])

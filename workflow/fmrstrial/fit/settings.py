@@ -85,7 +85,7 @@ DEFAULTS: dict[str, Any] = {
 #: demo blocks the Glx/tNAA CRLB rises from about 2.2 to 3.5 %.
 IN_VIVO: dict[str, Any] = {
     "ppm_range": [0.2, 4.0],
-    "baseline_knot_spacing_ppm": 0.15,
+    "baseline_knot_spacing_ppm": 0.1,
     "baseline_smoothness": 0.05,
     "groups": {"creatine": ["Cr", "PCr"], "choline": ["GPC", "PCh"], "inositol": ["Ins"]},
     "group_shift_prior_sd_ppm": 0.005,
