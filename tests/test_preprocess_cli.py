@@ -116,3 +116,14 @@ def test_missing_repetition_time_needs_setting(small_dataset, tmp_path, capsys):
     config = tmp_path / "tr.yaml"
     config.write_text("preprocess:\n  tr_s: 3.0\n")
     assert main(_args(no_tr, ref, start, tmp_path / "out", "--config", str(config))) == 0
+
+
+def test_module_entry_point(small_dataset, tmp_path, capsys):
+    from fmrstrial.preprocess.__main__ import main as module_main
+
+    svs, ref, start = _session(small_dataset)
+    args = [str(svs), "--ref", str(ref), "--infusion-start", str(start), "--out", str(tmp_path)]
+    assert module_main(args) == 0
+    assert (tmp_path / "blocks.nii.gz").is_file()
+    assert module_main([str(tmp_path / "absent.nii.gz"), *args[1:]]) == 2
+    assert "absent.nii.gz: file not found" in capsys.readouterr().err

@@ -52,9 +52,15 @@ def _run(root, pid, sid, settings=None):
 
 
 @pytest.fixture(scope="module")
-def short(tmp_path_factory):
+def short_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("pp_short") / "ds"
     simulate_trial(root, resolve(SHORT))
+    return root
+
+
+@pytest.fixture(scope="module")
+def short(short_root):
+    root = short_root
     out = {}
     for pid in ("sub-01", "sub-02"):
         for sid in ("ses-1", "ses-2"):
@@ -275,3 +281,42 @@ def test_noiseless_alignment_is_exact(noiseless_dataset):
         truth, _ = _truth(noiseless_dataset, pid, sid)
         assert _freq_rms(result, truth) < 0.02
         assert pd.Series(result.qc.naa_fwhm_hz).notna().all()
+
+
+def test_options_change_what_they_should(short, short_root):
+    """Each switch runs end to end and has its documented effect (sub-02 ses-1 has 4 coils)."""
+    pid, sid = "sub-02", "ses-1"
+    default, truth, _ = short[(pid, sid)]
+    assert default.session["n_coils"] == 4 and default.session["coil_combination"] == "water"
+
+    unaligned = _run(short_root, pid, sid, SHORT_SETTINGS | {"align": False})
+    # offsets are still measured and reported, but only the common reference shift is applied
+    assert _freq_rms(unaligned, truth) < 0.5
+    assert np.ptp(unaligned.session["total_freq_hz"]) == 0
+    assert np.ptp(default.session["total_freq_hz"]) > 1
+
+    svd = _run(short_root, pid, sid, SHORT_SETTINGS | {"coil_combination": "svd"})
+    assert svd.session["coil_combination"] == "svd"
+    assert svd.qc.snr.to_numpy() == pytest.approx(default.qc.snr.to_numpy(), rel=0.03)
+
+    no_ecc = _run(short_root, pid, sid, SHORT_SETTINGS | {"eddy_current_correction": False})
+    assert not no_ecc.session["eddy_current_correction"]
+    assert _freq_rms(no_ecc, truth) < 0.5
+    assert no_ecc.qc.water_fwhm_hz.iloc[0] > 0
+
+    keep_all = _run(short_root, pid, sid, SHORT_SETTINGS | {"reject": False})
+    assert keep_all.transients.excluded.sum() == 0
+
+    gauss = _run(short_root, pid, sid, SHORT_SETTINGS | {"linewidth_lineshape": "gaussian"})
+    assert np.ptp(gauss.qc.naa_fwhm_hz) < 0.2
+    assert gauss.qc.broadening_hz.max() > default.qc.broadening_hz.max()
+
+    sliding = _run(
+        short_root, pid, sid, {"sliding_window": True, "sliding_width_min": 2.0,
+                               "sliding_step_min": 1.0, "infusion_window_min": 6.0}
+    )  # fmt: skip
+    blocks = sliding.block_table
+    assert len(blocks) == 1 + 5
+    assert ((blocks.t_end_min <= 0) | (blocks.t_start_min >= 0)).all()
+    assert sliding.transients.block.isna().all()
+    assert np.ptp(sliding.qc.naa_fwhm_hz) < 0.2

@@ -95,13 +95,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(sub) -> None:
-    p = sub.add_parser(
-        "preprocess",
-        help="preprocess one session: coils, ECC, alignment, rejection, HLSVD, blocks, QC",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def arguments(p: argparse.ArgumentParser) -> None:
+    """Add the step's arguments to a parser and set its `func`."""
     p.add_argument("svs", help="metabolite NIfTI-MRS (every transient along DIM_DYN)")
     p.add_argument("--ref", default=None, help="unsuppressed water reference NIfTI-MRS")
     p.add_argument(
@@ -113,3 +108,15 @@ def add_parser(sub) -> None:
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--config", default=None, help="YAML with a 'preprocess:' section")
     p.set_defaults(func=run)
+
+
+def add_parser(sub) -> None:
+    """Register `fmrstrial preprocess`."""
+    arguments(
+        sub.add_parser(
+            "preprocess",
+            help="preprocess one session: coils, ECC, alignment, rejection, HLSVD, blocks, QC",
+            description=__doc__,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+    )
