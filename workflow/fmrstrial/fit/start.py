@@ -1,14 +1,14 @@
 """Starting values by a coarse search: frequency shift, zero-order phase and Gaussian width.
 
 The data spectrum, restricted to `init_ppm_range`, is cross-correlated with the summed
-metabolite basis (weighted by typical concentrations, broadened by the prior Lorentzian width and each Gaussian
-width of a small grid). For a reference R shifted by d Hz, the complex inner product
-z(d) = sum_nu Y(nu) conj(R_d(nu)) equals nz * sum_t y(t) conj(r(t)) exp(-2 pi i d t) with
-y the inverse FFT of the masked spectrum (Parseval), so one zero-padded FFT evaluates it on
-a fine shift grid. The product is weighted towards later times (`HIGHPASS_S`), which
-correlates high-passed spectra so that a broad baseline cannot pull the search. The shift
-maximising |z| / ||R|| (over shifts within +-shift_search_ppm
-and the width grid) is the start; the zero-order phase is arg z at that shift.
+metabolite basis (weighted by typical concentrations, broadened by the prior Lorentzian
+width and each Gaussian width of a small grid). For a reference R shifted by d Hz, the
+complex inner product z(d) = sum_nu Y(nu) conj(R_d(nu)) equals
+nz * sum_t y(t) conj(r(t)) exp(-2 pi i d t) with y the inverse FFT of the masked spectrum
+(Parseval), so one zero-padded FFT evaluates it on a fine shift grid. The product is
+weighted towards later times (`HIGHPASS_S`), which correlates high-passed spectra so that a
+broad baseline cannot pull the search. The shift maximising |z| / ||R|| (over shifts within
++-shift_search_ppm and the width grid) is the start; the zero-order phase is arg z there.
 """
 
 from __future__ import annotations

@@ -25,8 +25,8 @@ from ..io.basis import read_basis
 from ..paths import resource
 from ..simulate import resolve
 from ..simulate.mrs import SpectralModel as SimModel
-from ..simulate.mrs import build_model, voigt
-from ..spectra import PPM_CENTRE_1H, to_spectrum
+from ..simulate.mrs import build_model, fwhm_hz, voigt
+from ..spectra import PPM_CENTRE_1H, frequency_axis, to_spectrum
 
 #: Other vendors' PRESS 35 ms basis sets shipped with the workflow.
 VENDOR_BASIS = "basis/lcmodel_press35_3T/3T_PRESS_{vendor}_35ms_noMM.BASIS"
@@ -38,7 +38,8 @@ class Block:
 
     fid: (n_points,) complex; conc: metabolite -> true amplitude (basis units);
     lorentz_hz, gauss_hz, shift_hz, phase_deg: lineshape and offsets applied;
-    snr_single: single-transient NAA SNR; sigma: block noise SD per part (time domain).
+    snr_single: single-transient NAA SNR; sigma: block noise SD per part (time domain);
+    naa_fwhm_hz: FWHM of the noise-free metabolite + MM spectrum at NAA (QC definition).
     """
 
     fid: np.ndarray
@@ -49,6 +50,7 @@ class Block:
     phase_deg: float
     snr_single: float
     sigma: float
+    naa_fwhm_hz: float
 
     def ratio(self, num: tuple[str, ...], den: tuple[str, ...]) -> float:
         return sum(self.conc[m] for m in num) / sum(self.conc[m] for m in den)
@@ -136,6 +138,7 @@ def make_blocks(
             )
             ec = rng.choice([-1.0, 1.0]) * rng.uniform(0.05, 0.15)
             env = env * np.exp(1j * ec * np.exp(-t / rng.uniform(0.03, 0.08)))
+        fwhm = _fwhm(sim, clean * env)
         signal = clean * env * np.exp(1j * (phase + 2 * np.pi * shift * t))
         height = _naa_height(sim, conc[names.index("NAA")], lor, gauss)
         sigma = height / (snr * np.sqrt(sim.n_points)) / np.sqrt(n_average)
@@ -159,9 +162,21 @@ def make_blocks(
                 phase_deg=float(np.rad2deg(phase)),
                 snr_single=float(snr),
                 sigma=float(sigma),
+                naa_fwhm_hz=fwhm,
             )
         )
     return out
+
+
+def _fwhm(sim: SimModel, fid: np.ndarray) -> float:
+    """FWHM (Hz) of the largest peak of the real spectrum between 1.9 and 2.12 ppm (NAA),
+    zero-filled 8 times, as the simulator's truth and the fit's QC define it."""
+    n_zf = 8 * sim.n_points
+    spec = to_spectrum(np.pad(fid, (0, n_zf - fid.size))).real
+    freq = frequency_axis(n_zf, sim.dwell_s)
+    ppm = PPM_CENTRE_1H + freq / sim.cf_mhz
+    lo, hi = np.searchsorted(ppm, [1.9, 2.12])
+    return fwhm_hz(spec, freq, int(lo), int(hi))
 
 
 def _broad_baseline(rng: np.random.Generator, sim: SimModel, naa_height: float) -> np.ndarray:

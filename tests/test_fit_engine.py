@@ -1,0 +1,226 @@
+"""Unit tests of the fitting engine: derivatives, linear solve, CRLB algebra, starting values,
+noise estimate, settings and basis checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fmrstrial.errors import InputError
+from fmrstrial.fit import DEFAULTS, DESCRIPTIONS, fit_spectrum, prepare_basis, resolve_settings
+from fmrstrial.fit.crlb import linear_estimate, ratio_estimate
+from fmrstrial.fit.model import SpectralModel, stack
+from fmrstrial.fit.noise import region_noise_sd, tail_noise_sd
+from fmrstrial.fit.synthetic import demo_model, make_blocks
+from fmrstrial.io.basis import read_basis
+from fmrstrial.paths import resource
+from fmrstrial.simulate.mrs import voigt
+
+GE = "basis/lcmodel_press35_3T/3T_PRESS_GE_35ms_noMM.BASIS"
+
+
+@pytest.fixture(scope="module")
+def sim():
+    return demo_model()
+
+
+@pytest.fixture(scope="module")
+def raw_basis():
+    return read_basis(resource(GE))
+
+
+@pytest.fixture(scope="module")
+def fit_basis(sim, raw_basis):
+    return prepare_basis(raw_basis, sim.n_points, sim.dwell_s, sim.cf_mhz, resolve_settings())
+
+
+def test_settings_have_descriptions_and_validate():
+    assert set(DESCRIPTIONS) == set(DEFAULTS)
+    assert all(isinstance(v, str) and v.endswith(".") for v in DESCRIPTIONS.values())
+    with pytest.raises(InputError, match="unknown fit setting 'ppm_rnage'"):
+        resolve_settings({"ppm_rnage": [0.2, 4.0]}, source="cfg.yaml")
+    with pytest.raises(InputError, match="cfg.yaml.*ppm_range"):
+        resolve_settings({"ppm_range": [4.2, 0.2]}, source="cfg.yaml")
+    with pytest.raises(InputError, match="baseline"):
+        resolve_settings({"baseline": "wavelet"})
+    with pytest.raises(InputError, match="zero_fill"):
+        resolve_settings({"zero_fill": 0})
+
+
+def _model(fit_basis, lineshape=True):
+    settings = resolve_settings(
+        {"groups": {"creatine": ["Cr", "PCr"]}, "lineshape_knot_spacing_ms": 40.0}
+        if lineshape
+        else {}
+    )
+    fb = prepare_basis(
+        read_basis(resource(GE)),
+        fit_basis.n_points,
+        fit_basis.dwell_s,
+        fit_basis.cf_mhz,
+        settings,
+    )
+    return SpectralModel(fb, settings["ppm_range"], 1, True, 0.04 if lineshape else 0.0, 0.3)
+
+
+def test_analytic_derivatives_match_finite_differences(fit_basis):
+    model = _model(fit_basis)
+    lay = model.layout
+    rng = np.random.default_rng(3)
+    theta = np.zeros(lay.size)
+    theta[0], theta[1] = 0.3, -0.05
+    for g in range(lay.n_groups):
+        theta[lay.shift(g)] = rng.uniform(-2, 2)
+        theta[lay.lorentz(g)] = rng.uniform(2, 4)
+        theta[lay.gauss(g)] = rng.uniform(3, 5)
+    theta[lay.first_lineshape :] = rng.normal(0, 0.05, 2 * lay.n_lineshape)
+    c = rng.uniform(0.5, 2.0, len(model.fb.names))
+
+    def signal(th):
+        cols, phase = model.columns(th)
+        return phase * (cols @ c)
+
+    cols, phase = model.columns(theta)
+    analytic = model.derivatives(theta, c, cols, phase)
+    for j in range(lay.size):
+        step = 1e-6 * max(1.0, abs(theta[j]))
+        up, down = theta.copy(), theta.copy()
+        up[j] += step
+        down[j] -= step
+        numeric = (signal(up) - signal(down)) / (2 * step)
+        scale = max(np.abs(numeric).max(), 1e-3 * np.abs(signal(theta)).max())
+        assert np.abs(analytic[:, j] - numeric).max() <= 1e-5 * scale, lay.names(model.fb.groups)[j]
+
+
+def test_noise_free_fit_recovers_amplitudes_and_parameters(sim, fit_basis):
+    names = sim.basis.names
+    conc = np.linspace(0.5, 9.0, len(names))
+    mm = np.array([3.0, 2.0, 3.0, 1.5, 4.0])
+    shift, lor, gauss, phase = 1.3, 3.0, 4.0, np.deg2rad(20.0)
+    clean = sim.basis.fids @ conc + sim.mm @ mm
+    fid = clean * voigt(sim.t, np.array([lor]), gauss)[:, 0]
+    fid = fid * np.exp(1j * (phase + 2 * np.pi * shift * sim.t))
+    fid = fid + 1e-9 * np.random.default_rng(0).standard_normal(fid.size)
+    r = fit_spectrum(fid, sim.dwell_s, sim.cf_mhz, fit_basis)
+    assert r.converged
+    np.testing.assert_allclose(r.amplitudes[: len(names)], conc, rtol=2e-3, atol=2e-3)
+    np.testing.assert_allclose(r.amplitudes[len(names) :], mm, rtol=5e-3)
+    assert r.params["shift_hz_metabolites"] == pytest.approx(shift, abs=1e-3)
+    assert r.params["lorentz_hz_metabolites"] == pytest.approx(lor, abs=1e-3)
+    assert r.params["gauss_hz_metabolites"] == pytest.approx(gauss, abs=1e-3)
+    assert r.params["phase0_deg"] == pytest.approx(20.0 + 0.0, abs=0.05)
+    assert abs(r.params["phase1_deg_per_ppm"]) < 0.01
+    assert np.all(r.amplitudes >= 0)
+
+
+def test_fit_does_not_depend_on_starting_phase_and_shift(sim, fit_basis):
+    """Spectra far from preprocessed fit like the aligned one: a phase error alone gives the
+    same solution; a 9 Hz offset as well moves the data against the fixed ppm range and
+    baseline knots, so the amplitudes may move, but by much less than their CRLBs."""
+    block = make_blocks(1, 5, sim)[0]
+    aligned = fit_spectrum(block.fid, sim.dwell_s, sim.cf_mhz, fit_basis)
+    for deg in (-170.0, 90.0, 150.0):
+        rotated = block.fid * np.exp(1j * np.deg2rad(deg))
+        r = fit_spectrum(rotated, sim.dwell_s, sim.cf_mhz, fit_basis)
+        np.testing.assert_allclose(r.amplitudes, aligned.amplitudes, rtol=1e-4, atol=1e-4)
+        turn = (r.params["phase0_deg"] - aligned.params["phase0_deg"] - deg + 180) % 360 - 180
+        assert abs(turn) < 1e-3
+    moved = block.fid * np.exp(1j * (np.deg2rad(150.0) + 2 * np.pi * 9.0 * sim.t))
+    r = fit_spectrum(moved, sim.dwell_s, sim.cf_mhz, fit_basis)
+    assert r.params["shift_hz_metabolites"] - aligned.params["shift_hz_metabolites"] == (
+        pytest.approx(9.0, abs=0.1)
+    )
+    mets = [i for i, k in enumerate(r.kinds) if k == "metabolite"]
+    diff = np.abs(r.amplitudes - aligned.amplitudes)[mets]
+    assert np.all(diff < 0.5 * aligned.amplitude_sd[mets])
+    glx, glx0 = r.ratios["Glx/tNAA"], aligned.ratios["Glx/tNAA"]
+    assert abs(glx.value - glx0.value) < 0.2 * glx0.sd
+
+
+def test_sum_and_ratio_uncertainty_use_the_covariance():
+    c = np.array([4.0, 1.0, 8.0, 2.0])
+    cov = np.array(
+        [
+            [0.04, -0.03, 0.0, 0.0],
+            [-0.03, 0.05, 0.0, 0.0],
+            [0.0, 0.0, 0.02, -0.01],
+            [0.0, 0.0, -0.01, 0.03],
+        ]
+    )
+    w = np.array([1.0, 1.0, 0.0, 0.0])
+    est = linear_estimate(c, cov, w)
+    assert est.value == 5.0
+    assert est.sd == pytest.approx(np.sqrt(0.04 + 0.05 - 0.06))
+    num, den = w, np.array([0.0, 0.0, 1.0, 1.0])
+    ratio = ratio_estimate(c, cov, num, den)
+    assert ratio.value == pytest.approx(0.5)
+    # delta method against a Monte Carlo of the same Gaussian
+    draws = np.random.default_rng(1).multivariate_normal(c, cov, 200_000)
+    mc = draws[:, :2].sum(1) / draws[:, 2:].sum(1)
+    assert ratio.sd == pytest.approx(mc.std(), rel=0.03)
+    # ignoring the (negative) covariances would overstate the SD
+    independent = ratio_estimate(c, np.diag(np.diag(cov)), num, den)
+    assert independent.sd > 1.3 * ratio.sd
+
+
+def test_noise_estimates_on_pure_noise(sim):
+    rng = np.random.default_rng(2)
+    sigma_t = 0.7
+    fid = sigma_t * (rng.standard_normal(4096) + 1j * rng.standard_normal(4096))
+    sd, n = region_noise_sd(fid, 1 / 2000.0, 127.73, [[-3.0, -0.5], [8.5, 12.0]])
+    assert n > 500
+    assert sd == pytest.approx(sigma_t * np.sqrt(4096), rel=0.06)
+    assert tail_noise_sd(fid) == pytest.approx(sigma_t * np.sqrt(4096), rel=0.06)
+    none, n0 = region_noise_sd(fid, 1 / 2000.0, 127.73, [[30.0, 40.0]])
+    assert np.isnan(none) and n0 == 0
+
+
+def test_crlb_grows_with_noise_and_matches_residual(sim, fit_basis):
+    block = make_blocks(1, 8, sim)[0]
+    noisy = block.fid + 2 * block.sigma * (
+        np.random.default_rng(4).standard_normal(sim.n_points)
+        + 1j * np.random.default_rng(5).standard_normal(sim.n_points)
+    )
+    a = fit_spectrum(block.fid, sim.dwell_s, sim.cf_mhz, fit_basis)
+    b = fit_spectrum(noisy, sim.dwell_s, sim.cf_mhz, fit_basis)
+    assert b.sums["Glx"].pct > 1.8 * a.sums["Glx"].pct
+    # residual-based noise for the CRLB agrees with the independent region estimate
+    assert a.crlb_noise_sd == pytest.approx(a.noise_sd, rel=0.15)
+    assert a.residual_ratio == pytest.approx(1.0, abs=0.15)
+
+
+def test_basis_mismatch_errors_name_files_and_problem(sim, raw_basis):
+    settings = resolve_settings()
+    with pytest.raises(InputError, match=r"data\.nii\.gz.*GE_35ms.*field mismatch"):
+        prepare_basis(raw_basis, 1024, 1 / 1200, 123.2, settings, data_file="data.nii.gz")
+    with pytest.raises(InputError, match=r"data\.nii\.gz.*echo-time mismatch.*80"):
+        prepare_basis(
+            raw_basis, 1024, 1 / 1200, 127.73, settings, te_ms=80.0, data_file="data.nii.gz"
+        )
+    prepare_basis(raw_basis, 1024, 1 / 1200, 127.73, settings, te_ms=38.0)  # within 5 ms
+    bad = resolve_settings({"metabolites": ["NAA", "Glu", "Gly"]})
+    with pytest.raises(InputError, match=r"GE_35ms_noMM\.BASIS.*Gly.*not in the basis"):
+        prepare_basis(raw_basis, 1024, 1 / 1200, 127.73, bad)
+
+
+def test_fit_options_run(sim, raw_basis):
+    """Polynomial baseline, no MM, zero-filling, MM soft constraint: fits converge and give
+    sensible Glx/tNAA (truth known)."""
+    block = make_blocks(1, 9, sim)[0]
+    truth = block.ratio(("Glu", "Gln"), ("NAA", "NAAG"))
+    for over in (
+        {"baseline": "polynomial", "baseline_poly_order": 3},
+        {"zero_fill": 2},
+        {"mm_link_sd": 0.3},
+        {"baseline": "none"},
+    ):
+        r = fit_spectrum(block.fid, sim.dwell_s, sim.cf_mhz, raw_basis, over)
+        assert r.converged, over
+        assert r.ratios["Glx/tNAA"].value == pytest.approx(truth, rel=0.08), over
+    r = fit_spectrum(block.fid, sim.dwell_s, sim.cf_mhz, raw_basis, {"macromolecules": []})
+    assert "MM09" not in r.names and r.converged
+
+
+def test_stack_layout():
+    z = np.array([1 + 2j, 3 - 1j])
+    np.testing.assert_array_equal(stack(z), [1.0, 3.0, 2.0, -1.0])
