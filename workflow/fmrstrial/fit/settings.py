@@ -82,7 +82,7 @@ DEFAULTS: dict[str, Any] = {
 #: range, a finer (penalised) spline baseline, separate shift and width for creatine,
 #: choline and myo-inositol (their T2 differ from NAA's), and a smooth lineshape distortion.
 #: Compared with `DEFAULTS` they cost precision on Voigt-lineshape (simulated) data: on the
-#: demo blocks the Glx/tNAA CRLB rises from about 2.2 to 3.5 %.
+#: demo blocks the Glx/tNAA CRLB rises from about 2.2 to 4.4 % (bench_fit_accuracy.py).
 IN_VIVO: dict[str, Any] = {
     "ppm_range": [0.2, 4.0],
     "baseline_knot_spacing_ppm": 0.1,

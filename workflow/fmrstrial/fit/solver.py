@@ -10,10 +10,11 @@ times the largest |Y| in the fit range; P, mu, s: Gaussian priors on the nonline
 parameters (LCModel-style soft constraints: the metabolite group's shift around the coarse
 estimate and its widths around the prior means, other groups' shifts and widths around the
 metabolite group's). For fixed theta the baseline coefficients b (unconstrained) are
-projected out with one QR factorisation, and c >= 0 is solved exactly by NNLS. The outer
-problem in theta uses scipy's trust-region reflective least squares with the analytic
-Kaufman variable-projection Jacobian (derivative of the projected residual with the
-amplitudes held fixed, projected onto the complement of the baseline and active columns).
+projected out with one orthonormalisation (Cholesky of the Gram matrix), and c >= 0 is
+solved exactly by NNLS. The outer problem in theta uses scipy's trust-region reflective
+least squares with the analytic Kaufman variable-projection Jacobian (derivative of the
+projected residual with the amplitudes held fixed, projected onto the complement of the
+baseline and active columns).
 """
 
 from __future__ import annotations
