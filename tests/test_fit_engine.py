@@ -243,3 +243,35 @@ def test_bold_linewidth_narrowing_does_not_bias_glx(sim, fit_basis):
         assert r.params["lorentz_hz_metabolites"] == pytest.approx(lor, abs=0.01)
         ratios.append(r.ratios["Glx/tNAA"].value)
     assert ratios[1] == pytest.approx(ratios[0], rel=1e-3)
+
+
+def test_measured_mm_spectrum_from_the_basis(sim, raw_basis):
+    """A macromolecule spectrum stored in the basis set (here the simulator's MM pattern as
+    one entry) can replace the parameterised components; it joins the MM lineshape group."""
+    from dataclasses import replace
+
+    from fmrstrial.fit.basis_setup import proton_unit
+    from fmrstrial.macromolecules import component_fids
+
+    amps = np.array([3.0, 2.0, 3.0, 1.5, 4.0])
+    mm = component_fids(
+        ["MM09", "MM12", "MM14", "MM17", "MM20"],
+        raw_basis.n_points,
+        raw_basis.dwell_s,
+        raw_basis.cf_mhz,
+        raw_basis.centre_ppm,
+        proton_unit(raw_basis),
+    )
+    basis = replace(
+        raw_basis,
+        names=raw_basis.names + ["MMexp"],
+        fids=np.concatenate([raw_basis.fids, (mm @ amps)[:, None]], axis=1),
+    )
+    settings = {"measured_mm": ["MMexp"], "macromolecules": []}
+    block = make_blocks(1, 12, sim)[0]
+    r = fit_spectrum(block.fid, sim.dwell_s, sim.cf_mhz, basis, settings)
+    assert r.names[-1] == "MMexp" and r.kinds[-1] == "macromolecule"
+    assert r.amplitude("MMexp") == pytest.approx(1.0, rel=0.1)
+    truth = block.ratio(("Glu", "Gln"), ("NAA", "NAAG"))
+    assert abs(r.ratios["Glx/tNAA"].value - truth) < 3 * r.ratios["Glx/tNAA"].sd
+    assert "shift_hz_macromolecules" in r.params
