@@ -163,3 +163,11 @@ def test_cli_config_errors_name_the_file(dyn_file, tmp_path, capsys):
         == 2
     )
     assert "Glx" in capsys.readouterr().err
+
+
+def test_empty_block_is_an_input_error_naming_the_block(blocks, tmp_path):
+    _, bl = blocks
+    fids = np.stack([bl[0].fid, np.zeros_like(bl[0].fid)], axis=1)
+    path = write(tmp_path / "empty.nii.gz", fids, ("DIM_DYN",))
+    with pytest.raises(InputError, match=r"empty\.nii\.gz, block 1: the spectrum is empty"):
+        fit_file(path, GE, tmp_path / "o")

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..errors import InputError
 from ..io.basis import Basis
 from ..simulate.mrs import fwhm_hz as peak_fwhm_hz
 from ..spectra import PPM_CENTRE_1H, frequency_axis, to_spectrum
@@ -235,6 +236,8 @@ def _fit(fid, dwell_s, cf_mhz, basis, settings, te_ms, source) -> FitResult:
     fid = np.asarray(fid)
     if fid.ndim != 1 or not np.iscomplexobj(fid):
         raise ValueError(f"fid must be a complex vector, got shape {fid.shape}")
+    if not np.all(np.isfinite(fid)) or not np.any(fid):
+        raise InputError("the spectrum is empty (all zeros) or not finite", file=source)
     fb = _as_fit_basis(basis, fid.size, dwell_s, cf_mhz, settings, te_ms, source)
     model = SpectralModel(
         fb,

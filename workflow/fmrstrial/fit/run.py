@@ -85,7 +85,17 @@ def fit_data(
             basis, data.n_points, data.dwell_s, data.cf_mhz, settings, echo_time_ms(data), source
         )
         return [
-            (j, fit_spectrum(fids[:, j], data.dwell_s, data.cf_mhz, fb, settings, source=source))
+            (
+                j,
+                fit_spectrum(
+                    fids[:, j],
+                    data.dwell_s,
+                    data.cf_mhz,
+                    fb,
+                    settings,
+                    source=f"{source}, block {j}",
+                ),
+            )
             for j in range(fids.shape[1])
         ]
 

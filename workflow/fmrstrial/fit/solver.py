@@ -163,7 +163,7 @@ def build_linear_system(
     base = np.zeros((2 * model.n_fit, 2 * nb))
     base[: model.n_fit, :nb] = design
     base[model.n_fit :, nb:] = design
-    tau = settings["baseline_smoothness"] * float(np.abs(y).max())
+    tau = settings["baseline_smoothness"] * max(float(np.abs(y).max()), sigma)
     penalty = np.zeros((2 * diff2.shape[0], 2 * nb))
     if diff2.size:
         penalty[: diff2.shape[0], :nb] = diff2 / tau
