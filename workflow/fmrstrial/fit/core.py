@@ -168,6 +168,33 @@ def _qc_measures(model: SpectralModel, theta, c, noise_sd: float) -> tuple[float
     return snr, float(fwhm)
 
 
+def _noise(fid, dwell_s, cf_mhz, y, settings) -> tuple[float, str]:
+    """Noise SD and where it was measured: signal-free region, else FID tail."""
+    noise_sd, _ = region_noise_sd(fid, dwell_s, cf_mhz, settings["noise_ppm"])
+    if np.isfinite(noise_sd) and noise_sd > 0:
+        return noise_sd, "region"
+    noise_sd = tail_noise_sd(fid)
+    if np.isfinite(noise_sd) and noise_sd > 0:
+        return noise_sd, "fid_tail"
+    return float(np.abs(y).max()) * 1e-3 + 1e-30, "nominal"
+
+
+def _solve_staged(problem: VarProProblem, start: Start, settings: dict):
+    """Nonlinear fit from the coarse start. With extra lineshape groups or a lineshape
+    distortion, a first stage with only the default groups and Voigt lines gives the start
+    (this keeps extra groups from wandering into e.g. NAA/NAAG swaps)."""
+    model = problem.model
+    theta0, n_pre = _initial_theta(model, start, settings), 0
+    if model.layout.n_groups > 2 or model.layout.n_lineshape:
+        simple = _simple_model(model, settings)
+        pre = VarProProblem(simple, problem.system, build_priors(simple, settings, start.shift_hz))
+        res1 = solve(pre, _initial_theta(simple, start, settings), settings["max_iterations"])
+        theta0, n_pre = _expand_theta(simple, model, res1.x), int(res1.nfev)
+    res = solve(problem, theta0, settings["max_iterations"])
+    res.nfev += n_pre
+    return res
+
+
 def _initial_theta(model: SpectralModel, start: Start, settings: dict) -> np.ndarray:
     """Starting theta from the coarse search: every group at the same shift and widths."""
     lay = model.layout
@@ -249,13 +276,7 @@ def _fit(fid, dwell_s, cf_mhz, basis, settings, te_ms, source) -> FitResult:
     )
     y = model.data_spectrum(fid)
 
-    noise_sd, n_values = region_noise_sd(fid, dwell_s, cf_mhz, settings["noise_ppm"])
-    noise_source = "region"
-    if not np.isfinite(noise_sd) or noise_sd <= 0:
-        noise_sd, noise_source = tail_noise_sd(fid), "fid_tail"
-    if not np.isfinite(noise_sd) or noise_sd <= 0:
-        noise_sd, noise_source = float(np.abs(y).max()) * 1e-3 + 1e-30, "nominal"
-
+    noise_sd, noise_source = _noise(fid, dwell_s, cf_mhz, y, settings)
     start = coarse_search(model, fid, settings)
     system = build_linear_system(model, y, noise_sd, settings)
     if settings["mm_link_sd"] > 0 and "MM09" in fb.names:
@@ -264,18 +285,9 @@ def _fit(fid, dwell_s, cf_mhz, basis, settings, te_ms, source) -> FitResult:
         link = mm_link_rows(model, settings, c_ref)
         if link is not None:
             system = build_linear_system(model, y, noise_sd, settings, link)
-    theta0, n_pre = _initial_theta(model, start, settings), 0
-    if model.layout.n_groups > 2 or model.layout.n_lineshape:
-        # stage 1: metabolite and macromolecule groups only, Voigt lines; its solution
-        # starts the full model (keeps extra groups from wandering into NAA/NAAG swaps)
-        simple = _simple_model(model, settings)
-        pre = VarProProblem(simple, system, build_priors(simple, settings, start.shift_hz))
-        res1 = solve(pre, _initial_theta(simple, start, settings), settings["max_iterations"])
-        theta0, n_pre = _expand_theta(simple, model, res1.x), int(res1.nfev)
     priors = build_priors(model, settings, start.shift_hz)
     problem = VarProProblem(model, system, priors)
-    res = solve(problem, theta0, settings["max_iterations"])
-    res.nfev += n_pre
+    res = _solve_staged(problem, start, settings)
     theta = res.x
     ev = problem.evaluate(theta)
     c = ev.c
