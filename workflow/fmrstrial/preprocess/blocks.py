@@ -10,9 +10,12 @@ windows: windows of `sliding_width_min` every `sliding_step_min`, placed separat
 baseline and infusion windows so that none straddles infusion start (a period shorter than
 one window gets a single window covering it).
 
-Block numbers are 1-based positions in this grid, so the same block number means the same
-time window in every session with the same settings. Blocks that contain no acquired
-transient (the acquisition ended earlier or started later) are left out.
+Block numbers are 1-based positions in this grid. With consecutive blocks the same number
+means the same window in every session with the same settings (baseline blocks scale with
+the baseline actually acquired when baseline_window_min is null); with sliding windows the
+number of baseline windows depends on the baseline length, so use the block times. Blocks
+that contain no acquired transient (the acquisition ended earlier or started later) are
+left out.
 """
 
 from __future__ import annotations

@@ -19,7 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import hankel
 
 from ..spectra import PPM_CENTRE_1H
 
@@ -45,7 +44,7 @@ def find_poles(fid: np.ndarray, n_components: int, n_points: int) -> np.ndarray:
     """Poles z (K,) of the first `n_points` of `fid` (n_points_total,) by HLSVD."""
     m = min(n_points, fid.shape[0])
     rows = m // 2
-    h = hankel(fid[:rows], fid[rows - 1 : m])  # (rows, m - rows + 1)
+    h = np.lib.stride_tricks.sliding_window_view(fid[:m], m - rows + 1)  # (rows, m-rows+1)
     u, _, _ = np.linalg.svd(h, full_matrices=False)
     k = min(n_components, u.shape[1], rows - 1)
     uk = u[:, :k]

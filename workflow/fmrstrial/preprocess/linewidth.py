@@ -5,13 +5,13 @@ tenths of a Hz, which biases fitted glutamate by about 1 %. Every block is broad
 NAA FWHM of the session's broadest usable block: block b is multiplied in the time domain
 by a Lorentzian exp(-pi w_b t) (default; the BOLD change is a T2* change, i.e. Lorentzian)
 or a Gaussian exp(-(pi w_b t)^2 / (4 ln 2)) with FWHM w_b Hz, w_b found by root finding so
-that the measured NAA FWHM (`qc.peak_measures`) equals the target within 0.001 Hz.
+that the measured NAA FWHM (`qc.peak_measures`) equals the target (regula falsi, Illinois
+variant, to 1e-4 Hz in the width).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import brentq
 
 from ..spectra import time_axis
 from .qc import peak_measures
@@ -55,7 +55,28 @@ def broadening_for(
         if hi > 20.0 or not np.isfinite(e_hi):
             return float("nan")
         e_hi = excess(hi)
-    return float(brentq(excess, 0.0, hi, xtol=1e-4))
+    return _root(excess, 0.0, e0, hi, e_hi)
+
+
+def _root(fn, lo: float, f_lo: float, hi: float, f_hi: float, tol: float = 1e-4) -> float:
+    """Root of an increasing function bracketed by f(lo) < 0 < f(hi) (Illinois method)."""
+    side = 0
+    for _ in range(100):
+        x = hi - f_hi * (hi - lo) / (f_hi - f_lo)
+        fx = fn(x)
+        if not np.isfinite(fx) or abs(hi - lo) < tol or fx == 0:
+            return float(x)
+        if fx > 0:
+            hi, f_hi = x, fx
+            if side == 1:
+                f_lo /= 2.0  # Illinois: halve the stale end's value so it moves too
+            side = 1
+        else:
+            lo, f_lo = x, fx
+            if side == -1:
+                f_hi /= 2.0
+            side = -1
+    return float(0.5 * (lo + hi))
 
 
 def match_blocks(

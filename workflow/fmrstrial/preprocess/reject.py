@@ -22,7 +22,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import median_filter
 
 #: Smallest scale (robust SD) used for each metric's z-score.
 FLOORS = {"frequency_jump": 0.05, "phase_jump": 0.5, "amplitude": 0.005, "residual": 0.005}
@@ -45,8 +44,11 @@ def wrap_deg(x: np.ndarray) -> np.ndarray:
 
 
 def running_median(x: np.ndarray, window: int) -> np.ndarray:
-    """Centred running median of a series (edges use the nearest value), shape of x."""
-    return median_filter(np.asarray(x, float), size=min(window, x.size), mode="nearest")
+    """Centred running median of a series (edges padded with the end values), shape of x."""
+    x = np.asarray(x, float)
+    w = min(window, x.size)
+    padded = np.pad(x, (w // 2, w - 1 - w // 2), mode="edge")
+    return np.median(np.lib.stride_tricks.sliding_window_view(padded, w), axis=1)
 
 
 def robust_z(x: np.ndarray, floor: float) -> np.ndarray:
