@@ -125,12 +125,14 @@ def register(
     time_s: float = 0.4,
     init_freq_hz: np.ndarray | None = None,
     newton_steps: int = 4,
+    with_residual: bool = True,
 ) -> Registration:
     """Register every transient of `fids` (n_points, n) to `template` (n_points,).
 
     Without `init_freq_hz` a coarse search covers |f| <= max_shift_hz; with it (e.g. the
     result of a previous pass) only Newton refinement runs. Frequencies stay within
-    +/- max_shift_hz.
+    +/- max_shift_hz. Without `with_residual` the residual (which needs every corrected
+    spectrum) is NaN.
     """
     n_all = fids.shape[0]
     m = max(8, min(n_all, int(round(time_s / dwell_s))))
@@ -167,6 +169,8 @@ def register(
     phase = np.angle(g0)
     amplitude = np.abs(g0) / energy
 
+    if not with_residual:
+        return Registration(f, phase, amplitude, np.full(f.size, np.nan))
     inside = window_mask(n_all, dwell_s, cf_mhz, ppm_range)
     q = baseline_basis(int(inside.sum()), baseline_order)
     xs = _project(to_spectrum(apply_corrections(fids, f, phase, dwell_s))[inside], q)

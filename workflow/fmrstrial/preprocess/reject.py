@@ -52,7 +52,9 @@ def running_median(x: np.ndarray, window: int) -> np.ndarray:
 
 
 def robust_z(x: np.ndarray, floor: float) -> np.ndarray:
-    """(x - median) / max(1.4826 MAD, floor)."""
+    """(x - median) / max(1.4826 MAD, floor); all NaN when x holds NaN."""
+    if np.isnan(x).any():
+        return np.full(x.shape, np.nan)
     med = np.median(x)
     scale = max(1.4826 * float(np.median(np.abs(x - med))), floor)
     return (x - med) / scale
@@ -83,7 +85,7 @@ def reject(
     }
     zmax = settings["reject_z"]
     flags = {
-        "residual": z["residual"] > zmax,
+        "residual": z["residual"] > zmax,  # False where the residual is not known (NaN)
         "amplitude": np.abs(z["amplitude"]) > zmax,
         "frequency_jump": (np.abs(z["frequency_jump"]) > zmax)
         | (np.abs(fj) > settings["reject_max_freq_jump_hz"]),

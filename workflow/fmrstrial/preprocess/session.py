@@ -164,14 +164,18 @@ def _registration_kw(s: dict, dwell: float, cf: float) -> dict:
 
 
 def _iterate(x: np.ndarray, s: dict, kw: dict, coarse: bool) -> Registration:
-    """Register x (n_points, n) to its own mean, refining the template."""
-    reg = register(x, x.mean(axis=1), init_freq_hz=None if coarse else np.zeros(x.shape[1]), **kw)
-    for _ in range(s["align_iterations"]):
+    """Register x (n_points, n) to its own mean, refining the template `align_iterations`
+    times (template = mean of the aligned transients the rejection rule keeps)."""
+    n_iter = s["align_iterations"]
+    init = None if coarse else np.zeros(x.shape[1])
+    reg = register(x, x.mean(axis=1), init_freq_hz=init, with_residual=n_iter == 0, **kw)
+    for k in range(n_iter):
         keep = _keep_for_template(reg, s)
         template = apply_corrections(
             x[:, keep], reg.freq_hz[keep], reg.phase_rad[keep], kw["dwell_s"]
         ).mean(axis=1)
-        reg = register(x, template, init_freq_hz=reg.freq_hz, **kw)
+        last = k == n_iter - 1
+        reg = register(x, template, init_freq_hz=reg.freq_hz, with_residual=last, **kw)
     return reg
 
 

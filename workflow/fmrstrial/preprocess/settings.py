@@ -25,7 +25,7 @@ DEFAULTS: dict[str, Any] = {
     "align_baseline_order": 2,
     "align_max_shift_hz": 20.0,
     "align_time_s": 0.4,
-    "align_iterations": 2,
+    "align_iterations": 1,
     "reference_ppm": 2.008,
     "reference_search_ppm": [1.9, 2.12],
     # rejection
