@@ -22,7 +22,10 @@ localrules:
 include: "workflow/rules/simulate.smk"
 include: "workflow/rules/validate.smk"
 include: "workflow/rules/convert.smk"
+include: "workflow/rules/preprocess.smk"
+include: "workflow/rules/fit.smk"
 include: "workflow/rules/clinical.smk"
+include: "workflow/rules/stats.smk"
 include: "workflow/rules/provenance.smk"
 
 

@@ -58,3 +58,25 @@ def shift_hz(fid: np.ndarray, shift: float, dwell_s: float, axis: int = 0) -> np
 def voigt_decay(t: np.ndarray, lorentz_hz: float, gauss_hz: float) -> np.ndarray:
     """Time-domain Voigt envelope with Lorentzian and Gaussian FWHM in Hz, shape of `t`."""
     return np.exp(-np.pi * lorentz_hz * t - (np.pi * gauss_hz * t) ** 2 / (4.0 * np.log(2.0)))
+
+
+def fwhm_hz(spectrum_real: np.ndarray, freq_hz: np.ndarray, lo: int, hi: int) -> float:
+    """Full width at half maximum (Hz) of the largest peak of a real spectrum in [lo, hi).
+
+    Width at half the peak height above zero, linear interpolation between points.
+    """
+    seg = spectrum_real[lo:hi]
+    i = int(np.argmax(seg))
+    half = seg[i] / 2.0
+    left = i
+    while left > 0 and seg[left] > half:
+        left -= 1
+    right = i
+    while right < seg.size - 1 and seg[right] > half:
+        right += 1
+    f = freq_hz[lo:hi]
+
+    def cross(a: int, b: int) -> float:
+        return f[a] + (half - seg[a]) * (f[b] - f[a]) / (seg[b] - seg[a])
+
+    return float(abs(cross(right - 1, right) - cross(left, left + 1)))

@@ -1,4 +1,10 @@
-"""The Glx/tNAA block time course: truth per block for simulated data.
+"""The Glx/tNAA block time course (results/tables/glx_timecourse.tsv).
+
+One row per session and block: design (participant, session, condition, period, sex),
+timing (block, t_mid_min, phase), the fitted ratios with CRLBs, QC (SNR and FWHM of the
+block before linewidth matching, from preprocessing; fit convergence and residual) and the
+QC decision with its reasons. On simulated data, the true and expected (population) ratios
+of each block are added from the simulator's per-transient truth.
 
 Blocks are given by their start and end relative to infusion start (minutes, block table of
 preprocessing); a transient at time t (s, relative to infusion start) belongs to the block
@@ -7,8 +13,12 @@ with t_start_min*60 <= t < t_end_min*60.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
+
+from .io.tables import read_tsv
 
 TRUTH_COLUMNS = {
     "glx_tnaa": "true_glx_tnaa",
@@ -16,6 +26,41 @@ TRUTH_COLUMNS = {
     "expected_glx_tnaa": "expected_glx_tnaa",
     "expected_glu_tnaa": "expected_glu_tnaa",
 }
+
+QC_DEFAULTS = {
+    "max_glx_crlb_pct": 20.0,
+    "min_snr": 20.0,
+    "max_fwhm_hz": 12.8,
+    "max_residual_ratio": 1.5,
+}
+
+COLUMNS = [
+    "participant_id",
+    "session_id",
+    "condition",
+    "period",
+    "sex",
+    "block",
+    "t_mid_min",
+    "phase",
+    "glx_tnaa",
+    "glu_tnaa",
+    "glx_crlb_pct",
+    "snr",
+    "fwhm_hz",
+    "qc_pass",
+    "glu_crlb_pct",
+    "gln_tnaa",
+    "glx_tcr",
+    "t_start_min",
+    "t_end_min",
+    "n_kept",
+    "n_excluded",
+    "broadening_hz",
+    "residual_noise_ratio",
+    "fit_converged",
+    "qc_reasons",
+]
 
 
 def block_truth(transients: pd.DataFrame, blocks: pd.DataFrame) -> pd.DataFrame:
@@ -33,3 +78,99 @@ def block_truth(transients: pd.DataFrame, blocks: pd.DataFrame) -> pd.DataFrame:
             row[dst] = float(transients.loc[inside, src].mean()) if inside.any() else np.nan
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _ratio(ratios: pd.DataFrame, name: str, column: str) -> np.ndarray:
+    return ratios[ratios["ratio"] == name].sort_values("block")[column].to_numpy(dtype=float)
+
+
+def session_timecourse(
+    session: dict,
+    preproc_dir: str | os.PathLike,
+    fit_dir: str | os.PathLike,
+    qc: dict,
+    truth_transients: str | os.PathLike | None = None,
+) -> pd.DataFrame:
+    """Rows of one session. `session`: participant_id, session_id, condition, period, sex.
+
+    Fit blocks are numbered from 0 in file order; they are matched to the preprocessing
+    blocks by position.
+    """
+    from pathlib import Path
+
+    pre, fit = Path(preproc_dir), Path(fit_dir)
+    blocks = read_tsv(pre / "blocks.tsv")
+    bqc = read_tsv(pre / "blocks_qc.tsv")
+    ratios = read_tsv(fit / "ratios.tsv")
+    fqc = read_tsv(fit / "fit_qc.tsv").sort_values("block")
+    n = len(blocks)
+    if len(fqc) != n:
+        raise ValueError(f"{fit}: {len(fqc)} fitted blocks but {n} preprocessed blocks")
+    out = blocks[
+        ["block", "phase", "t_start_min", "t_mid_min", "t_end_min", "n_kept", "n_excluded"]
+    ].copy()
+    out["glx_tnaa"] = _ratio(ratios, "Glx/tNAA", "value")
+    out["glx_crlb_pct"] = _ratio(ratios, "Glx/tNAA", "crlb_pct")
+    out["glu_tnaa"] = _ratio(ratios, "Glu/tNAA", "value")
+    out["glu_crlb_pct"] = _ratio(ratios, "Glu/tNAA", "crlb_pct")
+    out["gln_tnaa"] = _ratio(ratios, "Gln/tNAA", "value")
+    out["glx_tcr"] = _ratio(ratios, "Glx/tCr", "value")
+    out["snr"] = bqc["snr"].to_numpy(dtype=float)
+    out["fwhm_hz"] = bqc["naa_fwhm_unmatched_hz"].to_numpy(dtype=float)
+    out["broadening_hz"] = bqc["broadening_hz"].to_numpy(dtype=float)
+    out["residual_noise_ratio"] = fqc["residual_noise_ratio"].to_numpy(dtype=float)
+    out["fit_converged"] = fqc["converged"].astype(int).to_numpy() == 1
+    reasons = []
+    for k in range(n):
+        why = []
+        if int(bqc["qc_pass"].iloc[k]) != 1:
+            why.append(f"preprocessing: {bqc['qc_fail_reasons'].iloc[k]}")
+        if not out["fit_converged"].iloc[k]:
+            why.append("fit did not converge")
+        if not out["glx_crlb_pct"].iloc[k] <= qc["max_glx_crlb_pct"]:
+            why.append(
+                f"Glx CRLB {out['glx_crlb_pct'].iloc[k]:.1f} % > {qc['max_glx_crlb_pct']:g} %"
+            )
+        if not out["snr"].iloc[k] >= qc["min_snr"]:
+            why.append(f"SNR {out['snr'].iloc[k]:.1f} < {qc['min_snr']:g}")
+        if not out["fwhm_hz"].iloc[k] <= qc["max_fwhm_hz"]:
+            why.append(f"FWHM {out['fwhm_hz'].iloc[k]:.1f} Hz > {qc['max_fwhm_hz']:g} Hz")
+        if not out["residual_noise_ratio"].iloc[k] <= qc["max_residual_ratio"]:
+            why.append(
+                f"fit residual {out['residual_noise_ratio'].iloc[k]:.2f} x noise > "
+                f"{qc['max_residual_ratio']:g}"
+            )
+        reasons.append("; ".join(why) if why else "")
+    out["qc_reasons"] = [r or np.nan for r in reasons]
+    out["qc_pass"] = [not r for r in reasons]
+    for key in ("participant_id", "session_id", "condition", "period", "sex"):
+        out[key] = session[key]
+    if truth_transients is not None:
+        truth = block_truth(read_tsv(truth_transients), blocks)
+        out = out.merge(truth, on="block", how="left", validate="one_to_one")
+    extra = [c for c in out.columns if c not in COLUMNS]
+    return out[COLUMNS + extra]
+
+
+def assemble(
+    sessions: pd.DataFrame,
+    preproc_root: str,
+    fit_root: str,
+    qc: dict,
+    truth_root: str | None = None,
+) -> pd.DataFrame:
+    """All sessions' rows, sorted by participant, session and block."""
+    from pathlib import Path
+
+    frames = []
+    for s in sessions.sort_values(["participant_id", "session_id"]).to_dict("records"):
+        pid, sid = s["participant_id"], s["session_id"]
+        truth = None
+        if truth_root is not None:
+            truth = Path(truth_root) / pid / sid / f"{pid}_{sid}_transients.tsv"
+        frames.append(
+            session_timecourse(
+                s, Path(preproc_root) / pid / sid, Path(fit_root) / pid / sid, qc, truth
+            )
+        )
+    return pd.concat(frames, ignore_index=True)

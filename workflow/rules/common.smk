@@ -158,12 +158,92 @@ def sanitised_config():
     return out
 
 
+PREPROC_OUTPUTS = {
+    "blocks": "results/preproc/{pid}/{sid}/blocks.nii.gz",
+    "table": "results/preproc/{pid}/{sid}/blocks.tsv",
+    "transients": "results/preproc/{pid}/{sid}/transients_qc.tsv",
+    "qc": "results/preproc/{pid}/{sid}/blocks_qc.tsv",
+    "qc_json": "results/preproc/{pid}/{sid}/blocks_qc.json",
+    "figure": report(
+        "results/preproc/{pid}/{sid}/qc.png",
+        caption="../report/preprocess_qc.rst",
+        category="Preprocessing QC",
+        labels={"participant": "{pid}", "session": "{sid}"},
+    ),
+}
+
+
+def preprocess_input(wildcards, with_reference):
+    """Converted spectra of a session plus the tables that give its infusion start.
+
+    Sessions without a water reference fall back to the metabolite-only rule (as for
+    conversion). The conversion summary is an input so that inconsistent acquisitions
+    stop the workflow before preprocessing.
+    """
+    pid, sid = wildcards.pid, wildcards.sid
+    inputs = {
+        "svs": converted(pid, sid, "svs"),
+        "participants": str(DATASET / "participants.tsv"),
+        "sessions": str(DATASET / pid / f"{pid}_sessions.tsv"),
+        "consistency": "results/converted/acquisition_parameters.tsv",
+    }
+    if with_reference:
+        if SOURCES[(pid, sid)]["mrsref"] is None:
+            inputs["mrsref"] = f"results/converted/{pid}/{sid}/no-water-reference"
+        else:
+            inputs["mrsref"] = converted(pid, sid, "mrsref")
+    return inputs
+
+
+def fit_settings():
+    """Fit settings: the chosen preset (demo defaults or in_vivo) with the overrides."""
+    from fmrstrial.fit import IN_VIVO
+
+    fit = dict(config["fit"])
+    preset = fit.pop("preset")
+    return {**(IN_VIVO if preset == "in_vivo" else {}), **fit.pop("settings", {})}
+
+
+def truth_dir():
+    """derivatives/truth of a simulated dataset ('' for real data)."""
+    truth = DATASET / "derivatives" / "truth"
+    return str(truth) if SIMULATE or truth.is_dir() else ""
+
+
+def timecourse_input(wildcards):
+    files = {
+        "participants": str(DATASET / "participants.tsv"),
+        "sessions": dataset_tables()[2:],
+        "blocks": [f"results/preproc/{p}/{s}/blocks.tsv" for p, s in SESSIONS],
+        "blocks_qc": [f"results/preproc/{p}/{s}/blocks_qc.tsv" for p, s in SESSIONS],
+        "ratios": [f"results/fit/{p}/{s}/ratios.tsv" for p, s in SESSIONS],
+        "fit_qc": [f"results/fit/{p}/{s}/fit_qc.tsv" for p, s in SESSIONS],
+    }
+    if truth_dir():
+        files["truth"] = str(DATASET / "derivatives" / "truth" / "effects.json")
+    return files
+
+
+def stats_input(wildcards):
+    files = {
+        "participants": str(DATASET / "participants.tsv"),
+        "glx": "results/tables/glx_timecourse.tsv",
+        "clinical": "results/tables/clinical.tsv",
+        "clinical_mi": "results/tables/clinical_mi.tsv",
+    }
+    if truth_dir():
+        files["truth"] = str(DATASET / "derivatives" / "truth" / "effects.json")
+    return files
+
+
 def final_outputs():
     """Everything `rule all` builds."""
     return [
         "results/validation/dataset.json",
         "results/converted/acquisition_parameters.tsv",
         "results/tables/clinical.tsv",
+        "results/tables/glx_timecourse.tsv",
+        "results/stats/findings.tsv",
         "results/provenance/manifest.json",
     ]
 

@@ -17,14 +17,32 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..simulate.params import CONCENTRATIONS
 from ..spectra import PPM_CENTRE_1H
 from .model import GAUSS_K, SpectralModel
 
-#: Weights of the metabolites in the reference spectrum: typical brain concentrations (mM;
-#: the simulator's literature values), so that e.g. the NAA singlet dominates the NAAG one and
-#: the search cannot align NAAG with the data's NAA peak; unlisted metabolites weigh 1.
-TYPICAL_CONCENTRATIONS = dict(CONCENTRATIONS)
+#: Weights of the metabolites in the reference spectrum: typical adult brain concentrations
+#: (mM, rounded mid-range values of Govindaraju, Young & Maudsley 2000, NMR Biomed 13:129),
+#: so that e.g. the NAA singlet dominates the NAAG one and the search cannot align NAAG with
+#: the data's NAA peak; unlisted metabolites weigh 1. Used only for starting values.
+TYPICAL_CONCENTRATIONS = {
+    "Asc": 1.0,
+    "Asp": 2.0,
+    "Cr": 4.5,
+    "GABA": 1.5,
+    "GPC": 1.0,
+    "GSH": 2.0,
+    "Gln": 3.0,
+    "Glu": 9.0,
+    "Ins": 6.0,
+    "Lac": 0.5,
+    "NAA": 10.0,
+    "NAAG": 1.0,
+    "PCh": 0.6,
+    "PCr": 4.0,
+    "PE": 1.5,
+    "Scyllo": 0.3,
+    "Tau": 1.5,
+}
 #: Gaussian FWHM values tried by the coarse search, Hz.
 GAUSS_GRID_HZ = (2.0, 4.0, 7.0, 10.0)
 #: Time constant (s) of the weight 1 - exp(-(t / T)^2) applied to the time-domain product:

@@ -27,7 +27,7 @@ import pandas as pd
 from ..io.basis import Basis, read_basis
 from ..macromolecules import component_fids
 from ..paths import resource
-from ..spectra import PPM_CENTRE_1H, frequency_axis, ppm_axis, time_axis, to_spectrum
+from ..spectra import PPM_CENTRE_1H, frequency_axis, fwhm_hz, ppm_axis, time_axis, to_spectrum
 from .design import Session
 from .effects import (
     STREAM_SPECTRA,
@@ -93,25 +93,6 @@ def build_model(params: dict) -> SpectralModel:
         ["Lip09", "Lip13"], acq["points"], dwell, basis.cf_mhz, PPM_CENTRE_1H, unit
     ).sum(axis=1)
     return SpectralModel(basis, mm_names, mm, lip, time_axis(acq["points"], dwell))
-
-
-def fwhm_hz(spectrum_real: np.ndarray, freq_hz: np.ndarray, lo: int, hi: int) -> float:
-    """Full width at half maximum (Hz) of the largest peak of a real spectrum in [lo, hi)."""
-    seg = spectrum_real[lo:hi]
-    i = int(np.argmax(seg))
-    half = seg[i] / 2.0
-    left = i
-    while left > 0 and seg[left] > half:
-        left -= 1
-    right = i
-    while right < seg.size - 1 and seg[right] > half:
-        right += 1
-    f = freq_hz[lo:hi]
-
-    def cross(a: int, b: int) -> float:
-        return f[a] + (half - seg[a]) * (f[b] - f[a]) / (seg[b] - seg[a])
-
-    return float(abs(cross(right - 1, right) - cross(left, left + 1)))
 
 
 def voigt(t: np.ndarray, lorentz_hz: np.ndarray, gauss_hz: float) -> np.ndarray:

@@ -1,0 +1,47 @@
+"""Linear-combination fit of every block, and the trial's Glx/tNAA time course."""
+
+
+rule fit_session:
+    input:
+        blocks="results/preproc/{pid}/{sid}/blocks.nii.gz",
+        basis=basis_file(),
+    output:
+        fit="results/fit/{pid}/{sid}/fit.tsv",
+        ratios="results/fit/{pid}/{sid}/ratios.tsv",
+        qc="results/fit/{pid}/{sid}/fit_qc.tsv",
+        figure=report(
+            "results/fit/{pid}/{sid}/fit.png",
+            caption="../report/fit.rst",
+            category="Spectral fitting",
+            labels={"participant": "{pid}", "session": "{sid}"},
+        ),
+    log:
+        "results/logs/fit/{pid}_{sid}.log",
+    benchmark:
+        "results/benchmarks/fit/{pid}_{sid}.tsv"
+    conda:
+        "../../envs/spectra.yaml"
+    params:
+        settings=fit_settings(),
+    script:
+        "../scripts/fit.py"
+
+
+rule glx_timecourse:
+    input:
+        unpack(timecourse_input),
+    output:
+        table=report(
+            "results/tables/glx_timecourse.tsv",
+            caption="../report/glx_timecourse.rst",
+            category="Glutamate time course",
+        ),
+    log:
+        "results/logs/glx_timecourse.log",
+    conda:
+        "../../envs/stats.yaml"
+    params:
+        qc=config["qc"],
+        truth=truth_dir(),
+    script:
+        "../scripts/glx_timecourse.py"
