@@ -71,6 +71,13 @@ def qc_figure_png(result, title: str) -> bytes:
             va="bottom",
             ha="right",
         )
+    for color, style, label in (
+        (cmap_base, "-", "baseline"),
+        (cmap_inf, "-", "infusion"),
+        ("0.4", "--", "fails QC"),
+    ):
+        ax.plot([], [], style, color=color, lw=0.8, label=label)
+    ax.legend(loc="upper left", fontsize=7, frameon=False)
     ax.set_xlim(SPECTRA_PPM[1], SPECTRA_PPM[0])
     ax.set_xlabel("Chemical shift (ppm)")
     ax.set_ylabel("Signal (real part, normalised, offset by block)")
