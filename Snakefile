@@ -8,6 +8,9 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 validate(config, "config/schemas/config.schema.yaml")
 
 
@@ -26,6 +29,7 @@ include: "workflow/rules/preprocess.smk"
 include: "workflow/rules/fit.smk"
 include: "workflow/rules/clinical.smk"
 include: "workflow/rules/stats.smk"
+include: "workflow/rules/figures.smk"
 include: "workflow/rules/provenance.smk"
 
 

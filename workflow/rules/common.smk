@@ -236,6 +236,41 @@ def stats_input(wildcards):
     return files
 
 
+#: figures written by each notebook (captions in workflow/report/figures/<name>.rst)
+FINDINGS_FIGURES = (
+    "glx_timecourse",
+    "madrs_prepost",
+    "findings_forest",
+    "glx_by_sex",
+    "selfreport",
+)
+QUALITY_FIGURES = ("spectrum_fit", "qc_distributions", "frequency_drift")
+
+
+def in_report(path, caption, category, labels=None):
+    """`report(...)` for use inside functions (a line may not start with the keyword)."""
+    mark = report
+    return mark(path, caption=caption, category=category, labels=labels)
+
+
+def figure_outputs(figures):
+    """PNG (in the report, with its caption) and PDF of each figure."""
+    out = []
+    for stem in figures:
+        caption = f"../report/figures/{stem}.rst"
+        png = f"results/figures/{stem}.png"
+        out.append(in_report(png, caption, "Figures", {"figure": stem}))
+        out.append(f"results/figures/{stem}.pdf")
+    return out
+
+
+def package_root():
+    """Path of the package folder (workflow/) relative to the working directory."""
+    import os
+
+    return os.path.relpath(Path(workflow.basedir) / "workflow", Path.cwd())
+
+
 def final_outputs():
     """Everything `rule all` builds."""
     return [
@@ -244,6 +279,9 @@ def final_outputs():
         "results/tables/clinical.tsv",
         "results/tables/glx_timecourse.tsv",
         "results/stats/findings.tsv",
+        "results/tables/table1.tsv",
+        "results/notebooks/findings.ipynb",
+        "results/notebooks/quality.ipynb",
         "results/provenance/manifest.json",
     ]
 

@@ -10,6 +10,7 @@ import pandas as pd
 from matplotlib import pyplot as plt
 
 from .style import CONDITION_COLOURS, NEUTRAL, PUBLISHED_COLOUR, TRUTH_COLOUR, apply
+from .style import HIGHLIGHT as HIGHLIGHT_COLOUR
 
 CONDITIONS = ("placebo", "naltrexone")
 FIGSIZE = {
@@ -246,4 +247,100 @@ def selfreport(clinical: pd.DataFrame) -> plt.Figure:
         ax.set_xlim(-0.3, 1.3)
         ax.set_ylabel(label)
     axes[0, 0].legend(frameon=False)
+    return fig
+
+
+FIGSIZE.update(
+    {"spectrum_fit": (6.5, 5.0), "qc_distributions": (7.0, 2.6), "frequency_drift": (6.5, 3.2)}
+)
+
+
+def spectrum_fit(result, title: str = "") -> plt.Figure:
+    """One block's spectrum: data, fit, baseline, residual and Glu/Gln/NAA components.
+
+    result: a fmrstrial.fit FitResult (spectra with the fitted phase removed).
+    """
+    apply()
+    fig, ax = plt.subplots(figsize=FIGSIZE["spectrum_fit"], layout="constrained")
+    ppm = result.ppm
+    data, fit, base = result.data.real, result.fit.real, result.baseline.real
+    scale = float(np.max(np.abs(fit))) or 1.0
+    ax.plot(ppm, data, color="black", lw=0.8, label="data")
+    ax.plot(ppm, fit, color=CONDITION_COLOURS["naltrexone"], lw=1.2, label="fit")
+    ax.plot(ppm, base, color=NEUTRAL, lw=1.0, ls="--", label="baseline")
+    top = max(float(np.max(data)), float(np.max(fit)))
+    ax.plot(ppm, data - fit + top + 0.2 * scale, color="0.45", lw=0.7, label="residual (offset)")
+    low = min(float(np.min(data)), float(np.min(base)))
+    colours = {"NAA": TRUTH_COLOUR, "Glu": CONDITION_COLOURS["placebo"], "Gln": PUBLISHED_COLOUR}
+    for k, name in enumerate(("NAA", "Glu", "Gln")):
+        if name in result.names:
+            comp = result.components[:, result.names.index(name)].real
+            ax.plot(
+                ppm,
+                comp + low - (0.45 * k + 0.45) * scale,
+                color=colours[name],
+                lw=1.0,
+                label=f"{name} (offset)",
+            )
+    ax.set_xlim(float(ppm.max()), float(ppm.min()))
+    ax.set_xlabel("Chemical shift (ppm)")
+    ax.set_ylabel("Signal (a.u., real part)")
+    ax.set_yticks([])
+    glx = result.ratios.get("Glx/tNAA")
+    if glx is not None:
+        title += f"  Glx/tNAA {glx.value:.3f} ± {glx.sd:.3f} (CRLB)"
+    ax.set_title(title.strip())
+    ax.legend(loc="upper left", fontsize=7, frameon=False, ncol=2)
+    return fig
+
+
+def qc_distributions(glx: pd.DataFrame, qc: dict) -> plt.Figure:
+    """Histograms of block SNR, NAA FWHM and Glx CRLB with the exclusion thresholds."""
+    apply()
+    fig, axes = plt.subplots(1, 3, figsize=FIGSIZE["qc_distributions"], layout="constrained")
+    spec = (
+        ("snr", "NAA SNR (block)", qc["min_snr"], "min"),
+        ("fwhm_hz", "NAA FWHM (Hz)", qc["max_fwhm_hz"], "max"),
+        ("glx_crlb_pct", "Glx CRLB (%)", qc["max_glx_crlb_pct"], "max"),
+    )
+    for ax, (col, label, limit, kind) in zip(axes, spec, strict=True):
+        values = pd.to_numeric(glx[col], errors="coerce").dropna()
+        ax.hist(values, bins=25, color=NEUTRAL, alpha=0.8)
+        ax.axvline(limit, color=HIGHLIGHT_COLOUR, lw=1.5, ls="--")
+        ax.annotate(
+            f"{kind} {limit:g}",
+            xy=(limit, 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(3, -10),
+            textcoords="offset points",
+            fontsize=7,
+            color=HIGHLIGHT_COLOUR,
+        )
+        ax.set_xlabel(label)
+    axes[0].set_ylabel("Blocks")
+    return fig
+
+
+def frequency_drift(transients: pd.DataFrame) -> plt.Figure:
+    """Frequency offset of every transient against time from infusion start, all sessions.
+
+    transients: concatenated transients_qc.tsv tables with participant_id, session_id,
+    condition, time_s (relative to infusion start), freq_offset_hz, excluded.
+    """
+    apply()
+    fig, ax = plt.subplots(figsize=FIGSIZE["frequency_drift"], layout="constrained")
+    for (_, _, cond), s in transients.groupby(["participant_id", "session_id", "condition"]):
+        kept = s[s["excluded"].astype(int) == 0]
+        ax.plot(
+            kept["time_s"] / 60.0,
+            kept["freq_offset_hz"] - kept["freq_offset_hz"].iloc[0],
+            color=CONDITION_COLOURS[cond],
+            alpha=0.25,
+            lw=0.6,
+        )
+    ax.axvline(0.0, color=NEUTRAL, ls="--", lw=1)
+    ax.set_xlabel("Time from infusion start (min)")
+    ax.set_ylabel("Frequency offset from first transient (Hz)")
+    handles = [plt.Line2D([], [], color=CONDITION_COLOURS[c], label=c) for c in CONDITIONS]
+    ax.legend(handles=handles, frameon=False, loc="lower left")
     return fig

@@ -52,3 +52,183 @@ def table1(participants: pd.DataFrame, clinical: pd.DataFrame) -> pd.DataFrame:
             row[g] = _mean_sd(s[s["participant_id"].isin(p["participant_id"])]["score"])
         rows.append(row)
     return pd.DataFrame(rows, columns=["characteristic", "PN", "NP", "all"])
+
+
+def participant_flow(
+    participants: pd.DataFrame, sessions: pd.DataFrame, glx: pd.DataFrame, clinical: pd.DataFrame
+) -> pd.DataFrame:
+    """Per session: blocks acquired/included/excluded (with reasons) and MADRS available.
+
+    A first row per participant with no session, and one row per session in the dataset.
+    """
+    rows = []
+    madrs = clinical[(clinical["scale"] == "madrs") & (clinical["subscale"] == "total")]
+    for p in participants.sort_values("participant_id").itertuples():
+        ses = sessions[sessions["participant_id"] == p.participant_id]
+        if ses.empty:
+            rows.append(
+                {
+                    "participant_id": p.participant_id,
+                    "session_id": "n/a",
+                    "condition": "n/a",
+                    "blocks": 0,
+                    "blocks_included": 0,
+                    "blocks_excluded": 0,
+                    "exclusion_reasons": "no session",
+                    "madrs_pre": False,
+                    "madrs_day1": False,
+                }
+            )
+        for s in ses.sort_values("session_id").itertuples():
+            g = glx[
+                (glx["participant_id"] == s.participant_id) & (glx["session_id"] == s.session_id)
+            ]
+            passed = g["qc_pass"].astype(str).str.lower().isin(["true", "1"])
+            reasons = sorted({r for r in g.loc[~passed, "qc_reasons"].dropna()})
+            m = madrs[
+                (madrs["participant_id"] == s.participant_id)
+                & (madrs["session_id"] == s.session_id)
+            ]
+            avail = {
+                tp: bool(m[m["timepoint"] == tp]["score"].notna().any()) for tp in ("pre", "day1")
+            }
+            rows.append(
+                {
+                    "participant_id": s.participant_id,
+                    "session_id": s.session_id,
+                    "condition": s.condition,
+                    "blocks": len(g),
+                    "blocks_included": int(passed.sum()),
+                    "blocks_excluded": int((~passed).sum()),
+                    "exclusion_reasons": "; ".join(reasons)
+                    if reasons
+                    else ("no spectra" if g.empty else ""),
+                    "madrs_pre": avail["pre"],
+                    "madrs_day1": avail["day1"],
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def flow_summary(flow: pd.DataFrame) -> pd.DataFrame:
+    """Trial-level counts of the participant flow."""
+    items = [
+        ("participants", flow["participant_id"].nunique()),
+        ("sessions", int((flow["session_id"] != "n/a").sum())),
+        ("blocks acquired", int(flow["blocks"].sum())),
+        ("blocks included", int(flow["blocks_included"].sum())),
+        ("blocks excluded", int(flow["blocks_excluded"].sum())),
+        (
+            "sessions with MADRS before and on day 1",
+            int((flow["madrs_pre"] & flow["madrs_day1"]).sum()),
+        ),
+    ]
+    return pd.DataFrame(items, columns=["item", "n"])
+
+
+def _fmt(values, digits: int = 1) -> str:
+    v = pd.to_numeric(pd.Series(values), errors="coerce").dropna()
+    if v.empty:
+        return "n/a"
+    if v.nunique() == 1:
+        return f"{v.iloc[0]:g}"
+    return (
+        f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f} "
+        f"(range {v.min():.{digits}f} to {v.max():.{digits}f})"
+    )
+
+
+def mrsinmrs(
+    acquisition: pd.DataFrame, glx: pd.DataFrame, config: dict, versions: dict
+) -> pd.DataFrame:
+    """Minimum reporting table (Lin et al. 2021, MRSinMRS) filled from the run.
+
+    acquisition: results/converted/acquisition_parameters.tsv; glx: the time course;
+    config: the resolved workflow config; versions: software versions (provenance).
+    """
+    svs = acquisition[acquisition["role"] == "svs"]
+    ref = acquisition[acquisition["role"] == "mrsref"]
+    pre, fit, qc = config["preprocess"], config["fit"], config["qc"]
+    passed = glx[glx["qc_pass"].astype(str).str.lower().isin(["true", "1"])]
+    steps = [
+        "coil combination (whitened SVD / water-weighted)" if pre["coil_combination"] else "",
+        "eddy-current correction with the water reference (Klose)"
+        if pre["eddy_current_correction"]
+        else "",
+        f"spectral registration {pre['align_ppm'][0]}-{pre['align_ppm'][1]} ppm"
+        if pre["align"]
+        else "",
+        f"rejection of corrupt transients (robust z > {pre['reject_z']})" if pre["reject"] else "",
+        f"HLSVD water removal {pre['hlsvd_ppm'][0]}-{pre['hlsvd_ppm'][1]} ppm"
+        if pre["hlsvd"]
+        else "",
+        f"block averaging ({pre['baseline_blocks']} baseline, "
+        f"{pre['infusion_block_min']:g}-min infusion blocks)",
+        "linewidth matching to the broadest block" if pre["linewidth_matching"] else "",
+    ]
+    rows = [
+        ("Hardware", "field strength (T)", _fmt(svs["field_t"], 2)),
+        ("Hardware", "manufacturer", ", ".join(sorted(set(svs["manufacturer"].dropna())))),
+        ("Hardware", "model", ", ".join(sorted(set(svs["model"].dropna().astype(str)))) or "n/a"),
+        ("Hardware", "receive coils", _fmt(svs["n_coils"], 0)),
+        ("Acquisition", "pulse sequence", ", ".join(sorted(set(svs["sequence"].dropna())))),
+        ("Acquisition", "volume of interest", "anterior cingulate cortex (single voxel)"),
+        ("Acquisition", "TE / TR (ms / s)", f"{_fmt(svs['te_ms'])} / {_fmt(svs['tr_s'])}"),
+        ("Acquisition", "transients per session", _fmt(svs["n_transients"], 0)),
+        (
+            "Acquisition",
+            "spectral width (Hz) / points",
+            f"{_fmt(svs['spectral_width_hz'])} / {_fmt(svs['n_points'], 0)}",
+        ),
+        (
+            "Acquisition",
+            "water suppression",
+            "yes"
+            if svs["water_suppressed"].astype(str).str.lower().eq("true").all()
+            else "as recorded",
+        ),
+        (
+            "Acquisition",
+            "water reference",
+            f"{len(ref)} of {len(svs)} sessions, {_fmt(ref['n_transients'], 0)} transients",
+        ),
+        (
+            "Data analysis",
+            "software",
+            f"fmrstrial {versions.get('fmrstrial', '?')} (Python "
+            f"{versions.get('python', '?')}, spec2nii "
+            f"{versions.get('spec2nii', '?')})",
+        ),
+        ("Data analysis", "processing steps", "; ".join(s for s in steps if s)),
+        (
+            "Data analysis",
+            "fitting",
+            f"linear combination in the frequency domain "
+            f"({fit['preset']} settings), basis "
+            f"{str(config['basis']).rsplit('/', 1)[-1]}, "
+            "LCModel-style MM09-MM20 Gaussians, spline baseline",
+        ),
+        (
+            "Data analysis",
+            "quantification",
+            "ratios to tNAA (NAA+NAAG); Glx = Glu+Gln; CRLBs by propagation",
+        ),
+        ("Data quality", "NAA SNR (block; max real NAA peak / SD of real noise)", _fmt(glx["snr"])),
+        ("Data quality", "NAA FWHM (Hz; block, before linewidth matching)", _fmt(glx["fwhm_hz"])),
+        ("Data quality", "Glx CRLB (%)", _fmt(glx["glx_crlb_pct"])),
+        (
+            "Data quality",
+            "exclusion criteria",
+            f"Glx CRLB > {qc['max_glx_crlb_pct']:g} %, SNR < "
+            f"{qc['min_snr']:g}, FWHM > "
+            f"{qc['max_fwhm_hz']:g} Hz, fit residual > "
+            f"{qc['max_residual_ratio']:g} x noise",
+        ),
+        ("Data quality", "blocks included", f"{len(passed)} of {len(glx)}"),
+        (
+            "Data quality",
+            "NAA offset from 2.01 ppm at conversion (ppm)",
+            _fmt(svs["naa_offset_ppm"], 3),
+        ),
+    ]
+    return pd.DataFrame(rows, columns=["section", "item", "value"])

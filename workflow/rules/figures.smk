@@ -1,0 +1,108 @@
+"""Reporting tables and the figure notebooks (papermill), rendered to HTML."""
+
+
+rule reporting_tables:
+    input:
+        participants=str(DATASET / "participants.tsv"),
+        clinical="results/tables/clinical.tsv",
+        glx="results/tables/glx_timecourse.tsv",
+        acquisition="results/converted/acquisition_parameters.tsv",
+        manifest="results/provenance/manifest.json",
+    output:
+        table1=report(
+            "results/tables/table1.tsv",
+            caption="../report/table1.rst",
+            category="Tables",
+        ),
+        flow=report(
+            "results/tables/participant_flow.tsv",
+            caption="../report/participant_flow.rst",
+            category="Tables",
+        ),
+        flow_summary="results/tables/participant_flow_summary.tsv",
+        mrsinmrs=report(
+            "results/tables/mrsinmrs.tsv",
+            caption="../report/mrsinmrs.rst",
+            category="Tables",
+        ),
+    log:
+        "results/logs/reporting_tables.log",
+    conda:
+        "../../envs/stats.yaml"
+    params:
+        config=config,
+    script:
+        "../scripts/reporting_tables.py"
+
+
+rule notebook_findings:
+    input:
+        notebook="workflow/notebooks/findings.ipynb",
+        glx="results/tables/glx_timecourse.tsv",
+        clinical="results/tables/clinical.tsv",
+        findings="results/stats/findings.tsv",
+    output:
+        notebook="results/notebooks/findings.ipynb",
+        html=report(
+            "results/notebooks/findings.html",
+            caption="../report/notebook_findings.rst",
+            category="Notebooks",
+        ),
+        figures=figure_outputs(FINDINGS_FIGURES),
+    log:
+        "results/logs/notebook_findings.log",
+    conda:
+        "../../envs/figures.yaml"
+    params:
+        parameters=lambda wildcards, input, output: {
+            "package_root": package_root(),
+            "glx_timecourse": input.glx,
+            "clinical": input.clinical,
+            "findings": input.findings,
+            "figures_dir": str(Path(output.figures[0]).parent),
+            "simulated": bool(truth_dir()),
+        },
+    script:
+        "../scripts/run_notebook.py"
+
+
+rule notebook_quality:
+    input:
+        notebook="workflow/notebooks/quality.ipynb",
+        glx="results/tables/glx_timecourse.tsv",
+        transients=[f"results/preproc/{p}/{s}/transients_qc.tsv" for p, s in SESSIONS],
+        blocks=[f"results/preproc/{p}/{s}/blocks.nii.gz" for p, s in SESSIONS],
+        basis=basis_file(),
+        table1="results/tables/table1.tsv",
+        flow="results/tables/participant_flow.tsv",
+        flow_summary="results/tables/participant_flow_summary.tsv",
+        mrsinmrs="results/tables/mrsinmrs.tsv",
+    output:
+        notebook="results/notebooks/quality.ipynb",
+        html=report(
+            "results/notebooks/quality.html",
+            caption="../report/notebook_quality.rst",
+            category="Notebooks",
+        ),
+        figures=figure_outputs(QUALITY_FIGURES),
+    log:
+        "results/logs/notebook_quality.log",
+    conda:
+        "../../envs/figures.yaml"
+    params:
+        parameters=lambda wildcards, input, output: {
+            "package_root": package_root(),
+            "glx_timecourse": input.glx,
+            "preproc_root": str(Path(input.blocks[0]).parents[2]),
+            "basis": input.basis,
+            "fit_settings": fit_settings(),
+            "qc": dict(config["qc"]),
+            "table1": input.table1,
+            "flow_summary": input.flow_summary,
+            "flow": input.flow,
+            "mrsinmrs": input.mrsinmrs,
+            "figures_dir": str(Path(output.figures[0]).parent),
+            "simulated": bool(truth_dir()),
+        },
+    script:
+        "../scripts/run_notebook.py"
