@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -83,17 +84,23 @@ def timed_pool(fn, jobs, workers: int) -> tuple[float, list[float]]:
         return time.perf_counter() - start, each
 
 
-def timed_cli(jobs, workers: int) -> float:
+def timed_cli(jobs, workers: int) -> tuple[float, float]:
+    """Wall time and summed CPU time (user + system) of one process per session."""
+
     def one(job):
         svs, ref, t0, out = job
         cmd = [sys.executable, "-m", "fmrstrial.preprocess", svs, "--ref", ref,
                "--infusion-start", str(t0), "--out", out]  # fmt: skip
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
 
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=workers) as pool:
         list(pool.map(one, jobs))
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
 def startup(module: str, repeats: int = 3) -> float:
@@ -125,7 +132,7 @@ def main() -> None:
             print(f"simulated the demo in {time.perf_counter() - t:.1f} s")
         todo = sessions(root)
         assert len(todo) == N_SESSIONS, len(todo)
-        base, api, cli, per_session, cpu_session = [], [], [], [], []
+        base, api, cli, cli_cpu, per_session, cpu_session = [], [], [], [], [], []
         for r in range(args.repeats):
             base.append(timed_pool(_read, todo, args.workers)[0])
             jobs = [(s, f, t0, str(tmp / f"api{r}" / Path(s).name)) for s, f, t0 in todo]
@@ -135,7 +142,9 @@ def main() -> None:
             cpu_session += [c for _, c in each]
             if not args.skip_cli:
                 jobs = [(s, f, t0, str(tmp / f"cli{r}" / Path(s).name)) for s, f, t0 in todo]
-                cli.append(timed_cli(jobs, args.workers))
+                wall, cpu = timed_cli(jobs, args.workers)
+                cli.append(wall)
+                cli_cpu.append(cpu)
 
     def fmt(xs):
         return ", ".join(f"{x:.1f}" for x in xs)
@@ -154,8 +163,10 @@ def main() -> None:
     if cli:
         med_c = statistics.median(cli)
         print(f"  cli, one process per session:     median {med_c:.1f} s (runs: {fmt(cli)})")
+        cpu = statistics.median(cli_cpu)
         print(f"    ratio to baseline: {med_c / med_b:.1f}; per session per core: "
-              f"{med_c * args.workers / N_SESSIONS:.2f} s")  # fmt: skip
+              f"{med_c * args.workers / N_SESSIONS:.2f} s; CPU time {cpu / N_SESSIONS:.2f} s "
+              f"per session ({cpu / args.workers:.1f} s of {args.workers} busy cores)")  # fmt: skip
 
 
 if __name__ == "__main__":
