@@ -5,7 +5,6 @@ rule score_clinical:
     input:
         tables=dataset_tables(),
         phenotype=phenotype_tables(present_scales()),
-        validated="results/validation/dataset.json",
     output:
         long=report(
             "results/tables/clinical.tsv",

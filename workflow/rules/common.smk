@@ -264,6 +264,11 @@ def figure_outputs(figures):
     return out
 
 
+def workflow_file(rel):
+    """A file of this workflow's repository (works from any working directory)."""
+    return str(Path(workflow.basedir) / rel)
+
+
 def package_root():
     """Path of the package folder (workflow/) relative to the working directory."""
     import os

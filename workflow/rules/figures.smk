@@ -37,7 +37,7 @@ rule reporting_tables:
 
 rule notebook_findings:
     input:
-        notebook="workflow/notebooks/findings.ipynb",
+        notebook=workflow_file("workflow/notebooks/findings.ipynb"),
         glx="results/tables/glx_timecourse.tsv",
         clinical="results/tables/clinical.tsv",
         findings="results/stats/findings.tsv",
@@ -68,7 +68,7 @@ rule notebook_findings:
 
 rule notebook_quality:
     input:
-        notebook="workflow/notebooks/quality.ipynb",
+        notebook=workflow_file("workflow/notebooks/quality.ipynb"),
         glx="results/tables/glx_timecourse.tsv",
         transients=[f"results/preproc/{p}/{s}/transients_qc.tsv" for p, s in SESSIONS],
         blocks=[f"results/preproc/{p}/{s}/blocks.nii.gz" for p, s in SESSIONS],

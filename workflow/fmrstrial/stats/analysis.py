@@ -17,6 +17,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..io.tables import write_json, write_tsv
+from ..lmm import DesignError, parse_formula
 from . import derived
 from .data import StatsInputs, clinical_frame, glx_frame
 from .models import covers, fit_model, fit_pooled
@@ -105,6 +106,18 @@ def _association_truth(inputs: StatsInputs, condition: str) -> pd.DataFrame | No
     return pd.concat([g, m.rename("madrs_response")], axis=1).dropna()
 
 
+def _check_columns(model_id: str, spec: dict, frame: pd.DataFrame) -> None:
+    """A formula naming a column the data do not have is a configuration error."""
+    missing = [v for v in parse_formula(spec["formula"]).variables if v not in frame.columns]
+    if missing:
+        raise InputError(
+            f"model {model_id}: formula names column(s) {', '.join(repr(m) for m in missing)} that "
+            f"the {spec['data']} data do not have (columns: "
+            f"{', '.join(map(str, frame.columns))})",
+            file="config stats.models",
+        )
+
+
 def run_analyses(inputs: StatsInputs, settings: dict) -> tuple[pd.DataFrame, dict[str, dict]]:
     """All findings (DataFrame, FINDING_COLUMNS) and the JSON document of every model."""
     kr = settings["ddf"] == "kenward_roger"
@@ -115,10 +128,17 @@ def run_analyses(inputs: StatsInputs, settings: dict) -> tuple[pd.DataFrame, dic
             notes.append(f"{model_id}: skipped, its data ({spec['data']}) are not available")
             docs[model_id] = {"model": model_id, "skipped": notes[-1]}
             continue
-        if isinstance(frame, list):
-            doc, finding = fit_pooled(model_id, spec, frame, kr)
-        else:
-            doc, finding = fit_model(model_id, spec, frame, kr)
+        _check_columns(model_id, spec, frame[0] if isinstance(frame, list) else frame)
+        try:
+            if isinstance(frame, list):
+                doc, finding = fit_pooled(model_id, spec, frame, kr)
+            else:
+                doc, finding = fit_model(model_id, spec, frame, kr)
+        except DesignError as exc:
+            # e.g. one sex only: the data cannot support this model; say so, go on
+            notes.append(f"{model_id}: not estimable on these data ({exc})")
+            docs[model_id] = {"model": model_id, "skipped": notes[-1]}
+            continue
         docs[model_id] = doc
         rows.append(finding)
         if model_id in settings["period_checks"] and not isinstance(frame, list):

@@ -19,9 +19,18 @@ from ..lmm.design import build_design
 from .settings import FACTOR_LEVELS
 
 
-def factors_for(formula: str) -> dict[str, list[str]]:
+def factors_for(formula: str, frame: pd.DataFrame | None = None) -> dict[str, list[str]]:
+    """Factor levels in reference-first order (restricted to the levels present in frame)."""
     variables = parse_formula(formula).variables
-    return {v: FACTOR_LEVELS[v] for v in variables if v in FACTOR_LEVELS}
+    out = {}
+    for v in variables:
+        if v in FACTOR_LEVELS:
+            levels = FACTOR_LEVELS[v]
+            if frame is not None and v in frame.columns:
+                present = set(frame[v].dropna().astype(str))
+                levels = [x for x in levels if x in present]
+            out[v] = levels
+    return out
 
 
 def term_coefficient(names: list[str], columns: list[int]) -> str | None:
@@ -38,7 +47,7 @@ def ols_truth(frame: pd.DataFrame, formula: str, response: str, term: str) -> fl
     data[response] = data[expected]
     complete = frame.dropna(subset=[response])  # the rows the model analysed
     data = data.loc[complete.index]
-    design = build_design(data, parse_formula(formula), factors_for(formula))
+    design = build_design(data, parse_formula(formula), factors_for(formula, data))
     beta = np.linalg.lstsq(design.X, design.y, rcond=None)[0]
     cols = design.term_columns[term]
     if len(cols) != 1:
@@ -51,7 +60,7 @@ def ols_truth(frame: pd.DataFrame, formula: str, response: str, term: str) -> fl
 def fit_model(model_id: str, spec: dict, frame: pd.DataFrame, kr: bool) -> tuple[dict, dict]:
     """(JSON document, finding row) of one model."""
     formula = spec["formula"]
-    fit = fit_lmm(frame, formula, factors=factors_for(formula), kr=kr, source=model_id)
+    fit = fit_lmm(frame, formula, factors=factors_for(formula, frame), kr=kr, source=model_id)
     anova = fit.anova_kr if kr else fit.anova
     row = anova[anova["term"] == spec["term"]]
     if row.empty:

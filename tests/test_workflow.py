@@ -1,0 +1,213 @@
+"""End to end: the whole workflow on a small simulated trial, twice.
+
+Checks every declared output (figures at their declared pixel size), the report, the privacy
+scan of everything under results/, byte-identical results of two runs in fresh folders, a
+no-op re-run, and that editing one MADRS value re-runs only what depends on it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO
+from fmrstrial.figures.plots import FIGSIZE
+from fmrstrial.io.tables import read_tsv, write_tsv
+from fmrstrial.privacy import scan
+
+pytestmark = pytest.mark.slow
+
+CONFIG = {
+    "dataset": "data/demo",
+    "simulate": {
+        "participants": 6,
+        "seed": 11,
+        "design": {"female_fraction": 0.5},
+        "acquisition": {
+            "baseline_min": 2.0,
+            "baseline_jitter_min": 0.2,
+            "infusion_min": 10.0,
+            "multi_coil_fraction": 0.2,
+        },
+    },
+    "preprocess": {"baseline_blocks": 1, "infusion_block_min": 2.0, "infusion_window_min": 10.0},
+    "stats": {"bootstrap": {"n": 200, "seed": 1}},
+    "validation": {"required_scales": ["madrs", "qids_sr16"]},
+}
+COMPARE_SKIP = {"logs", "benchmarks"}
+
+
+def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    cfg = workdir / "test-config.yaml"
+    cfg.write_text(yaml.safe_dump(CONFIG))
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "0"}
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(REPO / "Snakefile"),
+            "-d",
+            str(workdir),
+            "--configfile",
+            str(cfg),
+            "--cores",
+            "2",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1800,
+    )
+
+
+def run_all(workdir: Path) -> None:
+    workdir.mkdir(parents=True)
+    done = snakemake(workdir)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = snakemake(workdir, "--report", "results/report.html")
+    assert report.returncode == 0, report.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> tuple[Path, Path]:
+    base = tmp_path_factory.mktemp("workflow")
+    first, second = base / "a" / "run", base / "b" / "run"
+    run_all(first)
+    run_all(second)
+    return first, second
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n", path
+    return struct.unpack(">II", head[16:24])
+
+
+def test_outputs_and_figures(runs):
+    run = runs[0]
+    for rel in (
+        "results/stats/findings.tsv",
+        "results/tables/glx_timecourse.tsv",
+        "results/tables/clinical.tsv",
+        "results/tables/table1.tsv",
+        "results/tables/mrsinmrs.tsv",
+        "results/notebooks/findings.html",
+        "results/notebooks/quality.html",
+        "results/provenance/manifest.json",
+        "results/report.html",
+    ):
+        assert (run / rel).stat().st_size > 0, rel
+    findings = read_tsv(run / "results/stats/findings.tsv")
+    for stem in (
+        "glx_timecourse",
+        "madrs_prepost",
+        "glx_by_sex",
+        "selfreport",
+        "spectrum_fit",
+        "qc_distributions",
+        "frequency_drift",
+        "findings_forest",
+    ):
+        png = run / "results/figures" / f"{stem}.png"
+        pdf = run / "results/figures" / f"{stem}.pdf"
+        assert png.stat().st_size > 10_000 and pdf.stat().st_size > 5_000, stem
+        width, height = png_size(png)
+        if stem == "findings_forest":  # one row per finding with an estimate
+            w_in = FIGSIZE["forest"][0]
+            h_in = max(2.0, 0.42 * findings["estimate"].notna().sum() + 0.8)
+        else:
+            w_in, h_in = FIGSIZE[stem]
+        assert (width, height) == (round(300 * w_in), round(300 * h_in)), stem
+
+
+def test_privacy_scan_of_all_results(runs):
+    run = runs[0]
+    dataset = (run / "data/demo").resolve()
+    assert scan(run / "results", [str(dataset), str(run.resolve())]) == []
+
+
+def test_two_runs_are_byte_identical(runs):
+    first, second = runs
+
+    def files(root: Path) -> dict[str, bytes]:
+        out = {}
+        for p in sorted((root / "results").rglob("*")):
+            rel = p.relative_to(root / "results")
+            if p.is_file() and not COMPARE_SKIP & set(rel.parts) and rel.name != "report.html":
+                out[str(rel)] = p.read_bytes()
+        return out
+
+    a, b = files(first), files(second)
+    assert a.keys() == b.keys()
+    different = [k for k in a if a[k] != b[k]]
+    assert different == [], different
+    assert any(k.endswith(".nii.gz") for k in a) and any(k.endswith(".ipynb") for k in a)
+
+
+def test_noop_rerun_does_nothing(runs):
+    plan = snakemake(runs[0], "--dry-run")
+    assert plan.returncode == 0
+    assert "Nothing to be done" in plan.stdout + plan.stderr
+
+
+def test_editing_madrs_reruns_only_dependants(runs, tmp_path):
+    run = tmp_path / "copy"
+    shutil.copytree(runs[1], run, symlinks=True)
+    madrs = run / "data/demo/phenotype/madrs.tsv"
+    table = read_tsv(madrs, dtype=str)
+    table.loc[0, "madrs_01"] = "0" if table.loc[0, "madrs_01"] != "0" else "1"
+    write_tsv(table, madrs)
+    plan = snakemake(run, "--dry-run", "--quiet", "rules")
+    out = plan.stdout + plan.stderr
+    assert plan.returncode == 0, out
+    rules = {line.split()[0] for line in out.splitlines() if line and line.split()[0] in RULES}
+    assert {"score_clinical", "stats", "notebook_findings"} <= rules, out
+    assert not rules & {
+        "simulate_demo",
+        "validate_dataset",
+        "convert_session",
+        "preprocess_session",
+        "fit_session",
+        "glx_timecourse",
+    }, out
+    assert rules <= {
+        "score_clinical",
+        "stats",
+        "reporting_tables",
+        "notebook_findings",
+        "notebook_quality",
+        "provenance",
+        "privacy_check",
+        "all",
+    }, out
+
+
+RULES = {
+    "simulate_demo",
+    "validate_dataset",
+    "convert_session",
+    "convert_session_svs_only",
+    "conversion_summary",
+    "preprocess_session",
+    "preprocess_session_svs_only",
+    "fit_session",
+    "glx_timecourse",
+    "score_clinical",
+    "stats",
+    "reporting_tables",
+    "notebook_findings",
+    "notebook_quality",
+    "provenance",
+    "privacy_check",
+    "all",
+}
