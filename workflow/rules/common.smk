@@ -160,6 +160,7 @@ def sanitised_config():
 
 PREPROC_OUTPUTS = {
     "blocks": "results/preproc/{pid}/{sid}/blocks.nii.gz",
+    "unmatched": "results/preproc/{pid}/{sid}/blocks_unmatched.nii.gz",
     "table": "results/preproc/{pid}/{sid}/blocks.tsv",
     "transients": "results/preproc/{pid}/{sid}/transients_qc.tsv",
     "qc": "results/preproc/{pid}/{sid}/blocks_qc.tsv",
@@ -218,6 +219,9 @@ def timecourse_input(wildcards):
         "blocks_qc": [f"results/preproc/{p}/{s}/blocks_qc.tsv" for p, s in SESSIONS],
         "ratios": [f"results/fit/{p}/{s}/ratios.tsv" for p, s in SESSIONS],
         "fit_qc": [f"results/fit/{p}/{s}/fit_qc.tsv" for p, s in SESSIONS],
+        "ratios_unmatched": [
+            f"results/fit_unmatched/{p}/{s}/ratios.tsv" for p, s in SESSIONS
+        ],
     }
     if truth_dir():
         files["truth"] = str(DATASET / "derivatives" / "truth" / "effects.json")
@@ -228,6 +232,7 @@ def stats_input(wildcards):
     files = {
         "participants": str(DATASET / "participants.tsv"),
         "glx": "results/tables/glx_timecourse.tsv",
+        "glx_unmatched": "results/tables/glx_timecourse_unmatched.tsv",
         "clinical": "results/tables/clinical.tsv",
         "clinical_mi": "results/tables/clinical_mi.tsv",
     }

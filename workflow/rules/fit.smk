@@ -1,9 +1,14 @@
-"""Linear-combination fit of every block, and the trial's Glx/tNAA time course."""
+"""Linear-combination fit of every block, and the trial's Glx/tNAA time course.
+
+Each fit job also fits the blocks before linewidth matching (results/fit_unmatched/), for the
+sensitivity analysis without linewidth matching; one process does both to save start-up.
+"""
 
 
 rule fit_session:
     input:
         blocks="results/preproc/{pid}/{sid}/blocks.nii.gz",
+        unmatched="results/preproc/{pid}/{sid}/blocks_unmatched.nii.gz",
         basis=basis_file(),
     output:
         fit="results/fit/{pid}/{sid}/fit.tsv",
@@ -15,6 +20,8 @@ rule fit_session:
             category="Spectral fitting",
             labels={"participant": "{pid}", "session": "{sid}"},
         ),
+        unmatched_ratios="results/fit_unmatched/{pid}/{sid}/ratios.tsv",
+        unmatched_qc="results/fit_unmatched/{pid}/{sid}/fit_qc.tsv",
     log:
         "results/logs/fit/{pid}_{sid}.log",
     benchmark:
@@ -36,6 +43,7 @@ rule glx_timecourse:
             caption="../report/glx_timecourse.rst",
             category="Glutamate time course",
         ),
+        unmatched="results/tables/glx_timecourse_unmatched.tsv",
     log:
         "results/logs/glx_timecourse.log",
     conda:

@@ -1,4 +1,4 @@
-"""Snakemake entry point: fit every block of one session."""
+"""Snakemake entry point: fit every block of one session (and the unmatched blocks)."""
 
 from pathlib import Path
 
@@ -8,10 +8,10 @@ from fmrstrial.fit import fit_file
 from fmrstrial.smk import logged
 
 with logged(snakemake.log[0]):
-    fits = fit_file(
-        snakemake.input.blocks,
-        snakemake.input.basis,
-        Path(snakemake.output.fit).parent,
-        snakemake.params.settings,
+    jobs = (
+        (snakemake.input.blocks, snakemake.output.fit),
+        (snakemake.input.unmatched, snakemake.output.unmatched_ratios),
     )
-    print(f"fitted {len(fits)} blocks, {sum(r.converged for _, r in fits)} converged")
+    for blocks, out in jobs:
+        fits = fit_file(blocks, snakemake.input.basis, Path(out).parent, snakemake.params.settings)
+        print(f"{blocks}: {len(fits)} blocks, {sum(r.converged for _, r in fits)} converged")

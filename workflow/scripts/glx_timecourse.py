@@ -1,4 +1,4 @@
-"""Snakemake entry point: assemble results/tables/glx_timecourse.tsv."""
+"""Snakemake entry point: assemble the Glx/tNAA time course (with and without matching)."""
 
 from pathlib import Path
 
@@ -10,11 +10,16 @@ from fmrstrial.smk import logged
 from fmrstrial.timecourse import assemble
 
 with logged(snakemake.log[0]):
-    sessions = sessions_table(Path(snakemake.input.participants).parent)
-    preproc_root = Path(snakemake.input.blocks[0]).parents[2]
-    fit_root = Path(snakemake.input.ratios[0]).parents[2]
-    table = assemble(
-        sessions, preproc_root, fit_root, snakemake.params.qc, snakemake.params.truth or None
+    inp, out = snakemake.input, snakemake.output
+    sessions = sessions_table(Path(inp.participants).parent)
+    preproc_root = Path(inp.blocks[0]).parents[2]
+    variants = (
+        (out.table, Path(inp.ratios[0]).parents[2]),
+        (out.unmatched, Path(inp.ratios_unmatched[0]).parents[2]),
     )
-    write_tsv(table, snakemake.output.table)
-    print(f"{len(table)} blocks, {int(table.qc_pass.sum())} pass QC")
+    for path, fit_root in variants:
+        table = assemble(
+            sessions, preproc_root, fit_root, snakemake.params.qc, snakemake.params.truth or None
+        )
+        write_tsv(table, path)
+        print(f"{path}: {len(table)} blocks, {int(table.qc_pass.sum())} pass QC")

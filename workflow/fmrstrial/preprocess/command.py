@@ -1,6 +1,7 @@
 """`fmrstrial preprocess`: preprocess one fMRS session into QC'd time-block spectra.
 
-Writes into DIR: blocks.nii.gz (NIfTI-MRS, DIM_DYN = block), blocks.tsv (block times and
+Writes into DIR: blocks.nii.gz (NIfTI-MRS, DIM_DYN = block), blocks_unmatched.nii.gz (the
+same before linewidth matching, for the sensitivity analysis), blocks.tsv (block times and
 transient counts), transients_qc.tsv (per-transient frequency, phase, exclusion),
 blocks_qc.tsv + blocks_qc.json (per-block QC and column definitions) and qc.png. Every
 result is computed before anything is written; the files are written to a temporary
@@ -24,6 +25,7 @@ from .settings import load_settings
 
 OUTPUTS = (
     "blocks.nii.gz",
+    "blocks_unmatched.nii.gz",
     "blocks.tsv",
     "transients_qc.tsv",
     "blocks_qc.tsv",
@@ -46,6 +48,13 @@ def write_outputs(result: PreprocessResult, out_dir: str | os.PathLike, title: s
     tmp = Path(tempfile.mkdtemp(prefix=".preprocess.", suffix=".tmp", dir=out))
     try:
         write_nifti_mrs(tmp / "blocks.nii.gz", result.blocks)
+        # the same blocks before linewidth matching (sensitivity analysis)
+        unmatched = result.blocks.with_fids(result.unmatched)
+        unmatched.header["ProcessingApplied"] = [
+            {**step, "Details": step["Details"] + "; before linewidth matching"}
+            for step in unmatched.header.get("ProcessingApplied", [])
+        ]
+        write_nifti_mrs(tmp / "blocks_unmatched.nii.gz", unmatched)
         for name, text in texts.items():
             (tmp / name).write_text(text, encoding="utf-8", newline="\n")
         (tmp / "qc.png").write_bytes(png)
