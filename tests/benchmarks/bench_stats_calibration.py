@@ -1,0 +1,155 @@
+"""Calibration of the statistics over simulated trials (run on demand, not in pytest).
+
+    python tests/benchmarks/bench_stats_calibration.py [--trials 20] [--noise-sd 0.024]
+
+Each trial is simulated with a different seed (default demo design: 26 participants). The
+MADRS and self-report analyses use the real chain (item tables scored by fmrstrial.clinical).
+The Glx analyses use truth-level time courses: each block's true Glx/tNAA (mean of the
+simulator's per-transient truth over the analysis blocks: one pre-infusion block and five
+6-min infusion blocks) plus Gaussian measurement noise with the SD measured on the demo's
+full chain (fitted minus true Glx/tNAA per block; --noise-sd, default 0.024). Spectra are
+simulated at 256 points only to save time; the truth does not depend on it.
+
+Reports how often the 95 % CI of the primary Glx effect (glx_condition_infusion) and of
+the MADRS interaction (madrs_condition_by_time) covers the true value, the mean estimate vs
+the truth, and the mean F statistic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "workflow"))
+
+from fmrstrial.clinical import score_dataset, write_outputs  # noqa: E402
+from fmrstrial.io.tables import read_tsv, write_tsv  # noqa: E402
+from fmrstrial.simulate import resolve as sim_resolve  # noqa: E402
+from fmrstrial.simulate import simulate_trial  # noqa: E402
+from fmrstrial.stats import resolve  # noqa: E402
+from fmrstrial.stats.command import compute  # noqa: E402
+from fmrstrial.timecourse import block_truth  # noqa: E402
+
+
+def analysis_blocks(infusion_start_s: float) -> pd.DataFrame:
+    rows = [(1, "baseline", -infusion_start_s / 60.0, 0.0)]
+    rows += [(k + 2, "infusion", 6.0 * k, 6.0 * (k + 1)) for k in range(5)]
+    out = pd.DataFrame(rows, columns=["block", "phase", "t_start_min", "t_end_min"])
+    out["t_mid_min"] = 0.5 * (out.t_start_min + out.t_end_min)
+    return out
+
+
+def glx_table(root: Path, noise_sd: float, rng: np.random.Generator) -> pd.DataFrame:
+    parts = read_tsv(root / "participants.tsv").set_index("participant_id")
+    sessions = read_tsv(root / "derivatives/truth/sessions.tsv")
+    frames = []
+    for s in sessions.itertuples():
+        tr = read_tsv(
+            root
+            / "derivatives/truth"
+            / s.participant_id
+            / s.session_id
+            / f"{s.participant_id}_{s.session_id}_transients.tsv"
+        )
+        blocks = analysis_blocks(s.infusion_start_s)
+        bt = block_truth(tr, blocks).merge(blocks, on="block")
+        bt = bt.assign(
+            participant_id=s.participant_id,
+            session_id=s.session_id,
+            condition=s.condition,
+            period=s.period,
+            sex=parts.loc[s.participant_id, "sex"],
+            qc_pass=True,
+            glx_crlb_pct=2.0,
+        )
+        bt["glx_tnaa"] = bt.true_glx_tnaa + rng.normal(0, noise_sd, len(bt))
+        bt["glu_tnaa"] = bt.true_glu_tnaa + rng.normal(0, noise_sd, len(bt))
+        frames.append(bt)
+    return pd.concat(frames, ignore_index=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--trials", type=int, default=20)
+    ap.add_argument("--first-seed", type=int, default=1000)
+    ap.add_argument("--noise-sd", type=float, default=0.024)
+    args = ap.parse_args()
+    settings = resolve({"bootstrap": {"n": 500, "seed": 1}})
+    rows = []
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in range(args.trials):
+            seed = args.first_seed + k
+            ds = Path(tmp) / f"trial{k}"
+            simulate_trial(ds, sim_resolve({"seed": seed, "acquisition": {"points": 256}}), jobs=2)
+            tables = Path(tmp) / f"tables{k}"
+            write_outputs(score_dataset(ds), tables)
+            write_tsv(
+                glx_table(ds, args.noise_sd, np.random.default_rng(seed)),
+                tables / "glx_timecourse.tsv",
+            )
+            out = Path(tmp) / f"stats{k}"
+            compute(
+                ds / "participants.tsv",
+                out,
+                settings,
+                glx=tables / "glx_timecourse.tsv",
+                clinical=tables / "clinical.tsv",
+                truth_dir=ds / "derivatives/truth",
+            )
+            f = read_tsv(out / "findings.tsv")
+            for fid, outcome in (
+                ("glx_condition_infusion", "glx_tnaa"),
+                ("madrs_condition_by_time", "madrs_total"),
+                ("madrs_attenuation_pct", "madrs_total"),
+            ):
+                r = f[(f.finding_id == fid) & (f.outcome == outcome)].iloc[0]
+                rows.append(
+                    {
+                        "trial": k,
+                        "seed": seed,
+                        "finding": fid,
+                        "estimate": r.estimate,
+                        "truth": r.truth,
+                        "F": r.value,
+                        "p": r.p_value,
+                        "covers": str(r.ci_covers_truth).lower() == "true",
+                    }
+                )
+            print(
+                f"trial {k + 1}/{args.trials} done ({time.perf_counter() - start:.0f} s)",
+                flush=True,
+            )
+            import shutil
+
+            shutil.rmtree(ds)
+    res = pd.DataFrame(rows)
+    print(
+        f"\n{args.trials} simulated trials (seeds {args.first_seed}-"
+        f"{args.first_seed + args.trials - 1}); Glx from truth-level time courses with "
+        f"block noise SD {args.noise_sd}"
+    )
+    for fid, g in res.groupby("finding", sort=False):
+        f_text = (
+            ""
+            if g.F.isna().all()
+            else f"; F median {statistics.median(g.F):.2f} (mean {g.F.mean():.2f}), "
+            f"p < 0.05 in {int((g.p < 0.05).sum())}/{len(g)}"
+        )
+        print(
+            f"  {fid}: 95 % CI covers truth in {int(g.covers.sum())}/{len(g)}; "
+            f"mean estimate {g.estimate.mean():.4g} vs truth {g.truth.mean():.4g}" + f_text
+        )
+
+
+if __name__ == "__main__":
+    main()
