@@ -171,6 +171,7 @@ def test_outputs_of_the_command(full):
             "blocks.tsv",
             "blocks_qc.json",
             "blocks_qc.tsv",
+            "blocks_unmatched.nii.gz",
             "qc.png",
             "transients_qc.tsv",
         ]

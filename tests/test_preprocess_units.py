@@ -310,7 +310,7 @@ def test_match_blocks_equalises_and_skips_unusable():
 
 
 def test_blas_is_single_threaded_inside_and_restored_after():
-    from fmrstrial.preprocess.threads import _loaded_openblas, single_threaded_blas
+    from fmrstrial.blas import _loaded_openblas, single_threaded_blas
 
     libs = _loaded_openblas()
     before = [get() for get, _ in libs]

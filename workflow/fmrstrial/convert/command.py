@@ -4,23 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-import yaml
-
 from ..errors import InputError
+from ..io.config import load_section
 from .session import DEFAULTS, convert_acquisition
 
 
 def _settings(path: str | None) -> dict:
-    if path is None:
-        return {}
-    try:
-        with open(path, encoding="utf-8") as fh:
-            doc = yaml.safe_load(fh) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(f"cannot read config ({exc})", file=path) from exc
-    section = doc.get("convert", doc) if isinstance(doc, dict) else None
-    if not isinstance(section, dict):
-        raise InputError("expected a mapping (or a 'convert:' section)", file=path)
+    section = load_section(path, "convert")
     unknown = sorted(set(section) - set(DEFAULTS))
     if unknown:
         raise InputError(f"unknown convert key(s): {', '.join(unknown)}", file=path)

@@ -5,27 +5,13 @@ from __future__ import annotations
 import argparse
 import time
 
-import yaml
-
-from ..errors import InputError
+from ..io.config import load_section
 from .run import fit_file
 
 
 def load_settings(path: str | None) -> dict:
     """The `fit:` section of a YAML config (or the whole file if it has none)."""
-    if path is None:
-        return {}
-    try:
-        with open(path, encoding="utf-8") as fh:
-            doc = yaml.safe_load(fh) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(f"cannot read fit config ({exc})", file=path) from exc
-    if not isinstance(doc, dict):
-        raise InputError("expected a YAML mapping", file=path)
-    section = doc.get("fit", doc)
-    if not isinstance(section, dict):
-        raise InputError("'fit' must be a mapping", file=path)
-    return section
+    return load_section(path, "fit")
 
 
 def run(args: argparse.Namespace) -> int:

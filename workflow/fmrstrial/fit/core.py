@@ -21,12 +21,12 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..blas import single_threaded_blas
 from ..errors import InputError
 from ..io.basis import Basis
 from ..spectra import PPM_CENTRE_1H, frequency_axis, to_spectrum
 from ..spectra import fwhm_hz as peak_fwhm_hz
 from .basis_setup import METABOLITE_GROUP, MM_GROUP, FitBasis, prepare_basis
-from .blas import single_threaded_blas
 from .crlb import (
     Estimate,
     amplitude_covariance,

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..blas import single_threaded_blas
 from ..errors import InputError
 from ..io.atomic import write_text
 from ..io.basis import Basis, read_basis
 from ..io.nifti_mrs import MRSData, read_nifti_mrs
 from ..io.tables import json_text, tsv_text
 from .basis_setup import prepare_basis
-from .blas import single_threaded_blas
 from .core import FitResult, fit_spectrum
 from .plot import plot_fits
 from .results import (

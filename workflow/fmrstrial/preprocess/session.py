@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..blas import single_threaded_blas
 from ..errors import InputError
 from ..io.nifti_mrs import MRSData
 from ..spectra import PPM_CENTRE_1H, frequency_axis, ppm_axis
@@ -38,7 +39,6 @@ from .align import Registration, apply_corrections, register
 from .blocks import define_blocks, membership
 from .reject import reject, wrap_deg
 from .settings import resolve_settings
-from .threads import single_threaded_blas
 
 #: The NAA peak of the session mean must rise this many noise SDs above the ends of the
 #: search window, else there are no usable transients.

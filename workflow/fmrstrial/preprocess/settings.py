@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import InputError
+from ..io.config import load_section
 
 DEFAULTS: dict[str, Any] = {
     # coil combination
@@ -207,16 +208,4 @@ def load_settings(path: str | None) -> dict[str, Any]:
     """Settings from the `preprocess:` section of a YAML file (or the whole file)."""
     if path is None:
         return resolve_settings()
-    import yaml
-
-    try:
-        with open(path, encoding="utf-8") as fh:
-            doc = yaml.safe_load(fh) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(f"cannot read preprocess config ({exc})", file=path) from exc
-    if not isinstance(doc, dict):
-        raise InputError("expected a YAML mapping", file=path)
-    section = doc.get("preprocess", doc)
-    if not isinstance(section, dict):
-        raise InputError("'preprocess' must be a mapping", file=path)
-    return resolve_settings(section, source=path)
+    return resolve_settings(load_section(path, "preprocess"), source=path)

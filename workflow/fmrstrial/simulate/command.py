@@ -6,28 +6,15 @@ import argparse
 import time
 from pathlib import Path
 
-import yaml
-
 from ..errors import InputError
+from ..io.config import load_section
 from .params import resolve
 from .trial import simulate_trial
 
 
 def load_overrides(path: str | None) -> dict:
     """The `simulate:` section of a YAML config (or the whole file if it has none)."""
-    if path is None:
-        return {}
-    try:
-        with open(path, encoding="utf-8") as fh:
-            doc = yaml.safe_load(fh) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(f"cannot read simulation config ({exc})", file=path) from exc
-    if not isinstance(doc, dict):
-        raise InputError("expected a YAML mapping", file=path)
-    section = doc.get("simulate", doc)
-    if not isinstance(section, dict):
-        raise InputError("'simulate' must be a mapping", file=path)
-    return section
+    return load_section(path, "simulate")
 
 
 def run(args: argparse.Namespace) -> int:

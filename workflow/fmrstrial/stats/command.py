@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import yaml
-
 from ..errors import InputError
+from ..io.config import load_section
 from ..lmm import DesignError, FormulaError
 from .analysis import run_analyses, write_results
 from .data import load_inputs
@@ -15,14 +14,8 @@ from .settings import resolve
 
 
 def read_settings(path: str | None) -> dict:
-    if path is None:
-        return resolve()
-    try:
-        with open(path, encoding="utf-8") as fh:
-            doc = yaml.safe_load(fh) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(f"cannot read config ({exc})", file=path) from exc
-    return resolve(doc.get("stats", doc) if isinstance(doc, dict) else {})
+    """The `stats:` section of a YAML config (or the whole file) over the defaults."""
+    return resolve(load_section(path, "stats"))
 
 
 def compute(
