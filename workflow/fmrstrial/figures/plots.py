@@ -155,7 +155,8 @@ def forest(findings: pd.DataFrame) -> plt.Figure:
         ax.set_yticks([])
         ax.spines["left"].set_visible(False)
         ax.tick_params(axis="x", labelsize=7, pad=1)
-        label = f"{r['finding_id']}\n{r['outcome']}"
+        second = r["term"] if r.get("model") == "association" else r["outcome"]
+        label = f"{r['finding_id']}\n{second}"
         ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=7)
         ax.text(
             1.01,
