@@ -70,6 +70,10 @@ def run_stage(case: dict, root: Path, out: Path, tmp: Path, capsys) -> tuple[int
                 str(out / "x.json"),
             ]
         )
+    elif stage == "preprocess":
+        code = main(
+            ["preprocess", str(BAD / case["input"]), "--infusion-start", "60", "--out", str(out)]
+        )
     elif stage == "score":
         code = main(["score", str(root), "--out", str(out)])
     elif stage == "stats":

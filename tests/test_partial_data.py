@@ -1,0 +1,102 @@
+"""Partial data are kept where the mixed model allows, with the reasons in the flow table:
+a participant with one session, a session with no usable blocks, a missing day-1 MADRS."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from stats_fixtures import truth_timecourse
+
+from fmrstrial.clinical import score_dataset, write_outputs
+from fmrstrial.dataset import sessions_table, validate_dataset
+from fmrstrial.figures.tables import flow_summary, participant_flow
+from fmrstrial.io.tables import read_tsv, write_tsv
+from fmrstrial.simulate import resolve, simulate_trial
+from fmrstrial.stats import resolve as stats_resolve
+from fmrstrial.stats.command import compute
+
+TRIAL = {
+    "participants": 12,
+    "seed": 21,
+    "acquisition": {"baseline_min": 2.0, "baseline_jitter_min": 0.0, "infusion_min": 8.0},
+}
+
+
+@pytest.fixture(scope="module")
+def partial(tmp_path_factory):
+    root = tmp_path_factory.mktemp("partial")
+    ds = root / "ds"
+    simulate_trial(ds, resolve(TRIAL))
+    # sub-02 keeps only its first session
+    shutil.rmtree(ds / "sub-02" / "ses-2")
+    ses = read_tsv(ds / "sub-02" / "sub-02_sessions.tsv", dtype=str)
+    write_tsv(ses[ses.session_id == "ses-1"], ds / "sub-02" / "sub-02_sessions.tsv")
+    for table in (ds / "phenotype").glob("*.tsv"):
+        t = read_tsv(table, dtype=str)
+        write_tsv(t[~((t.participant_id == "sub-02") & (t.session_id == "ses-2"))], table)
+    # sub-04 ses-1 has no day-1 MADRS
+    madrs = read_tsv(ds / "phenotype/madrs.tsv", dtype=str)
+    drop = (
+        (madrs.participant_id == "sub-04")
+        & (madrs.session_id == "ses-1")
+        & (madrs.timepoint == "day1")
+    )
+    write_tsv(madrs[~drop], ds / "phenotype/madrs.tsv")
+    tables = root / "tables"
+    write_outputs(score_dataset(ds), tables)
+    glx = truth_timecourse(ds, noise_sd=0.03, seed=2, baseline_min=2.0, infusion_min=8.0)
+    glx = glx[~((glx.participant_id == "sub-02") & (glx.session_id == "ses-2"))].copy()
+    # every block of sub-03 ses-1 fails QC
+    bad = (glx.participant_id == "sub-03") & (glx.session_id == "ses-1")
+    glx.loc[bad, "qc_pass"] = False
+    glx.loc[bad, "qc_reasons"] = "SNR 12.0 < 20"
+    write_tsv(glx, tables / "glx_timecourse.tsv")
+    compute(
+        ds / "participants.tsv",
+        root / "stats",
+        stats_resolve({"bootstrap": {"n": 200}}),
+        glx=tables / "glx_timecourse.tsv",
+        clinical=tables / "clinical.tsv",
+        truth_dir=ds / "derivatives/truth",
+    )
+    return ds, tables, root / "stats", glx
+
+
+def test_one_session_participant_is_a_noted_partial_case(partial):
+    ds = partial[0]
+    v = validate_dataset(ds, check_spectra=False)
+    assert v.problems == []
+    assert any("sub-02: one session only" in n for n in v.notes)
+
+
+def test_models_keep_what_they_can(partial):
+    _, tables, stats, glx = partial
+    f = read_tsv(stats / "findings.tsv").set_index(["finding_id", "outcome"])
+    main = f.loc[("glx_condition_infusion", "glx_tnaa")]
+    assert main.n_obs == int(glx.qc_pass.sum())  # failing blocks left out, others kept
+    assert main.n_participants == 12  # sub-03 still has its other session
+    madrs = f.loc[("madrs_condition_by_time", "madrs_total")]
+    assert madrs.n_obs == 4 * 12 - 2 - 1  # sub-02 ses-2 absent, sub-04 day 1 missing
+    assert str(madrs.converged).lower() == "true"
+    att = f.loc[("madrs_attenuation_pct", "madrs_total")]
+    assert att.n_participants == 12 - 2  # needs both conditions at both timepoints
+
+
+def test_flow_table_gives_reasons(partial):
+    ds, tables, _, glx = partial
+    flow = participant_flow(
+        read_tsv(ds / "participants.tsv"),
+        sessions_table(ds),
+        glx,
+        read_tsv(tables / "clinical.tsv"),
+    )
+    sub02 = flow[flow.participant_id == "sub-02"]
+    assert list(sub02.session_id) == ["ses-1"]
+    sub03 = flow[(flow.participant_id == "sub-03") & (flow.session_id == "ses-1")].iloc[0]
+    assert sub03.blocks_included == 0 and "SNR 12.0 < 20" in sub03.exclusion_reasons
+    sub04 = flow[(flow.participant_id == "sub-04") & (flow.session_id == "ses-1")].iloc[0]
+    assert sub04.madrs_pre and not sub04.madrs_day1
+    summary = flow_summary(flow).set_index("item")["n"]
+    assert summary["sessions"] == 23
+    assert summary["sessions with MADRS before and on day 1"] == 22
