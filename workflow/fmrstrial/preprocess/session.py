@@ -276,7 +276,7 @@ def preprocess_session(
     ref: unsuppressed water reference or None; infusion_start_s: infusion start, s after
     the first transient; settings: overrides of `settings.DEFAULTS`; source/ref_source:
     names used in error messages. Raises InputError when nothing usable remains.
-    Linear algebra runs single-threaded (`threads.single_threaded_blas`).
+    Linear algebra runs single-threaded (`fmrstrial.blas.single_threaded_blas`).
     """
     with single_threaded_blas():
         return _preprocess(svs, ref, infusion_start_s, settings, source, ref_source)
