@@ -9,7 +9,11 @@ rule provenance:
         basis=basis_file(),
         workflow=workflow_files(),
     output:
-        manifest="results/provenance/manifest.json",
+        manifest=report(
+            "results/provenance/manifest.json",
+            caption="../report/provenance.rst",
+            category="Provenance",
+        ),
     log:
         "results/logs/provenance.log",
     conda:
