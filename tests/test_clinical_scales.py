@@ -45,8 +45,8 @@ def _partition(scale, names):
 def test_subscale_maps_partition_the_items(scales):
     assert _partition(scales["teps"], ["anticipatory", "consummatory"])
     assert _partition(scales["cadss"], ["depersonalization", "derealization", "amnesia"])
-    psi = [n for n in scales["psi"].scores if n != "total"]
-    assert len(psi) == 6 and _partition(scales["psi"], psi)
+    # PSI subscales are not scored: the published item key could not be verified
+    assert list(scales["psi"].scores) == ["total"]
 
 
 def test_coding_choices(scales):

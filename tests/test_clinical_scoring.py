@@ -149,9 +149,9 @@ def test_cadss(scores):
 
 def test_psi(scores):
     key = ("sub-01", "ses-1", "post", "psi")
-    # item i = i mod 4: every block of 8 items sums to 2 * (1+2+3+0) = 12
-    for sub in load_scales()["psi"].scores:
-        assert value(scores, *key, sub) == (72 if sub == "total" else 12)
+    # item i = i mod 4: the 48 items sum to 12 * (1+2+3+0) = 72; only the total is scored
+    assert list(load_scales()["psi"].scores) == ["total"]
+    assert value(scores, *key, "total") == 72
 
 
 def test_absent_rows_are_missing_with_reason(scores):
