@@ -195,12 +195,12 @@ def validate_dataset(
     _check_values(v, ppath, parts, "sequence", allowed=tuple(SEQUENCES))
     _check_duplicates(v, ppath, parts, ("participant_id",))
     known: dict[str, set[str]] = {}
-    for i, prow in parts.iterrows():
+    for _, prow in parts.iterrows():
         pid = prow["participant_id"]
         if not isinstance(pid, str) or not PARTICIPANT_RE.match(pid) or pid in known:
             continue
         known[pid] = set()
-        _check_participant(v, root, pid, prow, i + 1, known, check_spectra)
+        _check_participant(v, root, pid, prow, known, check_spectra)
     for sub in sorted(p.name for p in root.glob("sub-*") if p.is_dir()):
         if sub not in known:
             v.add(root / sub, f"folder {sub} has no row in participants.tsv")
@@ -208,7 +208,7 @@ def validate_dataset(
     return v
 
 
-def _check_participant(v, root, pid, prow, prow_no, known, check_spectra):
+def _check_participant(v, root, pid, prow, known, check_spectra):
     spath = root / pid / f"{pid}_sessions.tsv"
     ses = _read_table(v, spath, ("session_id", "condition", "period", "infusion_start_s"))
     if ses is None:

@@ -35,9 +35,14 @@ def normalise(nb: dict) -> dict:
     return nb
 
 
-def run_notebook(template: str | os.PathLike, out_ipynb: str | os.PathLike,
-                 out_html: str | os.PathLike, parameters: dict, cwd: str | os.PathLike = ".",
-                 kernel_name: str = "python3") -> None:
+def run_notebook(
+    template: str | os.PathLike,
+    out_ipynb: str | os.PathLike,
+    out_html: str | os.PathLike,
+    parameters: dict,
+    cwd: str | os.PathLike = ".",
+    kernel_name: str = "python3",
+) -> None:
     """Execute `template` with `parameters`; write normalised .ipynb and .html atomically."""
     import nbformat
     import papermill
@@ -45,9 +50,15 @@ def run_notebook(template: str | os.PathLike, out_ipynb: str | os.PathLike,
 
     os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
     with atomic_path(out_ipynb) as tmp:
-        papermill.execute_notebook(str(template), str(tmp), parameters=parameters,
-                                   kernel_name=kernel_name, cwd=str(cwd), progress_bar=False,
-                                   log_output=False)
+        papermill.execute_notebook(
+            str(template),
+            str(tmp),
+            parameters=parameters,
+            kernel_name=kernel_name,
+            cwd=str(cwd),
+            progress_bar=False,
+            log_output=False,
+        )
         nb = json.loads(Path(tmp).read_text(encoding="utf-8"))
         text = json.dumps(normalise(nb), indent=1, ensure_ascii=False, sort_keys=True) + "\n"
         Path(tmp).write_text(text, encoding="utf-8")

@@ -42,22 +42,12 @@ def to_fid(spectrum: np.ndarray, axis: int = 0) -> np.ndarray:
     return np.fft.ifft(np.fft.ifftshift(spectrum, axes=axis), axis=axis)
 
 
-def ppm_to_hz(ppm: np.ndarray | float, cf_mhz: float, centre_ppm: float = PPM_CENTRE_1H):
-    """Frequency offset from the receiver centre, Hz."""
-    return (np.asarray(ppm) - centre_ppm) * cf_mhz
-
-
 def shift_hz(fid: np.ndarray, shift: float, dwell_s: float, axis: int = 0) -> np.ndarray:
     """Move every resonance by `shift` Hz (positive = towards higher ppm)."""
     t = time_axis(fid.shape[axis], dwell_s)
     shape = [1] * fid.ndim
     shape[axis] = -1
     return fid * np.exp(2j * np.pi * shift * t).reshape(shape)
-
-
-def voigt_decay(t: np.ndarray, lorentz_hz: float, gauss_hz: float) -> np.ndarray:
-    """Time-domain Voigt envelope with Lorentzian and Gaussian FWHM in Hz, shape of `t`."""
-    return np.exp(-np.pi * lorentz_hz * t - (np.pi * gauss_hz * t) ** 2 / (4.0 * np.log(2.0)))
 
 
 def fwhm_hz(spectrum_real: np.ndarray, freq_hz: np.ndarray, lo: int, hi: int) -> float:

@@ -14,6 +14,7 @@ with t_start_min*60 <= t < t_end_min*60.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -96,8 +97,6 @@ def session_timecourse(
     Fit blocks are numbered from 0 in file order; they are matched to the preprocessing
     blocks by position.
     """
-    from pathlib import Path
-
     pre, fit = Path(preproc_dir), Path(fit_dir)
     blocks = read_tsv(pre / "blocks.tsv")
     bqc = read_tsv(pre / "blocks_qc.tsv")
@@ -160,8 +159,6 @@ def assemble(
     truth_root: str | None = None,
 ) -> pd.DataFrame:
     """All sessions' rows, sorted by participant, session and block."""
-    from pathlib import Path
-
     frames = []
     for s in sessions.sort_values(["participant_id", "session_id"]).to_dict("records"):
         pid, sid = s["participant_id"], s["session_id"]

@@ -19,7 +19,6 @@ from ..spectra import ppm_axis, to_spectrum
 if TYPE_CHECKING:
     import pandas as pd
 
-GAMMA_1H_MHZ_PER_T = 42.577478518
 NAA_PPM = 2.01
 
 
@@ -55,7 +54,7 @@ def naa_position(data: MRSData, zero_fill: int = 4) -> float | None:
 
 def check_field(data: MRSData, expected_t: float, tolerance: float, name: str) -> None:
     """Spectrometer frequency must match the configured field strength (relative tolerance)."""
-    field = data.cf_mhz / GAMMA_1H_MHZ_PER_T
+    field = data.field_t
     if abs(field / expected_t - 1.0) > tolerance:
         raise InputError(
             f"SpectrometerFrequency {data.cf_mhz:.4f} MHz means {field:.2f} T, "
@@ -107,7 +106,7 @@ def acquisition_parameters(data: MRSData) -> dict:
         "sequence": h.get("SequenceName"),
         "nucleus": data.nucleus,
         "cf_mhz": round(data.cf_mhz, 6),
-        "field_t": round(data.cf_mhz / GAMMA_1H_MHZ_PER_T, 4),
+        "field_t": round(data.field_t, 4),
         "dwell_s": data.dwell_s,
         "spectral_width_hz": round(1.0 / data.dwell_s, 3),
         "n_points": data.n_points,

@@ -5,6 +5,8 @@ Sizes are in inches (FIGSIZE); conditions keep their colours everywhere (style.p
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 from matplotlib import pyplot as plt
@@ -109,8 +111,6 @@ def madrs_prepost(madrs: pd.DataFrame, attenuation: pd.Series | None = None) -> 
 
 def _published_number(text: str) -> float | None:
     """The number in 'about 28 %' (None for F statistics and directions)."""
-    import re
-
     if not isinstance(text, str) or "F(" in text:
         return None
     m = re.search(r"(-?\d+(?:\.\d+)?)\s*%", text)

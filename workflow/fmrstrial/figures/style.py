@@ -19,7 +19,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 from ..io.atomic import atomic_path  # noqa: E402
 
 CONDITION_COLOURS = {"placebo": "#0072B2", "naltrexone": "#D55E00"}
-SEX_MARKERS = {"F": "o", "M": "s"}
 NEUTRAL = "#4D4D4D"
 TRUTH_COLOUR = "#009E73"
 PUBLISHED_COLOUR = "#CC79A7"

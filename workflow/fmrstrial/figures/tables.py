@@ -20,7 +20,7 @@ def _mean_sd(x: pd.Series, digits: int = 1) -> str:
     if x.empty:
         return "n/a"
     sd = x.std(ddof=1) if len(x) > 1 else np.nan
-    return f"{x.mean():.{digits}f} ({sd:.{digits}f})" + ("" if len(x) else "")
+    return f"{x.mean():.{digits}f} ({sd:.{digits}f})"
 
 
 def table1(participants: pd.DataFrame, clinical: pd.DataFrame) -> pd.DataFrame:

@@ -24,6 +24,8 @@ from ..errors import InputError
 from .atomic import atomic_path
 
 NIFTI_MRS_INTENT = "mrs_v0_9"
+#: 1H gyromagnetic ratio / 2 pi, MHz/T
+GAMMA_1H_MHZ_PER_T = 42.577478518
 HEADER_EXTENSION_CODE = 44
 _DIM_KEYS = ("dim_5", "dim_6", "dim_7")
 _DIM_EXTRA = re.compile(r"dim_[5-7]_(info|header)$")
@@ -59,7 +61,7 @@ class MRSData:
     @property
     def field_t(self) -> float:
         """Static field strength implied by the 1H frequency, T."""
-        return self.cf_mhz / 42.577478518
+        return self.cf_mhz / GAMMA_1H_MHZ_PER_T
 
     def axis(self, tag: str) -> int | None:
         """Array axis of a dimension tag (e.g. 'DIM_DYN'), or None if absent."""

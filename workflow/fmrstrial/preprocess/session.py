@@ -282,14 +282,7 @@ def preprocess_session(
         return _preprocess(svs, ref, infusion_start_s, settings, source, ref_source)
 
 
-def _preprocess(
-    svs: MRSData,
-    ref: MRSData | None,
-    infusion_start_s: float,
-    settings: dict | None = None,
-    source: str = "metabolite data",
-    ref_source: str = "water reference",
-) -> PreprocessResult:
+def _preprocess(svs, ref, infusion_start_s, settings, source, ref_source) -> PreprocessResult:
     s = resolve_settings(settings)
     dwell, cf = svs.dwell_s, svs.cf_mhz
     if svs.nucleus != "1H":

@@ -38,7 +38,6 @@ from .effects import (
 )
 
 GLX_METABOLITES = ("Glu", "Gln")
-TNAA_METABOLITES = ("NAA", "NAAG")
 ZERO_FILL = 8
 
 

@@ -157,8 +157,7 @@ def run_analyses(inputs: StatsInputs, settings: dict) -> tuple[pd.DataFrame, dic
     table = pd.DataFrame(rows)
     # the association's truth is the correlation of noise-free responses, which measurement
     # error attenuates: the CI of the noisy correlation does not target it
-    table["ci_covers_truth"] = [None if r["model"] == "association" else covers(r)
-                                for r in rows]
+    table["ci_covers_truth"] = [None if r["model"] == "association" else covers(r) for r in rows]
     table = table[FINDING_COLUMNS]
     return table, docs
 

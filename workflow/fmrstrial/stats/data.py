@@ -10,7 +10,7 @@ clinical_mi.tsv.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -43,7 +43,6 @@ class StatsInputs:
     clinical_mi: pd.DataFrame | None = None
     truth_clinical: pd.DataFrame | None = None
     truth_madrs: pd.DataFrame | None = None
-    sources: dict = field(default_factory=dict)
 
 
 GLX_COLUMNS = [
