@@ -91,7 +91,10 @@ QC_BASE_COLUMNS = {
         "Description": "Effective dimension of the baseline (one of its real and imaginary "
         "parts): tr((B'B + lambda D'D)^-1 B'B)."
     },
-    "baseline_ed_per_ppm": {"Description": "baseline_ed per ppm of the fit range.", "Units": "1/ppm"},
+    "baseline_ed_per_ppm": {
+        "Description": "baseline_ed per ppm of the fit range.",
+        "Units": "1/ppm",
+    },
     "phase0_deg": {
         "Description": "Zero-order phase at the centre of the fit range.",
         "Units": "degree",
