@@ -113,6 +113,10 @@ DEFAULTS: dict[str, Any] = {
         "Gln/tNAA": ["Gln", "tNAA"],
         "Glx/tCr": ["Glx", "tCr"],
     },
+    "mode": "blocks",
+    "dynamic_model": "free",
+    "dynamic_design": {},
+    "dynamic_block_lineshape": True,
 }
 
 DESCRIPTIONS: dict[str, str] = {
@@ -199,9 +203,34 @@ DESCRIPTIONS: dict[str, str] = {
     "max_iterations": "Maximum number of model evaluations of the nonlinear fit.",
     "sums": "Sums of amplitudes reported with their CRLB, name -> component list.",
     "ratios": "Ratios reported with propagated CRLB, name -> [numerator, denominator].",
+    "mode": (
+        "'blocks' fits every block on its own; 'dynamic' fits all blocks of a session jointly "
+        "with shared phase, lineshape, baseline and MM/lipid amplitudes (docs/dynamic-fitting.md)."
+    ),
+    "dynamic_model": (
+        "Temporal model of the metabolite amplitudes in dynamic mode: 'free' (one amplitude "
+        "per block and metabolite) or 'glm' (amplitudes = design matrix x fitted coefficients)."
+    ),
+    "dynamic_design": (
+        "GLM design for dynamic_model 'glm', regressor name -> one value per block; {} uses an "
+        "intercept plus an infusion indicator from the phase column of the block table."
+    ),
+    "dynamic_block_lineshape": (
+        "In dynamic mode, fit a frequency shift and an extra Lorentzian broadening per block "
+        "(drift, BOLD narrowing) on top of the shared lineshape."
+    ),
 }
 
-_CHOICES = {"baseline": ("spline", "polynomial", "none"), "crlb_noise": ("residual", "region")}
+#: Fit modes and temporal models of the dynamic mode.
+MODES = ("blocks", "dynamic")
+DYNAMIC_MODELS = ("free", "glm")
+
+_CHOICES = {
+    "baseline": ("spline", "polynomial", "none"),
+    "crlb_noise": ("residual", "region"),
+    "mode": MODES,
+    "dynamic_model": DYNAMIC_MODELS,
+}
 
 
 def _fail(key: str, message: str, source: str) -> InputError:
@@ -258,7 +287,7 @@ def resolve_settings(
         out[key] = _check_names(key, out[key], source)
     if not out["metabolites"]:
         raise _fail("metabolites", "at least one metabolite is needed", source)
-    for key in ("baseline", "crlb_noise"):
+    for key in ("baseline", "crlb_noise", "mode", "dynamic_model"):
         if out[key] not in _CHOICES[key]:
             raise _fail(key, f"expected one of {_CHOICES[key]}, got {out[key]!r}", source)
     for key in (
@@ -288,7 +317,7 @@ def resolve_settings(
         smallest = 0 if key == "baseline_poly_order" else 1
         if isinstance(value, bool) or not isinstance(value, int) or value < smallest:
             raise _fail(key, f"expected an integer >= {smallest}, got {value!r}", source)
-    for key in ("crlb", "fit_phase1"):
+    for key in ("crlb", "fit_phase1", "dynamic_block_lineshape"):
         if not isinstance(out[key], bool):
             raise _fail(key, f"expected true or false, got {out[key]!r}", source)
     if not isinstance(out["noise_ppm"], list | tuple):
@@ -308,6 +337,31 @@ def resolve_settings(
         out["ratios"][name] = pair
     for name, prior in out["ratio_priors"].items():
         out["ratio_priors"][name] = _check_ratio_prior(f"ratio_priors.{name}", prior, source)
+    out["dynamic_design"] = _check_design(out["dynamic_design"], source)
+    return out
+
+
+def _check_design(design: Any, source: str) -> dict[str, list[float]]:
+    """dynamic_design: name -> per-block values (numbers, all the same length)."""
+    key = "dynamic_design"
+    if not isinstance(design, Mapping):
+        raise _fail(
+            key, f"expected a mapping regressor name -> per-block values, got {design!r}", source
+        )
+    out, lengths = {}, set()
+    for name, values in design.items():
+        ok = isinstance(values, list | tuple) and len(values) > 0
+        ok = ok and all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+        if not ok:
+            raise _fail(
+                f"{key}.{name}",
+                f"expected a list of numbers (one per block), got {values!r}",
+                source,
+            )
+        out[str(name)] = [float(v) for v in values]
+        lengths.add(len(values))
+    if len(lengths) > 1:
+        raise _fail(key, f"regressors have different lengths {sorted(lengths)}", source)
     return out
 
 

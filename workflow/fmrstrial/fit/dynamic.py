@@ -1,0 +1,527 @@
+"""Dynamic fit: all blocks of a session fitted jointly (`fit.settings.mode: dynamic`).
+
+Model of block j (j = 0 .. J-1) over the fit range, with the single-spectrum model of
+`fmrstrial.fit.model` (phase, per-group Voigt lineshape and shift, components S_k):
+
+    M_j = exp(i(phi0 + phi1 rel_ppm)) sum_k c_jk S_k(theta_j) + baseline
+
+- shared by all blocks: phi0, phi1, every group's shift d_g and Lorentzian and Gaussian
+  widths L_g, G_g (those of block 0), the optional lineshape distortion, the baseline (one
+  spline, penalty chosen on the session's mean spectrum as in block mode) and the
+  macromolecule/lipid amplitudes;
+- per block (setting dynamic_block_lineshape): a frequency shift delta_j and an extra
+  Lorentzian broadening ell_j added to every group (delta_0 = ell_0 = 0), so theta_j has
+  shifts d_g + delta_j and widths L_g + ell_j (drift, BOLD narrowing);
+- metabolite amplitudes c_j = sum_p X[j, p] beta_p (`dynamic_design.TemporalModel`).
+
+Objective: sum_j || stack(Y_j - M_j) / sigma_j ||^2 (sigma_j: block j's noise SD from the
+signal-free region) + lambda sum_j sigma_j^-2 ||D2 b||^2 (the baseline penalty lambda per
+block, so the baseline keeps the effective dimension chosen on the mean spectrum) + the
+priors of the single fit on the shared parameters + weak priors on delta_j, ell_j (the
+single fit's shift and Lorentzian prior SDs, around 0) + the ratio priors applied to every
+block, linearised at the mean spectrum's amplitudes.
+
+Solver: variable projection as in `solver`: for fixed nonlinear parameters the shared
+baseline is projected out and the linear coefficients (beta, MM/lipid amplitudes) are solved
+exactly with their bounds (non-negative levels, see `dynamic_design`) on the small
+triangular system of the Gram matrix; the nonlinear parameters by trust-region least
+squares with the analytic Kaufman Jacobian (chain rule from the single model's derivatives).
+Start: the fit of the session's mean spectrum (delta = ell = 0).
+
+Uncertainty: the Fisher information of all parameters (nonlinear, linear coefficients,
+baseline) summed over the blocks, plus the prior/penalty information, scaled by the
+whitened residual per degree of freedom (crlb_noise 'residual') as in `crlb`; covariances of
+per-block amplitudes, GLM coefficients and contrasts follow from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import least_squares, lsq_linear, nnls
+
+from ..blas import single_threaded_blas
+from ..errors import InputError
+from .basis_setup import FitBasis
+from .core import (
+    FitResult,
+    _component_sets,
+    _noise,
+    _qc_measures,
+    _weights,
+    fit_spectrum,
+)
+from .crlb import invert, linear_estimate, ratio_estimate
+from .dynamic_design import TemporalModel
+from .model import SpectralModel, cmatvec, stack
+from .solver import (
+    Priors,
+    _orthonormalise,
+    _solve_spd,
+    baseline_design,
+    baseline_effective_dimension,
+    build_priors,
+    lower_bounds,
+    ratio_prior_rows,
+)
+
+
+@dataclass(frozen=True)
+class JointLayout:
+    """Joint nonlinear parameters: the single model's theta (shared; block 0's values), then
+    delta_1..delta_{J-1} (Hz) and ell_1..ell_{J-1} (Hz) when per-block lineshape is on."""
+
+    n_single: int
+    n_blocks: int
+    per_block: bool
+    shift_pos: tuple[int, ...]
+    lorentz_pos: tuple[int, ...]
+
+    @property
+    def n_extra(self) -> int:
+        return self.n_blocks - 1 if self.per_block else 0
+
+    @property
+    def size(self) -> int:
+        return self.n_single + 2 * self.n_extra
+
+    def delta(self, j: int) -> int:
+        return self.n_single + j - 1
+
+    def ell(self, j: int) -> int:
+        return self.n_single + self.n_extra + j - 1
+
+    def block_theta(self, theta: np.ndarray, j: int) -> np.ndarray:
+        """Single-model parameters of block j."""
+        out = theta[: self.n_single].copy()
+        if self.per_block and j > 0:
+            out[list(self.shift_pos)] += theta[self.delta(j)]
+            out[list(self.lorentz_pos)] += theta[self.ell(j)]
+        return out
+
+    def block_map(self, j: int) -> np.ndarray:
+        """d theta_j / d theta, shape (n_single, size)."""
+        p = np.zeros((self.n_single, self.size))
+        p[:, : self.n_single] = np.eye(self.n_single)
+        if self.per_block and j > 0:
+            p[list(self.shift_pos), self.delta(j)] = 1.0
+            p[list(self.lorentz_pos), self.ell(j)] = 1.0
+        return p
+
+
+class JointProblem:
+    """Projected residual and Kaufman Jacobian of the joint problem (see module doc).
+
+    ys: (J, n_fit) complex data spectra; sigmas: (J,) noise SDs; lam: baseline penalty;
+    c_ref: (K,) amplitudes at which the ratio priors are linearised.
+    """
+
+    def __init__(
+        self,
+        model: SpectralModel,
+        ys: np.ndarray,
+        sigmas: np.ndarray,
+        temporal: TemporalModel,
+        settings: dict,
+        lam: float,
+        c_ref: np.ndarray,
+        priors: Priors,
+    ):
+        fb = model.fb
+        self.model, self.ys, self.sigmas, self.temporal = model, ys, sigmas, temporal
+        self.n_blocks = ys.shape[0]
+        lay = model.layout
+        self.layout = JointLayout(
+            lay.size,
+            self.n_blocks,
+            bool(settings["dynamic_block_lineshape"]) and self.n_blocks > 1,
+            tuple(lay.shift(g) for g in range(lay.n_groups)),
+            tuple(lay.lorentz(g) for g in range(lay.n_groups)),
+        )
+        kinds = np.array(fb.kinds)
+        self.met = np.flatnonzero(kinds == "metabolite")
+        self.shared = np.flatnonzero(kinds != "metabolite")
+        n_p = temporal.matrix.shape[1]
+        self.n_lin = n_p * self.met.size + self.shared.size
+        self.maps = [self._linear_map(j) for j in range(self.n_blocks)]
+        self.lin_lb = np.concatenate(
+            [np.repeat(np.where(temporal.nonneg, 0.0, -np.inf), self.met.size),
+             np.zeros(self.shared.size)]
+        )  # fmt: skip
+        # baseline: one spline shared by all blocks, augmented with its penalty rows
+        design, diff2 = baseline_design(model, settings)
+        self.design, self.diff2, self.lam = design, diff2, lam
+        nb, n = design.shape[1], model.n_fit
+        base = np.zeros((2 * n, 2 * nb))
+        base[:n, :nb] = design
+        base[n:, nb:] = design
+        self.base = base
+        scale = np.sqrt(lam * np.sum(sigmas**-2.0))
+        penalty = np.zeros((2 * diff2.shape[0], 2 * nb))
+        if diff2.size:
+            penalty[: diff2.shape[0], :nb] = diff2 * scale
+            penalty[diff2.shape[0] :, nb:] = diff2 * scale
+        self.penalty = penalty
+        link = ratio_prior_rows(fb.names, settings["ratio_priors"], c_ref)
+        link = np.zeros((0, len(fb.names))) if link is None else link
+        self.link = np.vstack([link @ t for t in self.maps]) if link.size else np.zeros((0, self.n_lin))
+        self.n_data = 2 * n * self.n_blocks
+        self.n_aug = self.n_data + penalty.shape[0] + self.link.shape[0]
+        b_aug = np.zeros((self.n_aug, 2 * nb))
+        for j in range(self.n_blocks):
+            b_aug[2 * n * j : 2 * n * (j + 1)] = base / sigmas[j]
+        b_aug[self.n_data : self.n_data + penalty.shape[0]] = penalty
+        if nb:
+            self.q, self.r = _orthonormalise(b_aug)
+        else:
+            self.q, self.r = np.zeros((self.n_aug, 0)), np.zeros((0, 0))
+        self.y_aug = np.zeros(self.n_aug)
+        self.y_aug[: self.n_data] = np.concatenate(
+            [stack(ys[j]) / sigmas[j] for j in range(self.n_blocks)]
+        )
+        self.y_proj = self.project(self.y_aug)
+        self.priors = self._joint_priors(priors, settings)
+        self._last = None
+        self.n_eval = 0
+
+    # ------------------------------------------------------------------ structure
+    def _linear_map(self, j: int) -> np.ndarray:
+        """T_j (K, n_lin): block j's amplitudes c_j = T_j gamma."""
+        x = self.temporal.matrix
+        k, m = len(self.model.fb.names), self.met.size
+        t = np.zeros((k, self.n_lin))
+        for p in range(x.shape[1]):
+            t[self.met, p * m + np.arange(m)] = x[j, p]
+        t[self.shared, x.shape[1] * m + np.arange(self.shared.size)] = 1.0
+        return t
+
+    def _joint_priors(self, single: Priors, settings: dict) -> Priors:
+        lay = self.layout
+        matrix = np.zeros((single.matrix.shape[0] + 2 * lay.n_extra, lay.size))
+        matrix[: single.matrix.shape[0], : lay.n_single] = single.matrix
+        mean = np.concatenate([single.mean, np.zeros(2 * lay.n_extra)])
+        shift_sd = settings["shift_prior_sd_ppm"] * self.model.fb.cf_mhz
+        sd = np.concatenate(
+            [single.sd, np.full(lay.n_extra, shift_sd),
+             np.full(lay.n_extra, settings["lorentz_prior_hz"][1])]
+        )  # fmt: skip
+        for i in range(lay.n_extra):
+            matrix[single.matrix.shape[0] + i, lay.n_single + i] = 1.0
+            matrix[single.matrix.shape[0] + lay.n_extra + i, lay.n_single + lay.n_extra + i] = 1.0
+        return Priors(matrix, mean, sd)
+
+    def project(self, a: np.ndarray) -> np.ndarray:
+        """Remove the component in the (augmented) baseline's column space."""
+        if self.q.shape[1] == 0:
+            return a
+        return a - self.q @ (self.q.T @ a)
+
+    def _augment(self, data_rows: np.ndarray, with_link: bool) -> np.ndarray:
+        out = np.zeros((self.n_aug, data_rows.shape[1]))
+        out[: self.n_data] = data_rows
+        if with_link and self.link.shape[0]:
+            out[self.n_data + self.penalty.shape[0] :] = self.link
+        return out
+
+    # ------------------------------------------------------------------ evaluation
+    def block_columns(self, theta: np.ndarray):
+        """Per block: (theta_j, cols_j (n_fit, K), phase_j (n_fit,))."""
+        out = []
+        for j in range(self.n_blocks):
+            th = self.layout.block_theta(theta, j)
+            cols, phase = self.model.columns(th)
+            out.append((th, cols, phase))
+        return out
+
+    def design_rows(self, blocks) -> np.ndarray:
+        """Whitened data rows of the linear coefficients, (n_data, n_lin)."""
+        n2 = 2 * self.model.n_fit
+        a = np.empty((self.n_data, self.n_lin))
+        for j, (_, cols, phase) in enumerate(blocks):
+            a[n2 * j : n2 * (j + 1)] = (stack(phase[:, None] * cols) / self.sigmas[j]) @ self.maps[j]
+        return a
+
+    def _solve_linear(self, a: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Bounded least squares min ||a x - y|| with x >= lin_lb, on the Gram system."""
+        gram, rhs = a.T @ a, a.T @ y
+        d = np.sqrt(np.clip(np.diag(gram), 1e-300, None))
+        try:
+            lower = np.linalg.cholesky(gram / np.outer(d, d))
+            rmat, z = lower.T, np.linalg.solve(lower, rhs / d)
+        except np.linalg.LinAlgError:
+            rmat, z, d = a, y, np.ones(a.shape[1])
+        if np.all(self.lin_lb == 0):
+            u, _ = nnls(rmat, z, maxiter=50 * rmat.shape[1])
+        else:
+            lb = np.where(np.isfinite(self.lin_lb), 0.0, -np.inf)
+            u = lsq_linear(rmat, z, bounds=(lb, np.inf), method="bvls").x
+        return u / d
+
+    def evaluate(self, theta: np.ndarray):
+        if self._last is not None and np.array_equal(theta, self._last[0]):
+            return self._last
+        self.n_eval += 1
+        blocks = self.block_columns(theta)
+        a_proj = self.project(self._augment(self.design_rows(blocks), with_link=True))
+        gamma = self._solve_linear(a_proj, self.y_proj)
+        residual = self.y_proj - a_proj @ gamma
+        self._last = (theta.copy(), blocks, a_proj, gamma, residual)
+        return self._last
+
+    def fun(self, theta: np.ndarray) -> np.ndarray:
+        _, _, _, _, residual = self.evaluate(theta)
+        return np.concatenate([residual, self.priors.residual(theta)])
+
+    def model_jacobian(self, theta, blocks, gamma) -> np.ndarray:
+        """Whitened d(model)/d theta at fixed gamma, data rows (n_data, size)."""
+        n2 = 2 * self.model.n_fit
+        out = np.empty((self.n_data, self.layout.size))
+        for j, (th, cols, phase) in enumerate(blocks):
+            deriv = self.model.derivatives(th, self.maps[j] @ gamma, cols, phase)
+            out[n2 * j : n2 * (j + 1)] = (stack(deriv) / self.sigmas[j]) @ self.layout.block_map(j)
+        return out
+
+    def jac(self, theta: np.ndarray) -> np.ndarray:
+        _, blocks, a_proj, gamma, _ = self.evaluate(theta)
+        d_proj = self.project(self._augment(self.model_jacobian(theta, blocks, gamma), False))
+        free = (gamma > 0) | ~np.isfinite(self.lin_lb)
+        if free.any():
+            a_act = a_proj[:, free]
+            d_proj = d_proj - a_act @ _solve_spd(a_act.T @ a_act, a_act.T @ d_proj)
+        return np.vstack([-d_proj, self.priors.jacobian])
+
+    def lower_bounds(self, theta0: np.ndarray) -> np.ndarray:
+        """Single-model bounds on the shared part; ell_j >= -(smallest starting Lorentz width)."""
+        lb = np.full(self.layout.size, -np.inf)
+        lb[: self.layout.n_single] = lower_bounds(self.model)
+        if self.layout.n_extra:
+            smallest = min(theta0[p] for p in self.layout.lorentz_pos)
+            lb[self.layout.n_single + self.layout.n_extra :] = -max(smallest, 0.0)
+        return lb
+
+    def baseline_coefs(self, blocks, gamma) -> np.ndarray:
+        """Baseline coefficients (2 nb,) in data units."""
+        if self.q.shape[1] == 0:
+            return np.zeros(0)
+        resid = self.y_aug - self._augment(self.design_rows(blocks), True) @ gamma
+        return np.linalg.solve(self.r, self.q.T @ resid)
+
+
+@dataclass
+class DynamicResult:
+    """Joint fit of a session.
+
+    fits: (block, FitResult) per block, as block mode returns them (amplitudes, CRLBs and
+    covariances from the joint Fisher information); temporal: the temporal model;
+    coef_names: names of the linear coefficients (n_lin,), '<metabolite>:<column>' and the
+    shared MM/lipid components; gamma (n_lin,) and cov_gamma (n_lin, n_lin) their estimates
+    and covariance; maps: T_j (K, n_lin) per block; theta: joint nonlinear parameters;
+    block_params: per-block delta_j and ell_j (Hz); names: components (K,).
+    """
+
+    fits: list[tuple[int, FitResult]]
+    temporal: TemporalModel
+    names: list[str]
+    coef_names: list[str]
+    gamma: np.ndarray
+    cov_gamma: np.ndarray
+    maps: list[np.ndarray]
+    theta: np.ndarray
+    converged: bool
+    iterations: int
+    chi2_per_dof: float
+    block_fits: list[tuple[int, FitResult]] = field(default_factory=list)
+
+
+def fit_dynamic(
+    fids: np.ndarray,
+    dwell_s: float,
+    cf_mhz: float,
+    fb: FitBasis,
+    settings: dict,
+    temporal: TemporalModel,
+    *,
+    source: str = "<data>",
+    mean_fit: FitResult | None = None,
+) -> DynamicResult:
+    """Joint fit of the blocks `fids` (n_points, J) complex with the prepared basis `fb`.
+
+    `mean_fit`: fit of the mean spectrum (start and baseline penalty); fitted here if None.
+    InputError if the temporal model does not have J rows."""
+    fids = np.asarray(fids)
+    if fids.ndim != 2 or fids.shape[1] != temporal.n_blocks:
+        raise InputError(
+            f"the temporal model has {temporal.n_blocks} blocks but the data have "
+            f"{fids.shape[1] if fids.ndim == 2 else 1}",
+            file=source,
+        )
+    with single_threaded_blas():
+        return _fit_dynamic(fids, dwell_s, cf_mhz, fb, settings, temporal, source, mean_fit)
+
+
+def _fit_dynamic(fids, dwell_s, cf_mhz, fb, settings, temporal, source, mean_fit):
+    if mean_fit is None:
+        mean_fit = fit_spectrum(
+            fids.mean(axis=1), dwell_s, cf_mhz, fb, settings, source=f"{source}, mean of the blocks"
+        )
+    model = SpectralModel(
+        fb,
+        settings["ppm_range"],
+        settings["zero_fill"],
+        settings["fit_phase1"],
+        settings["lineshape_knot_spacing_ms"] / 1000.0,
+        settings["lineshape_duration_ms"] / 1000.0,
+    )
+    n_blocks = fids.shape[1]
+    ys = np.array([model.data_spectrum(fids[:, j]) for j in range(n_blocks)])
+    noise = [_noise(fids[:, j], dwell_s, cf_mhz, ys[j], settings) for j in range(n_blocks)]
+    sigmas = np.array([s for s, _ in noise])
+    lam = mean_fit.baseline_penalty if settings["baseline"] == "spline" else 1.0
+    lay1 = model.layout
+    priors = build_priors(model, settings, float(mean_fit.theta[lay1.shift(0)]))
+    problem = JointProblem(model, ys, sigmas, temporal, settings, lam, mean_fit.amplitudes, priors)
+    jl = problem.layout
+    theta0 = np.zeros(jl.size)
+    theta0[: jl.n_single] = mean_fit.theta
+    lb = problem.lower_bounds(theta0)
+    theta0 = np.maximum(theta0, lb + 1e-3)
+    res = least_squares(
+        problem.fun,
+        theta0,
+        jac=problem.jac,
+        bounds=(lb, np.full_like(lb, np.inf)),
+        method="trf",
+        x_scale="jac",
+        max_nfev=settings["max_iterations"],
+        ftol=1e-10,
+        xtol=1e-10,
+        gtol=1e-10,
+    )
+    theta = res.x
+    _, blocks, _, gamma, _ = problem.evaluate(theta)
+    b = problem.baseline_coefs(blocks, gamma)
+    return _assemble(problem, settings, theta, gamma, b, blocks, noise, res, mean_fit)
+
+
+def _fisher(problem: JointProblem, theta, blocks, gamma):
+    """Data and prior Fisher information of (theta, gamma, b), (P, P) each."""
+    jl, model = problem.layout, problem.model
+    nt, nl, nb = jl.size, problem.n_lin, problem.base.shape[1]
+    data = np.zeros((nt + nl + nb, nt + nl + nb))
+    for j, (th, cols, phase) in enumerate(blocks):
+        deriv = model.derivatives(th, problem.maps[j] @ gamma, cols, phase)
+        jac = np.hstack(
+            [stack(deriv) @ jl.block_map(j), stack(phase[:, None] * cols) @ problem.maps[j],
+             problem.base]
+        ) / problem.sigmas[j]  # fmt: skip
+        data += jac.T @ jac
+    data /= model.zero_fill
+    prior = np.zeros_like(data)
+    pj = problem.priors.jacobian
+    prior[:nt, :nt] = pj.T @ pj
+    if problem.link.shape[0]:
+        prior[nt : nt + nl, nt : nt + nl] = problem.link.T @ problem.link
+    if problem.penalty.shape[0]:
+        prior[nt + nl :, nt + nl :] = problem.penalty.T @ problem.penalty
+    return data, prior
+
+
+def _assemble(problem, settings, theta, gamma, b, blocks, noise, res, mean_fit) -> DynamicResult:
+    model, fb, jl = problem.model, problem.model.fb, problem.layout
+    n_fit, n_blocks = model.n_fit, problem.n_blocks
+    base_stacked = problem.base @ b if b.size else np.zeros(2 * n_fit)
+    baseline = base_stacked[:n_fit] + 1j * base_stacked[n_fit:]
+    metabs, rss = [], np.zeros(n_blocks)
+    for j, (_, cols, phase) in enumerate(blocks):
+        metab = phase * cmatvec(cols, problem.maps[j] @ gamma)
+        metabs.append(metab)
+        rss[j] = float(np.sum(stack(problem.ys[j] - metab - baseline) ** 2))
+    data_info, prior_info = _fisher(problem, theta, blocks, gamma)
+    edf = float(np.trace(invert(data_info + prior_info) @ data_info))
+    chi2 = float(np.sum(rss / problem.sigmas**2))
+    dof = max(problem.n_data - model.zero_fill * edf, 1.0)
+    all_region = all(src == "region" for _, src in noise)
+    scale2 = 1.0 if settings["crlb_noise"] == "region" and all_region else chi2 / dof
+    nt, nl = jl.size, problem.n_lin
+    if settings["crlb"]:
+        cov_all = invert(data_info / scale2 + prior_info)
+        cov_gamma = cov_all[nt : nt + nl, nt : nt + nl]
+    else:
+        cov_gamma = np.full((nl, nl), np.nan)
+    names = list(fb.names)
+    sum_w = _component_sets(names, settings["sums"])
+    design, diff2, lam = problem.design, problem.diff2, problem.lam
+    width = settings["ppm_range"][1] - settings["ppm_range"][0]
+    ed = baseline_effective_dimension(design, diff2, lam)
+    fits = []
+    lay1 = model.layout
+    for j, (th, cols, phase) in enumerate(blocks):
+        t = problem.maps[j]
+        c = t @ gamma
+        cov = t @ cov_gamma @ t.T
+        sums = {n: linear_estimate(c, cov, w) for n, w in sum_w.items()}
+        ratios = {}
+        for rname, (num, den) in settings["ratios"].items():
+            wn, wd = _weights(num, names, sum_w), _weights(den, names, sum_w)
+            if wn is not None and wd is not None:
+                ratios[rname] = ratio_estimate(c, cov, wn, wd)
+        params = {"phase0_deg": float(np.rad2deg(th[0]))}
+        params["phase1_deg_per_ppm"] = float(np.rad2deg(th[1])) if lay1.fit_phase1 else 0.0
+        for g, gname in enumerate(fb.groups):
+            params[f"shift_hz_{gname}"] = float(th[lay1.shift(g)])
+            params[f"lorentz_hz_{gname}"] = float(th[lay1.lorentz(g)])
+            params[f"gauss_hz_{gname}"] = float(th[lay1.gauss(g)])
+        sigma, src = noise[j]
+        snr, fwhm = _qc_measures(model, th, c, sigma)
+        unphase = phase.conj()
+        fits.append(
+            (
+                j,
+                FitResult(
+                    names=names,
+                    kinds=list(fb.kinds),
+                    amplitudes=c,
+                    amplitude_sd=np.sqrt(np.clip(np.diag(cov), 0.0, None)),
+                    covariance=cov,
+                    sums=sums,
+                    ratios=ratios,
+                    params=params,
+                    converged=bool(res.status > 0),
+                    iterations=int(res.nfev),
+                    message=str(res.message),
+                    noise_sd=float(sigma),
+                    noise_source=src,
+                    residual_sd=float(np.sqrt(rss[j] / (2 * n_fit))),
+                    crlb_noise_sd=float(sigma * np.sqrt(scale2)),
+                    effective_dof=edf / n_blocks,
+                    snr=snr,
+                    fwhm_hz=fwhm,
+                    ppm=model.ppm.copy(),
+                    data=problem.ys[j] * unphase,
+                    fit=(metabs[j] + baseline) * unphase,
+                    baseline=baseline * unphase,
+                    components=cols * c[None, :],
+                    theta=th.copy(),
+                    baseline_penalty=float(lam) if settings["baseline"] == "spline" else np.nan,
+                    baseline_ed=ed,
+                    baseline_ed_per_ppm=ed / width,
+                ),
+            )
+        )
+    met_names = [names[i] for i in problem.met]
+    coef_names = [f"{m}:{col}" for col in problem.temporal.names for m in met_names]
+    coef_names += [names[i] for i in problem.shared]
+    return DynamicResult(
+        fits=fits,
+        temporal=problem.temporal,
+        names=names,
+        coef_names=coef_names,
+        gamma=gamma.copy(),
+        cov_gamma=cov_gamma,
+        maps=problem.maps,
+        theta=theta.copy(),
+        converged=bool(res.status > 0),
+        iterations=int(res.nfev) + int(mean_fit.iterations),
+        chi2_per_dof=float(chi2 / dof),
+    )
