@@ -5,9 +5,21 @@ sensitivity analysis without linewidth matching; one process does both to save s
 """
 
 
+# Dynamic mode (fit.settings.mode: dynamic) adds per-session response estimates and a figure.
+DYNAMIC_FIT_OUTPUTS = (
+    {
+        "response": "results/fit/{pid}/{sid}/response.tsv",
+        "dynamic_figure": "results/fit/{pid}/{sid}/dynamic.png",
+    }
+    if fit_settings().get("mode") == "dynamic"
+    else {}
+)
+
+
 rule fit_session:
     input:
         blocks="results/preproc/{pid}/{sid}/blocks.nii.gz",
+        block_table="results/preproc/{pid}/{sid}/blocks.tsv",
         unmatched="results/preproc/{pid}/{sid}/blocks_unmatched.nii.gz",
         basis=basis_file(),
     output:
@@ -22,6 +34,7 @@ rule fit_session:
         ),
         unmatched_ratios="results/fit_unmatched/{pid}/{sid}/ratios.tsv",
         unmatched_qc="results/fit_unmatched/{pid}/{sid}/fit_qc.tsv",
+        **DYNAMIC_FIT_OUTPUTS,
     log:
         "results/logs/fit/{pid}_{sid}.log",
     benchmark:

@@ -1,4 +1,5 @@
-"""Snakemake entry point: fit every block of one session (and the unmatched blocks)."""
+"""Snakemake entry point: fit every block of one session (and the unmatched blocks); the
+setting mode (blocks or dynamic) comes with the fit settings."""
 
 from pathlib import Path
 
@@ -13,5 +14,11 @@ with logged(snakemake.log[0]):
         (snakemake.input.unmatched, snakemake.output.unmatched_ratios),
     )
     for blocks, out in jobs:
-        fits = fit_file(blocks, snakemake.input.basis, Path(out).parent, snakemake.params.settings)
+        fits = fit_file(
+            blocks,
+            snakemake.input.basis,
+            Path(out).parent,
+            snakemake.params.settings,
+            block_table=snakemake.input.block_table,
+        )
         print(f"{blocks}: {len(fits)} blocks, {sum(r.converged for _, r in fits)} converged")

@@ -22,8 +22,10 @@ def run(args: argparse.Namespace) -> int:
         from .settings import resolve_settings
 
         settings = resolve_settings(settings, source=args.config)
+    if args.dynamic:
+        settings = {**(settings or {}), "mode": "dynamic"}
     start = time.perf_counter()
-    fits = fit_file(args.input, args.basis, args.out, settings)
+    fits = fit_file(args.input, args.basis, args.out, settings, block_table=args.block_table)
     n_ok = sum(r.converged for _, r in fits)
     print(
         f"fitted {len(fits)} block(s) of {args.input} ({n_ok} converged) into {args.out} "
@@ -46,4 +48,15 @@ def add_parser(sub) -> None:
     p.add_argument("--basis", required=True, help="LCModel .BASIS file or FSL-MRS basis directory")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--config", default=None, help="YAML with a 'fit:' section of settings")
+    p.add_argument(
+        "--dynamic",
+        action="store_true",
+        help="fit all blocks jointly (mode: dynamic); adds response.tsv and dynamic.png",
+    )
+    p.add_argument(
+        "--block-table",
+        default=None,
+        help="block table with a 'phase' column (default: blocks.tsv beside the input), "
+        "used in dynamic mode",
+    )
     p.set_defaults(func=run)

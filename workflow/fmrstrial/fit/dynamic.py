@@ -165,7 +165,9 @@ class JointProblem:
         self.penalty = penalty
         link = ratio_prior_rows(fb.names, settings["ratio_priors"], c_ref)
         link = np.zeros((0, len(fb.names))) if link is None else link
-        self.link = np.vstack([link @ t for t in self.maps]) if link.size else np.zeros((0, self.n_lin))
+        self.link = (
+            np.vstack([link @ t for t in self.maps]) if link.size else np.zeros((0, self.n_lin))
+        )
         self.n_data = 2 * n * self.n_blocks
         self.n_aug = self.n_data + penalty.shape[0] + self.link.shape[0]
         b_aug = np.zeros((self.n_aug, 2 * nb))
@@ -239,7 +241,9 @@ class JointProblem:
         n2 = 2 * self.model.n_fit
         a = np.empty((self.n_data, self.n_lin))
         for j, (_, cols, phase) in enumerate(blocks):
-            a[n2 * j : n2 * (j + 1)] = (stack(phase[:, None] * cols) / self.sigmas[j]) @ self.maps[j]
+            a[n2 * j : n2 * (j + 1)] = (stack(phase[:, None] * cols) / self.sigmas[j]) @ self.maps[
+                j
+            ]
         return a
 
     def _solve_linear(self, a: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -83,7 +83,9 @@ def make_session(
     w = rng.uniform(6.0, 14.0)
     fw = rng.normal(0.0, 0.02) * sim.cf_mhz
     area = 0.5 * rng.uniform(0.0, 1.0) * height * np.pi * w * sim.dwell_s
-    water = area * np.exp(1j * rng.uniform(0, 2 * np.pi)) * np.exp((-np.pi * w + 2j * np.pi * fw) * t)
+    water = (
+        area * np.exp(1j * rng.uniform(0, 2 * np.pi)) * np.exp((-np.pi * w + 2j * np.pi * fw) * t)
+    )
     extra = np.ones(t.size, dtype=np.complex128)
     if realistic:
         off = rng.uniform(1.0, 2.0)

@@ -5,7 +5,9 @@ Any other higher dimension with more than one entry (coils, edit conditions, ...
 error: the fit expects coil-combined, preprocessed block spectra.
 
 Outputs in `out_dir`: fit.tsv, ratios.tsv, fit_qc.tsv (with fit.json, ratios.json and
-fit_qc.json describing their columns) and fit.png.
+fit_qc.json describing their columns) and fit.png. With the setting `mode: dynamic` the
+blocks are fitted jointly (`fmrstrial.fit.dynamic`); the same tables then hold the joint
+fit's per-block values, and response.tsv (+ response.json) and dynamic.png are added.
 """
 
 from __future__ import annotations
@@ -112,6 +114,66 @@ def fit_data(
         ]
 
 
+def fit_data_dynamic(
+    data: MRSData,
+    basis: Basis,
+    settings: dict | None = None,
+    source: str = "<data>",
+    phases: list[str] | None = None,
+    compare: bool | None = None,
+):
+    """Joint fit of every block of `data` (settings `dynamic_*`); a `DynamicResult`.
+
+    phases: the block table's phase per block (default GLM design and response contrasts).
+    compare: also fit every block on its own (with the penalty of the mean spectrum, as
+    `fit_data` does) into `block_fits`, for the comparison figure; None: when there are at
+    most `COMPARE_MAX_BLOCKS` blocks."""
+    from .dynamic import fit_dynamic
+    from .dynamic_design import temporal_model
+
+    settings = resolve_settings(settings)
+    fids = blocks_of(data, source)
+    n_blocks = fids.shape[1]
+    temporal = temporal_model(settings, n_blocks, phases, source)
+    compare = n_blocks <= COMPARE_MAX_BLOCKS if compare is None else compare
+    with single_threaded_blas():
+        fb = prepare_basis(
+            basis, data.n_points, data.dwell_s, data.cf_mhz, settings, echo_time_ms(data), source
+        )
+        mean_fit = fit_spectrum(
+            fids.mean(axis=1), data.dwell_s, data.cf_mhz, fb, settings,
+            source=f"{source}, mean of the blocks",
+        )  # fmt: skip
+        penalty = mean_fit.baseline_penalty if settings["baseline"] == "spline" else None
+        block_fits = []
+        if compare:
+            block_fits = [
+                (
+                    j,
+                    fit_spectrum(
+                        fids[:, j],
+                        data.dwell_s,
+                        data.cf_mhz,
+                        fb,
+                        settings,
+                        source=f"{source}, block {j}",
+                        baseline_penalty=penalty,
+                    ),
+                )  # fmt: skip
+                for j in range(n_blocks)
+            ]
+        dyn = fit_dynamic(
+            fids, data.dwell_s, data.cf_mhz, fb, settings, temporal,
+            source=source, mean_fit=mean_fit,
+        )  # fmt: skip
+    dyn.block_fits = block_fits
+    return dyn
+
+
+#: Largest number of blocks for which dynamic mode also fits every block on its own.
+COMPARE_MAX_BLOCKS = 16
+
+
 def write_outputs(fits: list[tuple[int, FitResult]], out_dir: Path, title: str = "") -> None:
     """Write the three tables, their sidecars and the figure into out_dir."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -129,15 +191,39 @@ def fit_file(
     basis_path: str | os.PathLike,
     out_dir: str | os.PathLike,
     settings: dict | None = None,
+    block_table: str | os.PathLike | None = None,
 ) -> list[tuple[int, FitResult]]:
     """Fit every block of the NIfTI-MRS file `in_path` with the basis set at `basis_path`
     (LCModel .BASIS or FSL-MRS JSON directory) and write the outputs into `out_dir`.
 
+    block_table: table with a 'phase' column per block (blocks.tsv of preprocessing), used
+    in dynamic mode only; None: blocks.tsv beside `in_path` if it exists.
     Returns the (block, FitResult) list. InputError (naming the file) for unreadable data,
     unsupported dimensions, or a basis that does not match the data."""
     source = str(in_path)
     data = read_nifti_mrs(in_path)
     basis = read_basis(basis_path)
+    if resolve_settings(settings)["mode"] == "dynamic":
+        return _fit_file_dynamic(data, basis, settings, source, block_table, Path(out_dir))
     fits = fit_data(data, basis, settings, source)
     write_outputs(fits, Path(out_dir), title=Path(in_path).name)
     return fits
+
+
+def _fit_file_dynamic(data, basis, settings, source, block_table, out_dir: Path):
+    from .dynamic_design import read_block_phases
+    from .dynamic_plot import plot_dynamic
+    from .dynamic_response import RESPONSE_COLUMNS, response_table
+
+    if block_table is None and (Path(source).parent / "blocks.tsv").exists():
+        block_table = Path(source).parent / "blocks.tsv"
+    phases = read_block_phases(block_table) if block_table is not None else None
+    dyn = fit_data_dynamic(data, basis, settings, source, phases)
+    settings = resolve_settings(settings)
+    title = Path(source).name
+    write_outputs(dyn.fits, out_dir, title=f"{title} (dynamic fit)")
+    table = response_table(dyn, settings, phases)
+    write_text(out_dir / "response.tsv", tsv_text(table, FLOAT_FORMAT))
+    write_text(out_dir / "response.json", json_text(RESPONSE_COLUMNS))
+    plot_dynamic(dyn, out_dir / "dynamic.png", phases, title)
+    return dyn.fits

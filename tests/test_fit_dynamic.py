@@ -1,0 +1,222 @@
+"""Dynamic (joint) fit: Jacobian, recovery on noise-free sessions, equivalence with the
+single-spectrum fit for one block, outputs, and configuration errors."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fmrstrial.cli import main
+from fmrstrial.errors import InputError
+from fmrstrial.fit import fit_file, fit_spectrum, prepare_basis, resolve_settings
+from fmrstrial.fit.dynamic import JointProblem, fit_dynamic
+from fmrstrial.fit.dynamic_design import block_contrasts, temporal_model
+from fmrstrial.fit.dynamic_response import response_table
+from fmrstrial.fit.dynamic_synthetic import make_session
+from fmrstrial.fit.model import SpectralModel
+from fmrstrial.fit.solver import build_priors
+from fmrstrial.fit.synthetic import demo_model
+from fmrstrial.io.basis import read_basis
+from fmrstrial.io.nifti_mrs import MRSData, write_nifti_mrs
+from fmrstrial.paths import resource
+
+GE = str(resource("basis/lcmodel_press35_3T/3T_PRESS_GE_35ms_noMM.BASIS"))
+PHASES = ["baseline"] + ["infusion"] * 3
+
+
+@pytest.fixture(scope="module")
+def sim():
+    return demo_model()
+
+
+@pytest.fixture(scope="module")
+def fb(sim):
+    return prepare_basis(read_basis(GE), sim.n_points, sim.dwell_s, sim.cf_mhz, resolve_settings())
+
+
+def _noise_free(sim, glu_change=0.08):
+    """A session without noise, drift or water: only the Glu change and BOLD narrowing."""
+    ses = make_session(3, sim, n_blocks=4, n_average=10**12, glu_change=glu_change, drift_hz=0.0)
+    return ses
+
+
+def test_joint_jacobian_matches_finite_differences(sim, fb):
+    ses = make_session(5, sim, n_blocks=3)
+    settings = resolve_settings({"mode": "dynamic", "dynamic_model": "glm"})
+    tm = temporal_model(settings, 3, ["baseline", "infusion", "infusion"])
+    model = SpectralModel(fb, settings["ppm_range"], 1, True)
+    mean = fit_spectrum(ses.fids.mean(axis=1), sim.dwell_s, sim.cf_mhz, fb, settings)
+    ys = np.array([model.data_spectrum(ses.fids[:, j]) for j in range(3)])
+    priors = build_priors(model, settings, float(mean.theta[model.layout.shift(0)]))
+    prob = JointProblem(model, ys, np.full(3, 1e3), tm, settings, 1.0, mean.amplitudes, priors)
+    theta = np.concatenate([mean.theta, [0.4, -0.3, 0.2, 0.5]])
+    _, blocks, _, gamma, _ = prob.evaluate(theta)
+    analytic = prob.model_jacobian(theta, blocks, gamma)
+    numeric = np.empty_like(analytic)
+    for i in range(theta.size):
+        step = np.zeros_like(theta)
+        step[i] = 1e-6 * max(1.0, abs(theta[i]))
+        hi = prob.design_rows(prob.block_columns(theta + step)) @ gamma
+        lo = prob.design_rows(prob.block_columns(theta - step)) @ gamma
+        numeric[:, i] = (hi - lo) / (2 * step[i])
+    scale = np.abs(numeric).max(axis=0)
+    assert np.all(np.abs(analytic - numeric).max(axis=0) <= 1e-5 * scale)
+    # the per-block parameters only touch their own block's rows
+    n2 = 2 * model.n_fit
+    delta1 = prob.layout.delta(1)
+    assert np.all(analytic[:n2, delta1] == 0) and np.all(analytic[2 * n2 :, delta1] == 0)
+    assert np.abs(analytic[n2 : 2 * n2, delta1]).max() > 0
+
+
+@pytest.mark.parametrize("kind", ["free", "glm"])
+def test_noise_free_session_is_recovered(sim, fb, kind):
+    ses = _noise_free(sim)
+    settings = resolve_settings({"mode": "dynamic", "dynamic_model": kind, "ratio_priors": {}})
+    tm = temporal_model(settings, 4, PHASES)
+    dyn = fit_dynamic(ses.fids, sim.dwell_s, sim.cf_mhz, fb, settings, tm)
+    assert dyn.converged
+    for j, r in dyn.fits:
+        truth = ses.ratio(j, ("Glu", "Gln"), ("NAA", "NAAG"))
+        assert r.ratios["Glx/tNAA"].value == pytest.approx(truth, rel=2e-3)
+        glu = r.amplitudes[r.names.index("Glu")]
+        assert glu == pytest.approx(ses.conc[j]["Glu"], rel=3e-3)
+    # BOLD narrowing of 0.3 Hz in the infusion blocks is found as ell_j
+    ell = [dyn.theta[dyn_ell] for dyn_ell in range(dyn.theta.size - 3, dyn.theta.size)]
+    assert np.allclose(ell, -0.3, atol=0.02)
+    table = response_table(dyn, settings, PHASES)
+    row = table[(table.quantity == "Glu") & (table.term == "infusion-baseline")].iloc[0]
+    assert row.relative_pct == pytest.approx(8.0, abs=0.2)
+    if kind == "glm":
+        coef = table[(table.quantity == "Glu") & (table.term == "coef:infusion")].iloc[0]
+        assert coef.relative_pct == pytest.approx(8.0, abs=0.2)
+        assert coef.estimate == pytest.approx(row.estimate, rel=1e-6)
+
+
+def test_free_mode_with_one_block_equals_single_fit(sim, fb):
+    ses = make_session(11, sim, n_blocks=1)
+    settings = resolve_settings({"mode": "dynamic"})
+    single = fit_spectrum(ses.fids[:, 0], sim.dwell_s, sim.cf_mhz, fb, settings)
+    tm = temporal_model(settings, 1, None)
+    dyn = fit_dynamic(ses.fids, sim.dwell_s, sim.cf_mhz, fb, settings, tm, mean_fit=single)
+    joint = dyn.fits[0][1]
+    for name in ("Glx/tNAA", "Glu/tNAA", "Glx/tCr"):
+        assert joint.ratios[name].value == pytest.approx(single.ratios[name].value, rel=2e-3)
+        assert joint.ratios[name].sd == pytest.approx(single.ratios[name].sd, rel=0.05)
+    assert joint.residual_sd == pytest.approx(single.residual_sd, rel=1e-3)
+
+
+def test_joint_fit_of_a_noisy_session_is_more_precise_than_blocks(sim, fb):
+    """The baseline block's Glx/tNAA CRLB shrinks when lineshape and baseline are shared."""
+    ses = make_session(21, sim, n_blocks=4)
+    settings = resolve_settings({"mode": "dynamic"})
+    mean = fit_spectrum(ses.fids.mean(axis=1), sim.dwell_s, sim.cf_mhz, fb, settings)
+    block0 = fit_spectrum(
+        ses.fids[:, 0],
+        sim.dwell_s,
+        sim.cf_mhz,
+        fb,
+        settings,
+        baseline_penalty=mean.baseline_penalty,
+    )
+    dyn = fit_dynamic(
+        ses.fids, sim.dwell_s, sim.cf_mhz, fb, settings, temporal_model(settings, 4), mean_fit=mean
+    )
+    assert dyn.fits[0][1].ratios["Glx/tNAA"].sd < 0.95 * block0.ratios["Glx/tNAA"].sd
+    assert 0.8 < dyn.chi2_per_dof < 1.2
+
+
+def test_bad_dynamic_settings_are_clear_input_errors():
+    with pytest.raises(InputError, match="'mode'.*expected one of"):
+        resolve_settings({"mode": "joint"})
+    with pytest.raises(InputError, match="'dynamic_model'"):
+        resolve_settings({"dynamic_model": "spline"})
+    with pytest.raises(InputError, match="dynamic_design.x.*list of numbers"):
+        resolve_settings({"dynamic_design": {"x": "abc"}})
+    with pytest.raises(InputError, match="different lengths"):
+        resolve_settings({"dynamic_design": {"a": [1, 1], "b": [0, 1, 1]}})
+    s = resolve_settings(
+        {"dynamic_model": "glm", "dynamic_design": {"a": [1, 1, 1], "b": [0, 1, 1]}}
+    )
+    with pytest.raises(InputError, match="3 values but the data have 6 blocks") as err:
+        temporal_model(s, 6, None, source="ses.nii.gz")
+    assert "ses.nii.gz" in str(err.value)
+    s = resolve_settings({"dynamic_model": "glm", "dynamic_design": {"a": [1, 1], "b": [2, 2]}})
+    with pytest.raises(InputError, match="rank deficient"):
+        temporal_model(s, 2, None)
+    s = resolve_settings({"dynamic_model": "glm"})
+    with pytest.raises(InputError, match="needs the block table"):
+        temporal_model(s, 6, None)
+
+
+def test_temporal_models_and_contrasts():
+    s = resolve_settings({"dynamic_model": "glm"})
+    tm = temporal_model(s, 4, PHASES)
+    assert tm.names == ["intercept", "infusion"]
+    assert tm.matrix[:, 1].tolist() == [0, 1, 1, 1]
+    assert tm.nonneg.tolist() == [True, False]
+    cells = resolve_settings({"dynamic_model": "glm", "dynamic_design": {"b": [1, 0], "i": [0, 1]}})
+    assert temporal_model(cells, 2).nonneg.tolist() == [True, True]
+    free = temporal_model(resolve_settings(), 3)
+    assert free.kind == "free" and np.array_equal(free.matrix, np.eye(3))
+    c = block_contrasts(PHASES, 4)
+    w, ref = c["infusion-baseline"]
+    assert np.allclose(w, [-1, 1 / 3, 1 / 3, 1 / 3]) and np.allclose(ref, [1, 0, 0, 0])
+    assert set(block_contrasts(None, 3)) == {"block1-block0", "block2-block0"}
+
+
+def _write(path: Path, sim, fids) -> Path:
+    write_nifti_mrs(
+        path,
+        MRSData(fids=fids, dwell_s=sim.dwell_s, cf_mhz=sim.cf_mhz, dim_tags=("DIM_DYN",),
+                header={"EchoTime": 0.035}),
+    )  # fmt: skip
+    return path
+
+
+def test_fit_file_dynamic_writes_the_block_tables_and_the_response(sim, tmp_path):
+    ses = make_session(7, sim, n_blocks=3)
+    src = _write(tmp_path / "blocks.nii.gz", sim, ses.fids)
+    table = tmp_path / "blocks.tsv"
+    table.write_text("block\tphase\n1\tbaseline\n2\tinfusion\n3\tinfusion\n")
+    settings = {"mode": "dynamic", "dynamic_model": "glm"}
+    out = tmp_path / "out"
+    fits = fit_file(src, GE, out, settings)
+    assert [j for j, _ in fits] == [0, 1, 2]
+    for name in ("fit.tsv", "ratios.tsv", "fit_qc.tsv", "fit.png", "response.tsv", "dynamic.png"):
+        assert (out / name).exists(), name
+    ratios = pd.read_csv(out / "ratios.tsv", sep="\t")
+    glx = ratios[ratios.ratio == "Glx/tNAA"]["value"].to_numpy()
+    assert glx[1] == pytest.approx(glx[2], rel=1e-9)  # GLM: one level for the infusion blocks
+    resp = pd.read_csv(out / "response.tsv", sep="\t")
+    row = resp[(resp.quantity == "Glx/tNAA") & (resp.term == "infusion-baseline")].iloc[0]
+    assert row.estimate == pytest.approx(glx[1] - glx[0], abs=1e-5)  # 6 significant digits
+    assert row.se > 0
+    assert {"coef:intercept", "coef:infusion"} <= set(resp.term)
+    # deterministic, and the CLI flag gives the same tables
+    digest = {
+        n: hashlib.sha256((out / n).read_bytes()).hexdigest()
+        for n in ("response.tsv", "ratios.tsv", "dynamic.png")
+    }
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text("fit:\n  settings:\n    dynamic_model: glm\n")
+    out2 = tmp_path / "out2"
+    assert (
+        main(
+            ["fit", str(src), "--basis", GE, "--out", str(out2), "--config", str(cfg), "--dynamic"]
+        )
+        == 0
+    )
+    for n, h in digest.items():
+        assert hashlib.sha256((out2 / n).read_bytes()).hexdigest() == h, n
+
+
+def test_blocks_mode_writes_no_dynamic_outputs(sim, tmp_path):
+    ses = make_session(8, sim, n_blocks=2)
+    src = _write(tmp_path / "b.nii.gz", sim, ses.fids)
+    fit_file(src, GE, tmp_path / "o", {"max_iterations": 30})
+    assert not (tmp_path / "o" / "response.tsv").exists()
+    assert not (tmp_path / "o" / "dynamic.png").exists()
