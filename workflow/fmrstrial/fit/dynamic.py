@@ -12,7 +12,9 @@ Model of block j (j = 0 .. J-1) over the fit range, with the single-spectrum mod
 - per block (setting dynamic_block_lineshape): a frequency shift delta_j and an extra
   Lorentzian broadening ell_j added to every group (delta_0 = ell_0 = 0), so theta_j has
   shifts d_g + delta_j and widths L_g + ell_j (drift, BOLD narrowing);
-- metabolite amplitudes c_j = sum_p X[j, p] beta_p (`dynamic_design.TemporalModel`).
+- metabolite amplitudes c_j = sum_p X[j, p] beta_p (`dynamic_design.TemporalModel`), for
+  the metabolites of the setting dynamic_metabolites (all if empty); the other metabolites
+  have one amplitude shared by all blocks, like the macromolecules.
 
 Objective: sum_j || stack(Y_j - M_j) / sigma_j ||^2 (sigma_j: block j's noise SD from the
 signal-free region) + lambda sum_j sigma_j^-2 ||D2 b||^2 (the baseline penalty lambda per
@@ -139,9 +141,11 @@ class JointProblem:
             tuple(lay.shift(g) for g in range(lay.n_groups)),
             tuple(lay.lorentz(g) for g in range(lay.n_groups)),
         )
-        kinds = np.array(fb.kinds)
-        self.met = np.flatnonzero(kinds == "metabolite")
-        self.shared = np.flatnonzero(kinds != "metabolite")
+        varying = np.array(fb.kinds) == "metabolite"
+        if settings["dynamic_metabolites"]:
+            varying &= np.isin(fb.names, settings["dynamic_metabolites"])
+        self.met = np.flatnonzero(varying)
+        self.shared = np.flatnonzero(~varying)
         n_p = temporal.matrix.shape[1]
         self.n_lin = n_p * self.met.size + self.shared.size
         self.maps = [self._linear_map(j) for j in range(self.n_blocks)]
@@ -319,7 +323,7 @@ class DynamicResult:
     fits: (block, FitResult) per block, as block mode returns them (amplitudes, CRLBs and
     covariances from the joint Fisher information); temporal: the temporal model;
     coef_names: names of the linear coefficients (n_lin,), '<metabolite>:<column>' and the
-    shared MM/lipid components; gamma (n_lin,) and cov_gamma (n_lin, n_lin) their estimates
+    shared components (MM/lipids, metabolites held constant); gamma (n_lin,) and cov_gamma (n_lin, n_lin) their estimates
     and covariance; maps: T_j (K, n_lin) per block; theta: joint nonlinear parameters;
     block_params: per-block delta_j and ell_j (Hz); names: components (K,).
     """

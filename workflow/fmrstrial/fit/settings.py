@@ -117,6 +117,7 @@ DEFAULTS: dict[str, Any] = {
     "dynamic_model": "free",
     "dynamic_design": {},
     "dynamic_block_lineshape": True,
+    "dynamic_metabolites": [],
 }
 
 DESCRIPTIONS: dict[str, str] = {
@@ -219,6 +220,10 @@ DESCRIPTIONS: dict[str, str] = {
         "In dynamic mode, fit a frequency shift and an extra Lorentzian broadening per block "
         "(drift, BOLD narrowing) on top of the shared lineshape."
     ),
+    "dynamic_metabolites": (
+        "Metabolites whose amplitudes follow the temporal model in dynamic mode, the others "
+        "having one amplitude shared by all blocks; [] lets every metabolite vary."
+    ),
 }
 
 #: Fit modes and temporal models of the dynamic mode.
@@ -283,7 +288,7 @@ def resolve_settings(
         out["baseline_penalty"] = _check_positive(
             "baseline_penalty", out["baseline_penalty"], source
         )
-    for key in ("metabolites", "macromolecules", "lipids", "measured_mm"):
+    for key in ("metabolites", "macromolecules", "lipids", "measured_mm", "dynamic_metabolites"):
         out[key] = _check_names(key, out[key], source)
     if not out["metabolites"]:
         raise _fail("metabolites", "at least one metabolite is needed", source)
@@ -338,6 +343,9 @@ def resolve_settings(
     for name, prior in out["ratio_priors"].items():
         out["ratio_priors"][name] = _check_ratio_prior(f"ratio_priors.{name}", prior, source)
     out["dynamic_design"] = _check_design(out["dynamic_design"], source)
+    unknown = [m for m in out["dynamic_metabolites"] if m not in out["metabolites"]]
+    if unknown:
+        raise _fail("dynamic_metabolites", f"{unknown} are not in 'metabolites'", source)
     return out
 
 
