@@ -323,9 +323,11 @@ class DynamicResult:
     fits: (block, FitResult) per block, as block mode returns them (amplitudes, CRLBs and
     covariances from the joint Fisher information); temporal: the temporal model;
     coef_names: names of the linear coefficients (n_lin,), '<metabolite>:<column>' and the
-    shared components (MM/lipids, metabolites held constant); gamma (n_lin,) and cov_gamma (n_lin, n_lin) their estimates
-    and covariance; maps: T_j (K, n_lin) per block; theta: joint nonlinear parameters;
-    block_params: per-block delta_j and ell_j (Hz); names: components (K,).
+    shared components (MM/lipids, metabolites held constant); gamma (n_lin,) and
+    cov_gamma (n_lin, n_lin) their estimates and covariance; maps: T_j (K, n_lin) per block;
+    theta: joint nonlinear parameters (`JointLayout`); names: components (K,);
+    chi2_per_dof: whitened residual per degree of freedom; block_fits: the block-by-block
+    fits for comparison (empty unless made).
     """
 
     fits: list[tuple[int, FitResult]]
