@@ -220,3 +220,12 @@ def test_blocks_mode_writes_no_dynamic_outputs(sim, tmp_path):
     fit_file(src, GE, tmp_path / "o", {"max_iterations": 30})
     assert not (tmp_path / "o" / "response.tsv").exists()
     assert not (tmp_path / "o" / "dynamic.png").exists()
+
+
+def test_fit_file_with_a_design_of_the_wrong_length_names_the_file(sim, tmp_path):
+    ses = make_session(9, sim, n_blocks=3)
+    src = _write(tmp_path / "s.nii.gz", sim, ses.fids)
+    settings = {"mode": "dynamic", "dynamic_model": "glm", "dynamic_design": {"a": [1, 1]}}
+    with pytest.raises(InputError, match=r"s\.nii\.gz.*2 values but the data have 3 blocks"):
+        fit_file(src, GE, tmp_path / "o", settings)
+    assert not (tmp_path / "o").exists()
