@@ -4,7 +4,7 @@ Definitions (also written to the blocks_qc.json sidecar):
 
 - NAA height and FWHM (`naa_measures`): from a fit of one Voigt line plus a complex
   quadratic background (the macromolecule hump and the tails of neighbouring lines) to the
-  spectrum within +/- 0.1 ppm of the largest magnitude point of the NAA window
+  spectrum within +/- 0.15 ppm of the largest magnitude point of the NAA window
   (`singlet.fit_singlet`). Height = absorption maximum of the fitted line alone (the
   background excluded), on the scale of the real part of the unscaled spectrum; FWHM = full
   width at half maximum of the fitted Voigt profile (Hz). The fit has a free complex

@@ -220,6 +220,8 @@ def _poles(fid: np.ndarray, s: dict, dwell: float, cf: float) -> hlsvd.Poles:
 
 #: Window (ppm, relative to the fitted NAA position) searched for the Cr singlet.
 CR_SEARCH_PPM = (0.94, 1.09)
+#: Half width (ppm) of the Cr fit window (narrower than NAA's: Cho lies 0.17 ppm away).
+CR_HALF_WIDTH_PPM = 0.1
 
 
 def _reference(mean_fid, s, dwell, cf, source: str):
@@ -254,7 +256,9 @@ def _reference(mean_fid, s, dwell, cf, source: str):
             file=source,
         )
     shift = (s["reference_ppm"] - PPM_CENTRE_1H) * cf - naa.freq_hz
-    cr = fit_singlet(mean_fid, dwell, cf, tuple(naa.ppm + np.array(CR_SEARCH_PPM)))
+    cr = fit_singlet(
+        mean_fid, dwell, cf, tuple(naa.ppm + np.array(CR_SEARCH_PPM)), CR_HALF_WIDTH_PPM
+    )
     if cr.ok and cr.height / noise >= MIN_SESSION_SNR:
         return float(shift), -cr.phase_rad, float(snr), "Cr"
     return float(shift), -naa.phase_rad, float(snr), "NAA"

@@ -29,7 +29,7 @@ from scipy.special import voigt_profile
 from ..spectra import PPM_CENTRE_1H, frequency_axis, time_axis, to_spectrum
 
 #: Half width (ppm) of the fitted window around the singlet.
-HALF_WIDTH_PPM = 0.1
+HALF_WIDTH_PPM = 0.15
 #: Degree of the complex background polynomial.
 BASELINE_ORDER = 2
 #: Zero-filling factor of the fitted spectrum.
