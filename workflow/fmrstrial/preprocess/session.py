@@ -218,6 +218,12 @@ def _poles(fid: np.ndarray, s: dict, dwell: float, cf: float) -> hlsvd.Poles:
     )
 
 
+#: After eddy-current correction the water reference's phase is kept when the metabolite
+#: signal's own phase (NAA/Cr singlet fits) lies within this many degrees of it: singlet
+#: fits are biased by overlapping lines (about +12 deg on NAA from NAAG/Glu in simulated
+#: spectra) and by first-order phase (Cr -30 deg from NAA in the Philips example data),
+#: while a reference acquired with the metabolite scan's phase is exact.
+PHASE_AGREEMENT_DEG = 30.0
 #: Window (ppm, relative to the fitted NAA position) searched for the Cr singlet.
 CR_SEARCH_PPM = (0.94, 1.09)
 #: Half width (ppm) of the Cr fit window (narrower than NAA's: Cho lies 0.17 ppm away).
@@ -227,10 +233,10 @@ CR_HALF_WIDTH_PPM = 0.1
 def _reference(mean_fid, s, dwell, cf, source: str):
     """Fine referencing and phasing of the (coarsely referenced, aligned) session mean.
 
-    Returns (frequency correction Hz, phase correction rad, NAA prominence SNR, phase
-    source): the shift puts the fitted NAA singlet (`singlet.fit_singlet`) at
-    reference_ppm; the phase makes the fitted Cr singlet absorptive (the NAA singlet's
-    when Cr is not found), whatever the phase of the water reference.
+    Returns (frequency correction Hz, phase correction rad, NAA prominence SNR): the shift
+    puts the fitted NAA singlet (`singlet.fit_singlet`) at reference_ppm; the phase is
+    minus the height-weighted circular mean of the fitted NAA and Cr singlets' phases (NAA
+    alone when Cr is not found).
     """
     spec = qc.zero_filled_spectrum(mean_fid)
     n = spec.size
@@ -259,9 +265,10 @@ def _reference(mean_fid, s, dwell, cf, source: str):
     cr = fit_singlet(
         mean_fid, dwell, cf, tuple(naa.ppm + np.array(CR_SEARCH_PPM)), CR_HALF_WIDTH_PPM
     )
+    mean = naa.height * np.exp(1j * naa.phase_rad)
     if cr.ok and cr.height / noise >= MIN_SESSION_SNR:
-        return float(shift), -cr.phase_rad, float(snr), "Cr"
-    return float(shift), -naa.phase_rad, float(snr), "NAA"
+        mean += cr.height * np.exp(1j * cr.phase_rad)
+    return float(shift), -float(np.angle(mean)), float(snr)
 
 
 def transient_times(svs: MRSData, n: int, infusion_start_s: float, s: dict, source: str):
@@ -335,9 +342,16 @@ def _preprocess(svs, ref, infusion_start_s, settings, source, ref_source) -> Pre
     aligned, reg, poles = _align_and_clean(x, s, dwell, cf)
     pre = reject(reg.freq_hz, np.rad2deg(reg.phase_rad), reg.amplitude, reg.residual, s)
     keep = ~pre.excluded if (~pre.excluded).any() else np.ones(n_tr, bool)
-    shift, phase, session_snr, phase_source = _reference(
+    shift, phase, session_snr = _reference(
         aligned[:, keep].mean(axis=1), s, dwell, cf, source=source
     )
+    # phase of the metabolite signal relative to the frame after ECC (the water reference's
+    # phase when there is one); the reference's phase is kept only when it agrees
+    metabolite_phase = float(wrap_deg(np.rad2deg(-(coarse_p + phase))))
+    phase_source = "NAA/Cr singlets"
+    if ecc and abs(metabolite_phase) <= PHASE_AGREEMENT_DEG:
+        phase = -coarse_p
+        phase_source = "water reference (Klose), confirmed by the NAA/Cr singlets"
     aligned = apply_corrections(aligned, np.full(n_tr, shift), np.full(n_tr, phase), dwell)
     common_f, common_p = coarse_f + shift, coarse_p + phase
     total_f = reg.freq_hz + common_f if s["align"] else np.full(n_tr, common_f)
@@ -423,6 +437,9 @@ def _preprocess(svs, ref, infusion_start_s, settings, source, ref_source) -> Pre
         "water_frequency_hz": float(water_hz),
         "water_fwhm_hz": water_fwhm,
         "session_mean_naa_prominence_snr": session_snr,
+        "coarse_frequency_correction_hz": float(coarse_f),
+        "metabolite_phase_deg": metabolite_phase,
+        "phase_source": phase_source,
         "hlsvd_water_components": 0 if poles is None else int(poles.water.sum()),
         "freq_drift_hz": drift,
     }
