@@ -29,6 +29,12 @@ TEMPLATE_LINES = ((0.0, 1.0), (1.019, 0.75), (1.177, 0.5))
 TEMPLATE_FWHM_HZ = 6.0
 #: Window (ppm, relative to NAA) over which data and template are compared.
 WINDOW_PPM = (-0.3, 1.5)
+#: After eddy-current correction the water reference's phase is kept when the metabolite
+#: signal's own phase (NAA/Cr singlet fits, `session._reference`) lies within this many
+#: degrees of it: singlet fits are biased by overlapping lines (about +12 deg on NAA from
+#: NAAG/Glu in simulated spectra) and by first-order phase (Cr 30 deg from NAA in the
+#: Philips example data), while a reference acquired with the scan's phase is exact.
+PHASE_AGREEMENT_DEG = 30.0
 
 
 def template_fid(n_points: int, dwell_s: float, cf_mhz: float, naa_ppm: float) -> np.ndarray:

@@ -4,22 +4,34 @@ Order of operations (`preprocess_session`):
 
 1. coil combination (`coils`): SNR-optimal weights from the water reference or by whitened
    SVD of the metabolite data; noise covariance from the FID tails;
-2. eddy-current correction and phasing with the mean water reference (`eddy`, Klose);
-3. alignment, first pass (`align`): every transient registered to the session template
+2. eddy-current correction with the mean water reference (`eddy`, Klose), which also
+   moves the spectrum by the reference's own frequency offset;
+3. coarse referencing (`locate`): the session mean is registered to an NAA/Cr/Cho singlet
+   template over +/- `reference_max_offset_ppm`, and the common frequency and phase
+   correction is applied to every transient (so that offsets of tenths of a ppm and any
+   zero-order phase of the metabolite scan are found before anything looks for NAA in a
+   narrow window, and before the HLSVD water band is cut);
+4. alignment, first pass (`align`): every transient registered to the session template
    (mean of aligned, non-outlying transients), refined `align_iterations` times;
-4. residual water removal (`hlsvd`): poles from the aligned session mean, amplitudes per
+5. residual water removal (`hlsvd`): poles from the aligned session mean, amplitudes per
    transient, water-band components subtracted from each transient. This comes between
    two alignment passes because the water's dispersive tails fluctuate from transient to
    transient and would otherwise disturb registration and rejection;
-5. alignment, final pass on water-free transients; the output is referenced so that the
-   NAA peak of the session mean lies at `reference_ppm` and, without a water reference,
-   phased so that the NAA peak is absorptive;
-6. rejection of corrupt transients (`reject`);
-7. averaging of the kept transients into time blocks (`blocks`);
-8. linewidth matching of the blocks (`linewidth`);
-9. QC of every block (`qc`).
+6. alignment, final pass on water-free transients; the output is referenced so that the
+   fitted NAA singlet of the session mean (`singlet`) lies at `reference_ppm`, and phased
+   on the metabolite signal: the zero-order phase of the fitted NAA and Cr singlets
+   (height-weighted circular mean). After eddy-current correction the water reference's
+   phase is kept when this metabolite phase lies within `locate.PHASE_AGREEMENT_DEG` of
+   it (singlet fits carry a bias of several degrees from overlapping lines and
+   first-order phase; a reference sharing the scan's phase is exact); otherwise the
+   metabolite phase replaces it;
+7. rejection of corrupt transients (`reject`);
+8. averaging of the kept transients into time blocks (`blocks`);
+9. linewidth matching of the blocks (`linewidth`);
+10. QC of every block (`qc`: NAA SNR and FWHM from a fit of the NAA singlet plus a local
+    background, independent of the phase).
 
-All steps are vectorised over transients; a 760-transient demo session takes about 0.3 s
+All steps are vectorised over transients; a 760-transient demo session takes about 0.5 s
 of computation on one core (plus reading, writing and the QC figure, about 0.3 s more).
 """
 
@@ -218,12 +230,6 @@ def _poles(fid: np.ndarray, s: dict, dwell: float, cf: float) -> hlsvd.Poles:
     )
 
 
-#: After eddy-current correction the water reference's phase is kept when the metabolite
-#: signal's own phase (NAA/Cr singlet fits) lies within this many degrees of it: singlet
-#: fits are biased by overlapping lines (about +12 deg on NAA from NAAG/Glu in simulated
-#: spectra) and by first-order phase (Cr -30 deg from NAA in the Philips example data),
-#: while a reference acquired with the metabolite scan's phase is exact.
-PHASE_AGREEMENT_DEG = 30.0
 #: Window (ppm, relative to the fitted NAA position) searched for the Cr singlet.
 CR_SEARCH_PPM = (0.94, 1.09)
 #: Half width (ppm) of the Cr fit window (narrower than NAA's: Cho lies 0.17 ppm away).
@@ -349,7 +355,7 @@ def _preprocess(svs, ref, infusion_start_s, settings, source, ref_source) -> Pre
     # phase when there is one); the reference's phase is kept only when it agrees
     metabolite_phase = float(wrap_deg(np.rad2deg(-(coarse_p + phase))))
     phase_source = "NAA/Cr singlets"
-    if ecc and abs(metabolite_phase) <= PHASE_AGREEMENT_DEG:
+    if ecc and abs(metabolite_phase) <= locate.PHASE_AGREEMENT_DEG:
         phase = -coarse_p
         phase_source = "water reference (Klose), confirmed by the NAA/Cr singlets"
     aligned = apply_corrections(aligned, np.full(n_tr, shift), np.full(n_tr, phase), dwell)

@@ -65,8 +65,8 @@ DESCRIPTIONS: dict[str, str] = {
     "reference when it has the same coils, else whitened SVD), 'water' or 'svd'.",
     "noise_tail_fraction": "Fraction of the FID at its end (signal decayed) used to estimate "
     "the noise (co)variance.",
-    "eddy_current_correction": "Correct eddy currents and phase the data with the water "
-    "reference (Klose 1990) when a reference is given.",
+    "eddy_current_correction": "Correct eddy currents with the water reference (Klose 1990) "
+    "when a reference is given; its phase is kept only when the NAA/Cr singlets agree with it.",
     "align": "Align the frequency and zero-order phase of every transient to the session "
     "template by spectral registration.",
     "align_ppm": "Chemical-shift window [low, high] (ppm) compared in spectral registration.",
