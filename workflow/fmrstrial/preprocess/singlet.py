@@ -9,9 +9,12 @@ with a complex amplitude a (its argument is the line's zero-order phase), a Voig
 (Hz) with Lorentzian FWHM L and Gaussian FWHM G (Hz), and a complex polynomial background of
 degree `baseline_order` in u (the window's frequency scaled to [-1, 1]) that takes up the
 macromolecule hump and the tails of neighbouring lines under the singlet. The linear
-parameters (a, b) are projected out (variable projection); f0, L, G are found by bounded
-least squares (`scipy.optimize.least_squares`). Because the model has a free complex
-amplitude, every measure below is exactly invariant to the data's zero-order phase.
+parameters (a, b) are projected out (variable projection); f0, sqrt(L), sqrt(G) (widths
+stay >= 0) are found by Levenberg-Marquardt least squares (`scipy.optimize.least_squares`),
+starting at the magnitude maximum with L = G = `START_WIDTH_HZ`; the model is evaluated
+by a DFT at the window's frequencies only. The fit fails (NaN) when the centre leaves the
+window or a width exceeds `MAX_WIDTH_HZ`. Because the model has a free complex amplitude,
+every measure below is exactly invariant to the data's zero-order phase.
 
 Measures: height = |a| x the Voigt line's absorption maximum (sum_t envelope(t), the same
 scale as the real part of an unscaled spectrum); FWHM = full width at half maximum of the
@@ -109,28 +112,29 @@ def fit_singlet(
     scale = float(np.abs(y).max()) or 1.0
     y = y / scale
 
-    def design(theta):
-        f0, lor, gau = theta
-        v = np.exp(2j * np.pi * f0 * t) * envelope(t, lor, gau)
-        line = to_spectrum(np.pad(v, (0, (ZERO_FILL - 1) * n)))[window]
-        return np.column_stack([line, background])
+    q, _ = np.linalg.qr(background.astype(complex))  # orthonormal background basis
+    # DFT of the model FID at the window's frequencies only, background projected out
+    dft = np.exp(-2j * np.pi * np.outer(fk, t))
+    dft -= q @ (q.conj().T @ dft)
+    y_perp = y - q @ (q.conj().T @ y)
+
+    def line(theta):
+        f0, root_l, root_g = theta
+        v = np.exp(2j * np.pi * f0 * t) * envelope(t, root_l**2, root_g**2)
+        return dft @ v
 
     def residual(theta):
-        d = design(theta)
-        coef = np.linalg.lstsq(d, y, rcond=None)[0]
-        r = y - d @ coef
+        x = line(theta)
+        r = y_perp - x * (np.vdot(x, y_perp) / np.vdot(x, x).real)
         return np.concatenate([r.real, r.imag])
 
-    f_lo, f_hi = float(fk.min()), float(fk.max())
-    best = least_squares(
-        residual,
-        np.array([freq[i], START_WIDTH_HZ, START_WIDTH_HZ]),
-        bounds=([f_lo, 0.0, 0.0], [f_hi, MAX_WIDTH_HZ, MAX_WIDTH_HZ]),
-    )
-    f0, lor, gau = (float(v) for v in best.x)
-    coef = np.linalg.lstsq(design(best.x), y, rcond=None)[0]
-    amp = complex(coef[0]) * scale
-    if not (f_lo < f0 < f_hi) or abs(amp) == 0:
+    root0 = np.sqrt(START_WIDTH_HZ)
+    best = least_squares(residual, np.array([freq[i], root0, root0]), method="lm")
+    f0, lor, gau = float(best.x[0]), float(best.x[1] ** 2), float(best.x[2] ** 2)
+    x = line(best.x)
+    amp = complex(np.vdot(x, y_perp) / np.vdot(x, x).real) * scale
+    inside = float(fk.min()) < f0 < float(fk.max())
+    if not inside or max(lor, gau) > MAX_WIDTH_HZ or abs(amp) == 0:
         return _FAILED
     height = abs(amp) * float(envelope(t, lor, gau).sum())
     return Singlet(
