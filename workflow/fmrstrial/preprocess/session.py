@@ -451,9 +451,12 @@ def _preprocess(svs, ref, infusion_start_s, settings, source, ref_source) -> Pre
     }
     steps = [
         info["coil_combination"] != "none" and f"coil combination ({info['coil_combination']})",
-        ecc and "eddy-current correction and phasing with the water reference (Klose)",
+        ecc and "eddy-current correction with the water reference (Klose)",
         s["align"] and "frequency and phase alignment (spectral registration)",
         poles is not None and "HLSVD residual water removal",
+        f"frequency referencing (fitted NAA at {s['reference_ppm']} ppm after an NAA/Cr/Cho "
+        f"search over +/-{s['reference_max_offset_ppm']} ppm) and zero-order phasing "
+        f"({phase_source})",
         s["reject"] and "rejection of corrupt transients",
         "averaging into time blocks",
         s["linewidth_matching"] and f"{s['linewidth_lineshape']} linewidth matching",
