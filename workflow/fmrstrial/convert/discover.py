@@ -27,9 +27,7 @@ def _acquisitions(folder: Path, pattern: re.Pattern) -> list[tuple[Source, bool]
     """(acquisition, is_reference) of a sourcedata folder; DICOM series grouped."""
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
     dicoms = sorted(
-        p
-        for p in folder.rglob("*")
-        if p.is_file() and not p.name.startswith(".") and is_dicom(p)
+        p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".") and is_dicom(p)
     )
     found: list[tuple[Source, bool]] = []
     for p in files:

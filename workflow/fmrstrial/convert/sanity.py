@@ -2,8 +2,8 @@
 
 NAA position: all transients (and coils, phase-aligned on their first points) are averaged;
 the NAA singlet is the largest local maximum of the magnitude spectrum (zero-filled 4x)
-between 1.5 and 2.6 ppm (at least 0.02 ppm inside the window, and at least
-`NAA_MIN_PROMINENCE` times the window's median magnitude), refined by a parabola; its offset
+between 1.5 and 2.6 ppm (at least 0.02 ppm inside the window; a window holding only the
+rising tail of another peak has none), refined by a parabola; its offset
 from 2.01 ppm is reported per session. The wide window finds NAA under frequency offsets of
 up to +-0.5 ppm; preprocessing corrects such offsets.
 
@@ -28,8 +28,6 @@ if TYPE_CHECKING:
 NAA_PPM = 2.01
 #: window searched for the NAA singlet, ppm
 NAA_WINDOW_PPM = (1.5, 2.6)
-#: the NAA peak must exceed this multiple of the window's median magnitude
-NAA_MIN_PROMINENCE = 2.5
 #: plausible echo times, ms
 TE_RANGE_MS = (5.0, 500.0)
 
@@ -60,8 +58,6 @@ def naa_position(data: MRSData, zero_fill: int = 4) -> float | None:
     if not peaks:
         return None
     i = max(peaks, key=lambda j: spec[j])
-    if spec[i] < NAA_MIN_PROMINENCE * np.median(spec[idx]):
-        return None
     y0, y1, y2 = spec[i - 1], spec[i], spec[i + 1]
     denom = y0 - 2 * y1 + y2
     frac = 0.5 * (y0 - y2) / denom if denom else 0.0
@@ -92,8 +88,7 @@ def check_timing(data: MRSData, alt_te_ms: float | None, alt_field: str | None, 
         if alt_te_ms is not None and plausible(alt_te_ms):
             header["EchoTime"] = alt_te_ms / 1000.0
             corrections.append(
-                f"EchoTime {te_ms:.2f} ms (converter) replaced by {alt_te_ms:g} ms "
-                f"({alt_field})"
+                f"EchoTime {te_ms:.2f} ms (converter) replaced by {alt_te_ms:g} ms ({alt_field})"
             )
         else:
             raise InputError(

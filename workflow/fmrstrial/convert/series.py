@@ -115,9 +115,7 @@ def group_series(paths: list[Path]) -> list[Series]:
 def dicom_files_in(folder: Path) -> list[Path]:
     """DICOM files in a folder and its subfolders (hidden files ignored)."""
     return sorted(
-        p
-        for p in folder.rglob("*")
-        if p.is_file() and not p.name.startswith(".") and is_dicom(p)
+        p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".") and is_dicom(p)
     )
 
 

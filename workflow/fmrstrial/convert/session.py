@@ -6,7 +6,8 @@ TE/TR, spectral width; for metabolite data also basis compatibility and the NAA 
 reporting drift-sized offsets), corrects what another header field allows (e.g. a wrong
 echo time) and marks averaged data; optionally corrects the ppm reference; and writes
 NIfTI-MRS plus a JSON summary of the acquisition parameters. `summarise_conversions`
-tabulates those summaries and stops when parameters differ across sessions beyond the configured limits.
+tabulates those summaries and stops when parameters differ across sessions beyond the
+configured limits.
 """
 
 from __future__ import annotations
@@ -100,20 +101,21 @@ def _series_siblings(src) -> int:
 def _transient_checks(data, facts, src, role, require, name) -> list[str]:
     """Notes on single-transient files of larger series; InputError where fMRS cannot work."""
     notes = []
+    series = src.series or (f"series {facts.series}" if facts.series else "its series")
     n_stored = stored_transients(data)
     announced = facts.protocol_averages
     if src.fmt == "dicom" and n_stored == 1 and (facts.averages or 1) == 1 and (announced or 1) > 1:
         n_series = _series_siblings(src) if len(src.files) <= 1 else len(src.files)
         if n_series > 1:
             raise InputError(
-                f"this file holds 1 transient of {src.series or 'its series'}, stored one file "
+                f"this file holds 1 transient of {series}, stored one file "
                 f"per transient ({n_series} files in its folder; the protocol announces "
                 f"{announced} averages): convert the folder to keep every transient, e.g. "
                 f"fmrstrial convert {src.main.parent}",
                 file=name,
             )
         notes.append(
-            f"{src.series or 'the series'}: this file holds 1 transient of the {announced} "
+            f"{series}: this file holds 1 transient of the {announced} "
             "averages the protocol announces; the other files of its series are missing"
         )
     elif len(src.files) > 1 and announced and len(src.files) < announced:

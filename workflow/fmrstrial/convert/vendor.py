@@ -190,4 +190,3 @@ def vendor_facts(fmt: str, main: Path, companions: tuple[Path, ...] = ()) -> Ven
     except (OSError, ValueError, KeyError, AttributeError):
         return VendorFacts()  # spec2nii reports unreadable files itself
     return VendorFacts()
-
