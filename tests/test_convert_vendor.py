@@ -4,6 +4,7 @@ times, oversampled TWIX water references."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import lzma
 import re
@@ -129,6 +130,29 @@ def test_reference_refuses_water_suppressed_data(tmp_path, pfile, capsys):
     assert not out.parent.exists() or list(out.parent.iterdir()) == []
 
 
+def test_ge_pfile_without_embedded_reference(tmp_path, pfile, monkeypatch, capsys):
+    path, met, _, _ = pfile
+    monkeypatch.setattr(
+        formats_module, "run_spec2nii", lambda src, remove_os=False: [("converted", met)]
+    )
+    out = tmp_path / "out" / "x_svs.nii.gz"
+    assert main(["convert", str(path), "--out", str(out), "--config", _config(tmp_path)]) == 0
+    assert sorted(p.name for p in out.parent.iterdir()) == ["x_svs.nii.gz"]  # no reference
+    code = main(
+        [
+            "convert",
+            str(path),
+            "--reference",
+            "--out",
+            str(tmp_path / "out" / "r.nii.gz"),
+            "--config",
+            _config(tmp_path),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "P12345.7: the P-file holds no embedded water reference" in err, err
+
+
 def test_ge_pfile_is_the_sessions_reference_in_the_workflow(tmp_path):
     mrs = tmp_path / "sourcedata" / "sub-01" / "ses-1" / "mrs"
     mrs.mkdir(parents=True)
@@ -158,6 +182,9 @@ def test_folder_converts_to_one_file_with_transients_in_instance_order(tmp_path)
         single, _ = load_source(detect(f))
         assert np.allclose(data.fids[:, k], single.fids, atol=1e-6)
     assert not np.allclose(data.fids[:, 0], data.fids[:, 1])
+    raw = gzip.decompress(out.read_bytes())
+    for text in (b"PatientName", b"GABA_COMP", b"OriginalFile", b"Purdue"):
+        assert text not in raw, text
 
 
 def test_cli_converts_a_folder_and_tells_series_apart(tmp_path, capsys):

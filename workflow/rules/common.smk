@@ -41,6 +41,13 @@ wildcard_constraints:
     sid="ses-[A-Za-z0-9]+",
 
 
+def _source_str(value):
+    """A source as Snakemake input: a path, or the paths of a DICOM series (a list)."""
+    if value is None:
+        return None
+    return [str(p) for p in value] if isinstance(value, list) else str(value)
+
+
 def _sources():
     """Raw acquisitions per session: {(pid, sid): {'svs': path, 'mrsref': path or None}}."""
     if SIMULATE:
@@ -54,7 +61,7 @@ def _sources():
     out = {}
     for pid, sid in SESSIONS:
         found = session_sources(DATASET, pid, sid, pattern)
-        out[(pid, sid)] = {k: (str(v) if v else None) for k, v in found.items()}
+        out[(pid, sid)] = {k: _source_str(v) for k, v in found.items()}
     return out
 
 
@@ -132,11 +139,10 @@ def phenotype_tables(scales=None):
 def dataset_spectra():
     files = []
     for pid, sid in SESSIONS:
-        files.append(session_svs(pid, sid))
-        ref = session_ref(pid, sid)
-        if ref:
-            files.append(ref)
-    return files
+        for src in (session_svs(pid, sid), session_ref(pid, sid)):
+            if src:
+                files += src if isinstance(src, list) else [src]
+    return list(dict.fromkeys(files))
 
 
 def workflow_files():

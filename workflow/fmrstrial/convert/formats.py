@@ -286,6 +286,13 @@ def choose_output(outputs: list[tuple[str, MRSData]], role: str, src: SourceFile
     """The output of `role` among spec2nii's outputs (metabolite: no suffix; reference:
     the first of REFERENCE_SUFFIXES present, else the one output not water-suppressed)."""
     if len(outputs) == 1:
+        if role == "mrsref" and src.fmt == "ge" and outputs[0][1].header.get("WaterSuppressed"):
+            raise InputError(
+                "the P-file holds no embedded water reference (spec2nii wrote only the "
+                "water-suppressed data); give the reference P-file, named to match "
+                "convert.reference_pattern",
+                file=str(src.main),
+            )
         return outputs[0][1]
     by_suffix = {_suffix(n): d for n, d in outputs}
     listing = ", ".join(f"{n}.nii.gz" for n, _ in outputs)
