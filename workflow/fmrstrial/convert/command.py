@@ -67,14 +67,20 @@ def run(args: argparse.Namespace) -> int:
     if summary["embedded_reference"] and not args.no_reference_out:
         ref_out = args.reference_out or reference_path(args.out)
         ref_summary = args.summary and reference_path(args.summary, ".json")
-        ref = convert_acquisition(
-            source,
-            ref_out,
-            role="mrsref",
-            summary_path=ref_summary,
-            match=(summary["dwell_s"], summary["n_points"]),
-            **common,
-        )
+        try:
+            ref = convert_acquisition(
+                source,
+                ref_out,
+                role="mrsref",
+                summary_path=ref_summary,
+                match=(summary["dwell_s"], summary["n_points"]),
+                **common,
+            )
+        except InputError:
+            for written in (args.out, args.summary):  # nothing half-written
+                if written:
+                    Path(written).unlink(missing_ok=True)
+            raise
         print("  embedded water reference:", file=sys.stderr)
         _report(ref_out, ref)
     return 0
