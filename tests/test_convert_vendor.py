@@ -9,6 +9,7 @@ import json
 import lzma
 import re
 import shutil
+from dataclasses import replace
 
 import nibabel as nib
 import numpy as np
@@ -210,6 +211,40 @@ def test_one_file_of_a_multi_file_series_is_not_silent(tmp_path, capsys):
     assert not out.parent.exists()
 
 
+def _edited_copies(tmp_path, edit):
+    """Copies of the two metabolite transients with their headers edited by `edit(ds)`."""
+    import pydicom
+
+    folder = tmp_path / "edited"
+    folder.mkdir()
+    for f in sorted(MEGA_MET.iterdir()):
+        ds = pydicom.dcmread(f)
+        edit(ds)
+        ds.save_as(folder / f.name)
+    return sorted(folder.iterdir())
+
+
+def test_one_file_of_a_series_without_protocol_is_not_silent(tmp_path, capsys, monkeypatch):
+    """As XA enhanced DICOM, whose header has no Siemens protocol announcing the averages."""
+    from fmrstrial.convert import session
+
+    real = session.vendor_facts
+    monkeypatch.setattr(
+        session, "vendor_facts", lambda *a: replace(real(*a), protocol_averages=None)
+    )
+    one = sorted(MEGA_MET.iterdir())[0]
+    code = main(["convert", str(one), "--out", str(tmp_path / "x.nii.gz")])
+    err = capsys.readouterr().err
+    assert code == 2 and "1 transient of series 20" in err and "2 files of it" in err, err
+    assert "protocol" not in err
+
+
+def test_multi_file_series_of_other_vendors_is_refused(tmp_path):
+    files = _edited_copies(tmp_path, lambda ds: setattr(ds, "Manufacturer", "Philips"))
+    with pytest.raises(InputError, match="Siemens exports only"):
+        convert_acquisition(files[0].parent, tmp_path / "x.nii.gz")
+
+
 def test_sourcedata_series_are_grouped(tmp_path):
     mrs = tmp_path / "sourcedata" / "sub-01" / "ses-1" / "mrs"
     mrs.mkdir(parents=True)
@@ -370,6 +405,16 @@ def test_drift_sized_naa_offsets_are_reported_not_fatal(tmp_path, offset):
         offset, abs=0.01
     )
     assert any("offset" in n for n in summary["notes"])
+
+
+@pytest.mark.parametrize("offset", [-0.3, 0.3])
+def test_real_spectrum_with_drift_sized_offset_converts(tmp_path, offset):
+    """A real in-vivo spectrum (Siemens RDA, NAA at 1.979 ppm) moved by +-0.3 ppm."""
+    data, _ = load_source(detect(VENDOR / "siemens_rda_press30/ACC_PRESS.rda"))
+    path = tmp_path / "moved.nii.gz"
+    write_nifti_mrs(path, data.with_fids(shift_hz(data.fids, offset * data.cf_mhz, data.dwell_s)))
+    summary = convert_acquisition(path, tmp_path / "o.nii.gz")
+    assert summary["naa_offset_ppm"] == pytest.approx(-0.031 + offset, abs=0.005)
 
 
 @pytest.mark.parametrize(

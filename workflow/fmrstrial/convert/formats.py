@@ -175,6 +175,12 @@ def _series_source(paths: list[Path], role: str, pattern: str, where: str) -> So
         if p.stat().st_size == 0:
             raise InputError("file is empty", file=str(p))
     chosen = pick_series(group_series(paths), role, pattern, where)
+    if len(chosen.files) > 1 and "siemens" not in chosen.manufacturer.lower():
+        raise InputError(
+            f"{chosen.label}: DICOM stored one file per transient is supported for Siemens "
+            f"exports only (Manufacturer '{chosen.manufacturer}')",
+            file=where,
+        )
     return SourceFiles("dicom", chosen.files[0], files=chosen.files, series=chosen.label)
 
 

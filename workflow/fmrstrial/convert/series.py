@@ -26,6 +26,7 @@ class DicomFile:
     description: str
     instance: int | None
     water_suppressed: bool | None
+    manufacturer: str = ""
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Series:
     number: int | None
     description: str
     water_suppressed: bool | None
+    manufacturer: str = ""
 
     @property
     def label(self) -> str:
@@ -80,6 +82,7 @@ def read_dicom_file(path: Path) -> DicomFile:
         description=description,
         instance=None if instance in (None, "") else int(instance),
         water_suppressed=_water_sat(prot.get(("sPrepPulses", "ucWaterSat"))),
+        manufacturer=str(ds.get("Manufacturer") or ""),
     )
 
 
@@ -106,6 +109,7 @@ def group_series(paths: list[Path]) -> list[Series]:
                 number=first.series_number,
                 description=first.description,
                 water_suppressed=first.water_suppressed,
+                manufacturer=first.manufacturer,
             )
         )
     out.sort(key=lambda s: (s.number is None, s.number or 0, s.description))

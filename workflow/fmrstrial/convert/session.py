@@ -104,20 +104,22 @@ def _transient_checks(data, facts, src, role, require, name) -> list[str]:
     series = src.series or (f"series {facts.series}" if facts.series else "its series")
     n_stored = stored_transients(data)
     announced = facts.protocol_averages
-    if src.fmt == "dicom" and n_stored == 1 and (facts.averages or 1) == 1 and (announced or 1) > 1:
-        n_series = _series_siblings(src) if len(src.files) <= 1 else len(src.files)
+    single_file = src.fmt == "dicom" and len(src.files) <= 1
+    if single_file and n_stored == 1 and (facts.averages or 1) == 1:
+        n_series = _series_siblings(src)
+        protocol = f"; the protocol announces {announced} averages" if announced else ""
         if n_series > 1:
             raise InputError(
-                f"this file holds 1 transient of {series}, stored one file "
-                f"per transient ({n_series} files in its folder; the protocol announces "
-                f"{announced} averages): convert the folder to keep every transient, e.g. "
-                f"fmrstrial convert {src.main.parent}",
+                f"this file holds 1 transient of {series}, stored one file per transient "
+                f"({n_series} files of it in its folder{protocol}): convert the folder to keep "
+                f"every transient, e.g. fmrstrial convert {src.main.parent}",
                 file=name,
             )
-        notes.append(
-            f"{series}: this file holds 1 transient of the {announced} "
-            "averages the protocol announces; the other files of its series are missing"
-        )
+        if (announced or 1) > 1:
+            notes.append(
+                f"{series}: this file holds 1 transient of the {announced} "
+                "averages the protocol announces; the other files of its series are missing"
+            )
     elif len(src.files) > 1 and announced and len(src.files) < announced:
         notes.append(
             f"{src.series}: {len(src.files)} files (transients) found, the protocol announces "

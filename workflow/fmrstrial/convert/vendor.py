@@ -104,14 +104,18 @@ def _protocol(ds) -> dict:
 
 
 def _water_sat(value) -> bool | None:
-    code = _int(value) if not isinstance(value, str) else _int(int(value, 0))
+    """False for Siemens `ucWaterSat` 0x40 ("none"), else None (not trusted, see above)."""
+    try:
+        code = int(value, 0) if isinstance(value, str) else _int(value)
+    except ValueError:
+        code = _int(value)
     return False if code == SIEMENS_WATER_SAT_NONE else None
 
 
 def _dicom(path: Path) -> VendorFacts:
     import pydicom
 
-    ds = pydicom.dcmread(path, stop_before_pixels=False)
+    ds = pydicom.dcmread(path, stop_before_pixels=True)
     series = f"{ds.get('SeriesNumber', '?')} '{ds.get('SeriesDescription', '')}'"
     if str(ds.get("SOPClassUID", "")) == MR_SPECTROSCOPY_STORAGE:  # enhanced (XA) DICOM
         averages = None
