@@ -79,7 +79,44 @@ def _display_name(src) -> str:
     return str(src.main)
 
 
-def _averaging(data: MRSData, facts: VendorFacts, role: str) -> tuple[bool, int | None]:
+def _with_header(data: MRSData, header: dict) -> MRSData:
+    return MRSData(
+        fids=data.fids,
+        dwell_s=data.dwell_s,
+        cf_mhz=data.cf_mhz,
+        nucleus=data.nucleus,
+        dim_tags=data.dim_tags,
+        header=header,
+        affine=data.affine,
+    )
+
+
+def _load(src, role: str, facts: VendorFacts, name: str) -> tuple[MRSData, list[str], list[str]]:
+    """The data of `role`, spec2nii's output names, and the readout corrections made."""
+    remove_os = src.fmt == "twix" and (facts.oversampling or 1.0) > 1.0
+    data, outputs = load_source(src, role, remove_os=remove_os)
+    corrections = []
+    if remove_os:
+        corrections.append(f"readout oversampling x{facts.oversampling:g} removed (spec2nii)")
+        if facts.points and data.n_points > facts.points:
+            data, notes = match_readout(data, data.dwell_s, facts.points, name)
+            corrections += notes
+    elif facts.points is not None and data.n_points != facts.points:
+        raise InputError(
+            f"{data.n_points} points read, the vendor header announces {facts.points} "
+            "(file truncated or inconsistent)",
+            file=name,
+        )
+    if role == "mrsref" and data.header.get("WaterSuppressed") is True:
+        raise InputError(
+            "the header says the data are water-suppressed (WaterSuppressed = true): "
+            "expected an unsuppressed water reference",
+            file=name,
+        )
+    return data, outputs, corrections
+
+
+def _averaging(data: MRSData, facts: VendorFacts) -> tuple[bool, int | None]:
     """(averaged, transients averaged per stored FID) from the vendor or NIfTI-MRS header."""
     flag = data.header.get(AVERAGED_KEY)
     if isinstance(flag, dict) and "Value" in flag:
@@ -136,6 +173,42 @@ def _transient_checks(data, facts, src, role, require, name) -> list[str]:
     return notes
 
 
+def _check_naa(data: MRSData, cfg: dict, shift: float, summary: dict, notes: list, name: str):
+    """Measure NAA (summary naa_ppm, naa_offset_ppm), note drift-sized offsets, stop on gross
+    ones; returns the ppm shift to apply (`shift`, or the NAA-based correction)."""
+    measured = naa_position(data)
+    lo, hi = NAA_WINDOW_PPM
+    if measured is None:
+        if cfg["naa_check"]:
+            raise InputError(
+                f"no NAA-like peak found between {lo} and {hi} ppm (not an in-vivo brain "
+                "spectrum, or a grossly wrong ppm reference?); set convert.naa_check to "
+                "false for phantom data",
+                file=name,
+            )
+        return shift
+    summary["naa_ppm"] = round(measured, 4)
+    summary["naa_offset_ppm"] = round(measured - NAA_PPM, 4)
+    if cfg["ppm_correction"] == "naa":
+        shift = NAA_PPM - measured
+    residual = measured + shift - NAA_PPM
+    if cfg["naa_check"] and abs(residual) > cfg["naa_tolerance_ppm"]:
+        raise InputError(
+            f"NAA peak found at {measured:.3f} ppm, {measured - NAA_PPM:+.3f} ppm from "
+            f"{NAA_PPM} (allowed ± {cfg['naa_tolerance_ppm']} ppm; drift-sized offsets are "
+            "corrected in preprocessing): wrong ppm reference? Set "
+            "convert.ppm_correction to 'fixed' (with convert.ppm_shift, e.g. for the "
+            "GE 0.169 ppm offset) or 'naa'",
+            file=name,
+        )
+    if abs(residual) > NAA_REPORT_PPM:
+        notes.append(
+            f"NAA at {measured:.3f} ppm ({measured - NAA_PPM:+.3f} ppm): a frequency "
+            "offset that preprocessing corrects"
+        )
+    return shift
+
+
 def convert_acquisition(
     source: str | os.PathLike | list,
     out_path: str | os.PathLike,
@@ -166,49 +239,22 @@ def convert_acquisition(
     src = detect_source(source, paired, cfg["format"], role, cfg["reference_pattern"])
     name = _display_name(src)
     facts = vendor_facts(src.fmt, src.main, src.companions)
-    remove_os = src.fmt == "twix" and (facts.oversampling or 1.0) > 1.0
-    data, outputs = load_source(src, role, remove_os=remove_os)
-    corrections: list[str] = []
-    if remove_os:
-        corrections.append(f"readout oversampling x{facts.oversampling:g} removed (spec2nii)")
-        if facts.points and data.n_points > facts.points:
-            data, notes = match_readout(data, data.dwell_s, facts.points, name)
-            corrections += notes
-    if role == "mrsref" and data.header.get("WaterSuppressed") is True:
-        raise InputError(
-            "the header says the data are water-suppressed (WaterSuppressed = true): "
-            "expected an unsuppressed water reference",
-            file=name,
-        )
+    data, outputs, corrections = _load(src, role, facts, name)
     header, changed = deidentify(data.header, cfg["date_shift_days"])
     method = f"fmrstrial {__version__}"
     if src.fmt != "nifti":
         method = f"{header.get('ConversionMethod', 'spec2nii')} via {method}"
     header["ConversionMethod"] = method
-    data = MRSData(
-        fids=data.fids,
-        dwell_s=data.dwell_s,
-        cf_mhz=data.cf_mhz,
-        nucleus=data.nucleus,
-        dim_tags=data.dim_tags,
-        header=header,
-        affine=data.affine,
-    )
+    data = _with_header(data, header)
     check_field(data, cfg["field_strength_t"], cfg["field_tolerance"], name)
     header, fixed = check_timing(data, facts.echo_time_ms, facts.echo_time_field, name)
     corrections += fixed
-    if facts.points is not None and not remove_os and data.n_points != facts.points:
-        raise InputError(
-            f"{data.n_points} points read, the vendor header announces {facts.points} "
-            "(file truncated or inconsistent)",
-            file=name,
-        )
     if role == "mrsref" and match is not None:
         data, notes = match_readout(data, match[0], match[1], name)
         corrections += notes
         header = {**header, **{k: v for k, v in data.header.items() if k == "SpectralWidth"}}
     notes = _transient_checks(data, facts, src, role, require_transients, name)
-    averaged, n_averages = _averaging(data, facts, role)
+    averaged, n_averages = _averaging(data, facts)
     if averaged:
         header[AVERAGED_KEY] = {
             "Value": True,
@@ -224,15 +270,7 @@ def convert_acquisition(
             "Value": corrections,
             "Description": "header and readout corrections made at conversion (fmrstrial)",
         }
-    data = MRSData(
-        fids=data.fids,
-        dwell_s=data.dwell_s,
-        cf_mhz=data.cf_mhz,
-        nucleus=data.nucleus,
-        dim_tags=data.dim_tags,
-        header=header,
-        affine=data.affine,
-    )
+    data = _with_header(data, header)
     summary = {
         **(labels or {}),
         "role": role,
@@ -246,41 +284,11 @@ def convert_acquisition(
         "n_files": src.n_files,
         "corrections": "; ".join(corrections) if corrections else "none",
     }
-    shift = 0.0
-    if cfg["ppm_correction"] == "fixed":
-        shift = float(cfg["ppm_shift"])
+    shift = float(cfg["ppm_shift"]) if cfg["ppm_correction"] == "fixed" else 0.0
     if role == "svs":
         if basis_path is not None:
             check_basis(data, _basis(str(basis_path)), cfg["te_tolerance_ms"], name)
-        measured = naa_position(data)
-        lo, hi = NAA_WINDOW_PPM
-        if measured is None and cfg["naa_check"]:
-            raise InputError(
-                f"no NAA-like peak found between {lo} and {hi} ppm (not an in-vivo brain "
-                "spectrum, or a grossly wrong ppm reference?); set convert.naa_check to "
-                "false for phantom data",
-                file=name,
-            )
-        if measured is not None:
-            summary["naa_ppm"] = round(measured, 4)
-            summary["naa_offset_ppm"] = round(measured - NAA_PPM, 4)
-            if cfg["ppm_correction"] == "naa":
-                shift = NAA_PPM - measured
-        residual = 0.0 if measured is None else measured + shift - NAA_PPM
-        if cfg["naa_check"] and abs(residual) > cfg["naa_tolerance_ppm"]:
-            raise InputError(
-                f"NAA peak found at {measured:.3f} ppm, {measured - NAA_PPM:+.3f} ppm from "
-                f"{NAA_PPM} (allowed ± {cfg['naa_tolerance_ppm']} ppm; drift-sized offsets are "
-                "corrected in preprocessing): wrong ppm reference? Set "
-                "convert.ppm_correction to 'fixed' (with convert.ppm_shift, e.g. for the "
-                "GE 0.169 ppm offset) or 'naa'",
-                file=name,
-            )
-        if abs(residual) > NAA_REPORT_PPM:
-            notes.append(
-                f"NAA at {measured:.3f} ppm ({measured - NAA_PPM:+.3f} ppm): a frequency "
-                "offset that preprocessing corrects"
-            )
+        shift = _check_naa(data, cfg, shift, summary, notes, name)
     if shift:
         data = data.with_fids(shift_hz(data.fids, shift * data.cf_mhz, data.dwell_s))
         summary["ppm_correction_ppm"] = round(shift, 4)
