@@ -21,9 +21,9 @@ import pytest
 import yaml
 from stats_fixtures import truth_timecourse
 
-from conftest import REPO
-from fmrstrial.clinical import score_dataset, write_outputs
+from conftest import REPO, tree_digest
 from fmrstrial.cli import main as cli_main
+from fmrstrial.clinical import score_dataset, write_outputs
 from fmrstrial.dataset import sessions_table, validate_dataset
 from fmrstrial.errors import InputError
 from fmrstrial.figures import plots
@@ -72,8 +72,9 @@ def make_foreign(ds: Path, madrs_only: bool = True) -> None:
     (truth / "sub-01" / "ses-1" / "sub-01_ses-1_metabolites.json").write_text(
         json.dumps({"Glu": [9.1, 9.4], "Gln": [3.0, 3.1]})
     )
-    # same file name as one of ours, different content
+    # same file names as two of ours, different content
     (truth / "clinical_scores.tsv").write_text("subject\tvisit\tmadrs\nsub-01\t1\t30\n")
+    (truth / "effects.json").write_text(json.dumps({"glx_effect": 0.05}))
     if madrs_only:
         for path in (ds / "phenotype").iterdir():
             if not path.name.startswith("madrs."):
@@ -302,6 +303,7 @@ def test_workflow_on_a_foreign_madrs_only_dataset(tmp_path):
     ds = tmp_path / "data" / "trial"
     simulate_trial(ds, sim_resolve(TINY))
     make_foreign(ds)
+    before = tree_digest(ds)
     config = {
         "dataset": "data/trial",
         "demo": {"generate_if_missing": True},
@@ -348,5 +350,5 @@ def test_workflow_on_a_foreign_madrs_only_dataset(tmp_path):
     assert "Simulated data" not in notebook_output(res / "notebooks" / "quality.ipynb")
     for stem in plots.FIGSIZE:
         assert (res / "figures" / f"{stem}.png").is_file() or stem == "forest"
-    # the dataset is read, never written
-    assert not (ds / "derivatives" / "truth" / "effects.json").exists()
+    # the dataset is read, never written (nor regenerated)
+    assert tree_digest(ds) == before

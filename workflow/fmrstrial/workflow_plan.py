@@ -72,7 +72,7 @@ def check_simulator_truth(truth_dir: str | Path) -> Path:
     if not ours:
         raise InputError(
             "not the truth folder of a dataset written by the fmrstrial trial simulator "
-            f"(expected DATASET/derivatives/truth with DATASET/dataset_description.json naming "
+            "(expected DATASET/derivatives/truth with DATASET/dataset_description.json naming "
             "GeneratedBy 'fmrstrial', 'trial simulator ...'); truth is read only from "
             "simulated datasets",
             file=str(truth),

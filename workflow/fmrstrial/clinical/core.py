@@ -196,8 +196,11 @@ def present_scales(dataset: Path, problems: list[Problem]) -> tuple[dict[str, Sc
             present[sid] = scale
         elif sid in REQUIRED_SCALES:
             problems.append(
-                Problem(str(path), f"file not found: {scale.name} is the primary outcome and "
-                        "every dataset must have it")
+                Problem(
+                    str(path),
+                    f"file not found: {scale.name} is the primary outcome and "
+                    "every dataset must have it",
+                )
             )
         else:
             absent[sid] = f"phenotype/{sid}.tsv is not in the dataset"

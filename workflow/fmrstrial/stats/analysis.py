@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..clinical.scales import load_scales
 from ..errors import InputError
 from ..io.tables import write_json, write_tsv
 from ..lmm import DesignError, parse_formula
 from . import derived
-from ..clinical.scales import load_scales
 from .data import StatsInputs, clinical_frame, glx_frame
 from .models import covers, fit_model, fit_pooled, outcome_label
 
