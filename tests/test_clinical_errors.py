@@ -131,8 +131,17 @@ def test_missing_column(ds):
 
 
 def test_missing_phenotype_file(ds):
+    """MADRS, the primary outcome, is required; another absent scale is not scored."""
+    (ds / "phenotype" / "madrs.tsv").unlink()
+    assert only(ds) == (
+        f"{ds / 'phenotype' / 'madrs.tsv'}: file not found: Montgomery-Asberg Depression "
+        "Rating Scale is the primary outcome and every dataset must have it"
+    )
+    shutil.copy(FIXTURE / "phenotype" / "madrs.tsv", ds / "phenotype" / "madrs.tsv")
     (ds / "phenotype" / "psi.tsv").unlink()
-    assert only(ds) == f"{ds / 'phenotype' / 'psi.tsv'}: file not found"
+    scores = score_dataset(ds)
+    assert "psi" not in set(scores.long["scale"])
+    assert scores.absent == {"psi": "phenotype/psi.tsv is not in the dataset"}
 
 
 def test_bad_session_metadata(ds):
