@@ -126,7 +126,7 @@ def test_missing_column(ds):
     f = ds / "phenotype" / "teps.tsv"
     lines = [line.split("\t") for line in f.read_text().splitlines()]
     k = lines[0].index("teps_05")
-    f.write_text("\n".join("\t".join(c[:k] + c[k + 1:]) for c in lines) + "\n")
+    f.write_text("\n".join("\t".join(c[:k] + c[k + 1 :]) for c in lines) + "\n")
     assert only(ds) == f"{f}, column 'teps_05': required column is missing"
 
 

@@ -255,7 +255,9 @@ def test_reporting_tables_and_figures_cope(foreign):
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     assert sum("not available" in t for t in texts) == len(SELF_REPORT)
     assert any("phenotype/qids_sr16.tsv not in the dataset" in t for t in texts)
-    plots.forest(read_tsv(stats / "findings.tsv"))
+    fig = plots.forest(read_tsv(stats / "findings.tsv"))
+    labels = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+    assert "estimate, 95 % CI" in labels and "true value (simulated data)" not in labels
 
 
 def test_findings_notebook_runs(foreign, tmp_path):

@@ -180,7 +180,11 @@ def forest(findings: pd.DataFrame) -> plt.Figure:
         ),
         plt.Line2D([], [], marker="^", color=PUBLISHED_COLOUR, ls="none", label="published value"),
     ]
-    fig.legend(handles=handles, loc="outside lower center", ncol=3, frameon=False, fontsize=7)
+    if "truth" not in rows or rows["truth"].isna().all():
+        del handles[1]  # real data: no true values to show
+    fig.legend(
+        handles=handles, loc="outside lower center", ncol=len(handles), frameon=False, fontsize=7
+    )
     return fig
 
 
