@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import InputError, Problem
 from ..io.basis import BasisInfo
 from ..io.nifti_mrs import MRSData
-from ..spectra import ppm_axis, to_spectrum
+from ..spectra import PPM_CENTRE_1H, ppm_axis, to_spectrum
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -119,14 +119,22 @@ def check_field(data: MRSData, expected_t: float, tolerance: float, name: str) -
         )
 
 
+#: Chemical-shift range (ppm) a basis set must cover to be resampled to any data grid.
+METABOLITE_RANGE_PPM = (0.0, 4.7)
+
+
 def check_basis(data: MRSData, basis: BasisInfo, te_tolerance_ms: float, name: str) -> None:
     """Dwell time, points, field and TE must allow fitting with `basis`."""
     problems = []
-    bw, basis_bw = 1.0 / data.dwell_s, 1.0 / basis.dwell_s
-    if bw > basis_bw * 1.005:
+    # A basis narrower than the data is resampled (band-limited): only the metabolite range
+    # must lie inside the basis set's spectral window.
+    half_ppm = 0.5 / basis.dwell_s / basis.cf_mhz
+    lo, hi = PPM_CENTRE_1H - half_ppm, PPM_CENTRE_1H + half_ppm
+    if lo > METABOLITE_RANGE_PPM[0] or hi < METABOLITE_RANGE_PPM[1]:
         problems.append(
-            f"spectral width {bw:.0f} Hz (dwell {data.dwell_s * 1e3:.4f} ms) exceeds "
-            f"the basis set's {basis_bw:.0f} Hz; the basis cannot be resampled to it"
+            f"the basis set's spectral window ({lo:.2f} to {hi:.2f} ppm, "
+            f"{1.0 / basis.dwell_s:.0f} Hz) does not cover {METABOLITE_RANGE_PPM[0]:g} to "
+            f"{METABOLITE_RANGE_PPM[1]:g} ppm, the range fitted"
         )
     duration, basis_duration = data.n_points * data.dwell_s, basis.n_points * basis.dwell_s
     if duration > basis_duration * 1.005:
