@@ -65,13 +65,27 @@ def _patterns(template: Template, seq: int, dropout: float, exclusion: float):
     return counts, w, cells
 
 
-def expected_sums(template: Template, tau2: float, sigma2: float, dropout: float, exclusion: float):
-    """Expected X'WX (p,p), M (2,p,p), N (2,2,p,p), T (2,2) summed over participants."""
+def sequence_counts(n_participants: int) -> tuple[int, int]:
+    """Participants on PN and NP (PN gets the odd one, as in :func:`.design.table`)."""
+    return (n_participants + 1) // 2, n_participants // 2
+
+
+def expected_sums(
+    template: Template,
+    tau2: float,
+    sigma2: float,
+    dropout: float,
+    exclusion: float,
+    n_participants: int | None = None,
+):
+    """Expected X'WX (p,p), M (2,p,p), N (2,2,p,p), T (2,2) summed over participants
+    (``n_participants``: plan for that N with the template's rows; default its own N)."""
+    counts = sequence_counts(n_participants or template.n_participants)
     p = template.X.shape[2]
     XtWX, M, N, T = np.zeros((p, p)), np.zeros((2, p, p)), np.zeros((2, 2, p, p)), np.zeros((2, 2))
     gamma = tau2 / sigma2
     for seq in (0, 1):
-        count = int(np.sum(template.sequence == seq))
+        count = counts[seq]
         if count == 0:
             continue
         cnt, w, cells = _patterns(template, seq, dropout, exclusion)
@@ -86,7 +100,7 @@ def expected_sums(template: Template, tau2: float, sigma2: float, dropout: float
         def shrink(k, a=a, safe=safe):
             return (1.0 - a**k) / safe
 
-        def wsum(f, arr):  # sum_P w_P f_P arr_P
+        def wsum(f, arr, w=w):  # sum_P w_P f_P arr_P
             return np.einsum("P,P...->...", w * f, arr)
 
         XtWX += wsum(np.ones_like(n), xtx - shrink(1)[:, None, None] * ss) / sigma2
@@ -109,8 +123,11 @@ def analytic_power(
     alpha: float = 0.05,
     dropout: float = 0.0,
     block_exclusion: float = 0.0,
+    n_participants: int | None = None,
 ) -> dict[str, float]:
-    """power, den_df, noncentrality and se of the tested coefficient on the expected design."""
+    """power, den_df, noncentrality and se of the tested coefficient on the expected design
+    of ``n_participants`` (default: the template's N; any template with both sequences
+    serves, the design is per sequence)."""
     L = np.atleast_2d(template.L)
     if L.shape[0] != 1:
         raise ValueError("the analytic approximation handles one-df terms only")
@@ -118,7 +135,7 @@ def analytic_power(
     tau2 = params.participant_sd**2
     sd = params.row_sd(template.scenario.block_min)
     sigma2 = sd**2
-    XtWX, M, N, T = expected_sums(template, tau2, sigma2, dropout, block_exclusion)
+    XtWX, M, N, T = expected_sums(template, tau2, sigma2, dropout, block_exclusion, n_participants)
     C = np.linalg.inv(XtWX)
     CM = np.einsum("ij,kjl->kil", C, M)
     info = T - 2.0 * np.einsum("ij,klji->kl", C, N) + np.einsum("kij,lji->kl", CM, CM)
