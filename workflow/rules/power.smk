@@ -1,19 +1,17 @@
-"""Optional target `snakemake power`: power and sample size for the next trial (not in `all`)."""
+"""Optional target `snakemake power`: power and sample size for the next trial (not in `all`).
 
-
-def power_models():
-    """Fitted model JSON per test named by power.<test>.model (none: config values)."""
-    out = {}
-    for test in ("glx", "madrs"):
-        model = config["power"][test]["model"]
-        if model:
-            out[test] = f"results/stats/{model}.json"
-    return out
+Reads the fitted model JSON named by power.<test>.model (none: the config's values)."""
 
 
 rule power:
     input:
-        unpack(lambda wildcards: power_models()),
+        unpack(
+            lambda wildcards: {
+                test: f"results/stats/{config['power'][test]['model']}.json"
+                for test in ("glx", "madrs")
+                if config["power"][test]["model"]
+            }
+        ),
     output:
         table="results/power/power.tsv",
         sample_size=report(

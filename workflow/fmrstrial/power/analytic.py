@@ -31,7 +31,7 @@ import numpy as np
 from scipy import stats
 
 from .design import Template
-from .params import TestParams
+from .params import PowerParams
 from .simulate import true_beta
 
 MAX_PATTERNS = 2_000_000
@@ -118,7 +118,7 @@ def expected_sums(
 
 
 def analytic_power(
-    params: TestParams,
+    params: PowerParams,
     template: Template,
     alpha: float = 0.05,
     dropout: float = 0.0,

@@ -33,7 +33,7 @@ COEFFICIENTS = {
 
 
 @dataclass
-class TestParams:
+class PowerParams:
     """Assumptions of one test. SDs in response units (Glx/tNAA ratio, MADRS points).
 
     ``residual_sd`` is the residual SD of one analysed row at ``reference_block_min``
@@ -133,7 +133,7 @@ def _variances(doc: dict, file: str) -> tuple[float, float]:
     return out[0], out[1]
 
 
-def from_model(test: str, path: str | Path, overrides: dict) -> TestParams:
+def from_model(test: str, path: str | Path, overrides: dict) -> PowerParams:
     """Assumptions from a fitted model JSON; ``overrides`` = the config's power.<test>."""
     file = str(path)
     doc = read_model(path)
@@ -169,7 +169,7 @@ def from_model(test: str, path: str | Path, overrides: dict) -> TestParams:
     return _finish(test, formula, term, coef, values, fixed, src, overrides)
 
 
-def from_config(test: str, overrides: dict) -> TestParams:
+def from_config(test: str, overrides: dict) -> PowerParams:
     """Assumptions given entirely in the config's power.<test> section."""
     formula, term = DEFAULT_MODELS[test]
     missing = [k for k in ("effect", "participant_sd", "residual_sd") if overrides.get(k) is None]
@@ -203,8 +203,8 @@ def _where(source: str) -> tuple[str, str]:
     return file, name
 
 
-def _finish(test, formula, term, coef, values, fixed, src, overrides) -> TestParams:
-    """Validate the values and build the TestParams (errors name the source field)."""
+def _finish(test, formula, term, coef, values, fixed, src, overrides) -> PowerParams:
+    """Validate the values and build the PowerParams (errors name the source field)."""
     where = "config power"
     if not math.isfinite(values["effect"]) or values["effect"] == 0:
         file, name = _where(src["effect"])
@@ -240,7 +240,7 @@ def _finish(test, formula, term, coef, values, fixed, src, overrides) -> TestPar
             if noise is not None
             else "assumed: the whole residual is block measurement noise"
         )
-    return TestParams(
+    return PowerParams(
         test=test,
         formula=formula,
         term=term,

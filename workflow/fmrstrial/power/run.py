@@ -26,7 +26,7 @@ from ..io.atomic import write_text
 from ..io.tables import write_json, write_tsv
 from .analytic import analytic_power
 from .design import Scenario, build_template
-from .params import TestParams, from_config, from_model
+from .params import PowerParams, from_config, from_model
 from .settings import MAX_N, TESTS, scenarios
 from .simulate import simulate_power
 
@@ -40,12 +40,12 @@ LABELS = {
 class PowerResults:
     table: pd.DataFrame
     sample_sizes: pd.DataFrame
-    params: dict[str, TestParams]
+    params: dict[str, PowerParams]
     settings: dict
 
 
 def load_params(settings: dict, models: dict[str, str | os.PathLike | None]) -> dict:
-    """TestParams per test: from ``models[test]`` (a model JSON) or from the config."""
+    """PowerParams per test: from ``models[test]`` (a model JSON) or from the config."""
     out = {}
     for test in TESTS:
         path = models.get(test)
@@ -54,7 +54,7 @@ def load_params(settings: dict, models: dict[str, str | os.PathLike | None]) -> 
     return out
 
 
-def analytic_n(params: TestParams, scenario: Scenario, target: float, s: dict, cache: dict):
+def analytic_n(params: PowerParams, scenario: Scenario, target: float, s: dict, cache: dict):
     """Smallest N >= 4 with analytic power >= target (bisection; None beyond MAX_N)."""
 
     tpl = build_template(scenario, 4, params.formula, params.term)
@@ -81,7 +81,7 @@ def _exclusion(s: dict, scenario: Scenario) -> float:
     return float(s["glx"]["block_exclusion"]) if scenario.test == "glx" else 0.0
 
 
-def compute(settings: dict, params: dict[str, TestParams]) -> PowerResults:
+def compute(settings: dict, params: dict[str, PowerParams]) -> PowerResults:
     """Simulated and analytic power over the N grid for every test and design."""
     rows, sizes = [], []
     grid = sorted(set(settings["participants"]))

@@ -2,7 +2,7 @@
 
 Each replicate is one planned trial: y = X beta + u_participant + e with
 u ~ N(0, participant_sd^2) and e ~ N(0, row_sd^2) (Glx: row_sd for the scenario's block
-length, see :meth:`TestParams.row_sd`). Missing data: each participant misses the whole
+length, see :meth:`PowerParams.row_sd`). Missing data: each participant misses the whole
 period-2 session with probability ``dropout``; each Glx block is excluded (QC) with
 probability ``block_exclusion``. Every replicate is analysed by REML with the type III
 Satterthwaite F test of the term (:mod:`.fastlmm`, identical to :func:`fmrstrial.lmm.fit_lmm`).
@@ -20,7 +20,7 @@ from scipy import stats
 
 from .design import Template
 from .fastlmm import f_tests, fit_replicates, grouped_stats
-from .params import TestParams
+from .params import PowerParams
 
 CHUNK = 500
 TEST_CODES = {"glx": 1, "madrs": 2}
@@ -52,7 +52,7 @@ def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
     return lo, hi
 
 
-def true_beta(params: TestParams, template: Template) -> np.ndarray:
+def true_beta(params: PowerParams, template: Template) -> np.ndarray:
     """(p,) true fixed effects in the template's coefficient order (absent names: 0)."""
     unknown = [n for n in params.fixed if n not in template.x_names]
     if unknown:
@@ -78,7 +78,7 @@ def seed_for(seed: int, template: Template, chunk: int) -> np.random.SeedSequenc
 
 
 def draw(
-    params: TestParams,
+    params: PowerParams,
     template: Template,
     n: int,
     rng: np.random.Generator,
@@ -138,7 +138,7 @@ def analyse(template: Template, Y: np.ndarray, mask: np.ndarray, alpha: float, b
 
 
 def simulate_power(
-    params: TestParams,
+    params: PowerParams,
     template: Template,
     n_sim: int,
     seed: int,
