@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError, Problem
-from ..lmm import FormulaError, parse_formula
+from ..lmm import FormulaError
 from .design import check_formula
 
 #: The findings' models (formula, term) used when no model JSON is read.
@@ -177,7 +177,8 @@ def from_config(test: str, overrides: dict) -> PowerParams:
         raise InputError(
             Problem(
                 "config power",
-                f"power.{test}: without a model JSON (power.{test}.model: null) "
+                f"no fitted model JSON was given for {test} (power.{test}.model with "
+                f"--stats-dir, or --{test}-model), so "
                 f"{', '.join(f'power.{test}.{k}' for k in missing)} must be given",
             )
         )
@@ -192,7 +193,6 @@ def _check(formula: str, term: str, test: str, file: str) -> None:
         check_formula(formula, term, test)
     except (ValueError, FormulaError) as exc:
         raise InputError(Problem(file, f"field 'formula': {exc}")) from exc
-    parse_formula(formula)
 
 
 def _where(source: str) -> tuple[str, str]:

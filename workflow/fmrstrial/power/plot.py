@@ -42,5 +42,7 @@ def power_curve(table: pd.DataFrame, sample_sizes: pd.DataFrame) -> plt.Figure:
         ax.set_xlabel("participants (N)")
         ax.set_ylabel("power (%)")
         ax.set_title(TITLES.get(test, test))
-        ax.legend(loc="upper left", frameon=False, title="points: simulation (95 % CI)\nline: analytic")
+        ax.legend(
+            loc="upper left", frameon=False, title="points: simulation (95 % CI)\nline: analytic"
+        )
     return fig
