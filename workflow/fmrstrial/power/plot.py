@@ -17,7 +17,7 @@ def power_curve(table: pd.DataFrame, sample_sizes: pd.DataFrame) -> plt.Figure:
     apply()
     tests = list(dict.fromkeys(table["test"]))
     fig, axes = plt.subplots(
-        1, len(tests), figsize=(3.4 * len(tests), 3.4), layout="constrained", squeeze=False
+        1, len(tests), figsize=(3.4 * len(tests), 4.2), layout="constrained", squeeze=False
     )
     for ax, test in zip(axes[0], tests, strict=True):
         sub = table[table["test"] == test]
@@ -42,7 +42,11 @@ def power_curve(table: pd.DataFrame, sample_sizes: pd.DataFrame) -> plt.Figure:
         ax.set_xlabel("participants (N)")
         ax.set_ylabel("power (%)")
         ax.set_title(TITLES.get(test, test))
-        ax.legend(
-            loc="upper left", frameon=False, title="points: simulation (95 % CI)\nline: analytic"
-        )
+        title = "blocks per session (baseline + infusion) x length" if test == "glx" else None
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False, title=title)
+    fig.suptitle(
+        "points: simulation (95 % Monte-Carlo CI); lines: analytic; dotted: target powers",
+        fontsize=8,
+        color=NEUTRAL,
+    )
     return fig

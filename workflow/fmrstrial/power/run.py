@@ -5,10 +5,11 @@ Outputs (``write_outputs``), all deterministic for the same inputs and settings:
 - ``power.tsv``: test, design, n_participants, n_sim, n_failed, rejections, power, ci_low,
   ci_high (95 % Clopper-Pearson Monte-Carlo interval), power_analytic, den_df_median (of the
   simulated analyses), den_df_analytic, effect, participant_sd, row_sd.
-- ``sample_size.tsv``: test, design, target_power, n_simulation (smallest N of the grid whose
-  simulated power, and that of every larger N of the grid, reaches the target; n/a if none),
-  power_at_n, ci_low, ci_high, n_analytic (smallest N >= 4 reaching it by the analytic
-  approximation), power_analytic_at_n.
+- ``sample_size.tsv``: test, design, target_power, n_simulation (smallest N whose simulated
+  power, and that of every larger simulated N, reaches the target; found on the grid, then
+  refined by simulating every N down to the grid point below; n/a if the grid never reaches
+  it), power_at_n, ci_low, ci_high (its MC interval), n_analytic (smallest N >= 4 reaching
+  the target by the analytic approximation), power_analytic_at_n.
 - ``assumptions.json``: every value used, with its source (file and field, or config key).
 - ``summary.txt``: the sample sizes with the assumptions written next to them.
 """
@@ -77,6 +78,40 @@ def analytic_n(params: PowerParams, scenario: Scenario, target: float, s: dict, 
     return hi, power(hi)
 
 
+def simulated_n(params: PowerParams, scenario: Scenario, target: float, s: dict, sims: dict):
+    """Smallest N reaching ``target`` by simulation, to the participant.
+
+    On the grid: the smallest N whose simulated power, and that of every larger grid N,
+    reaches the target; then every N between it and the grid point below is simulated too
+    (added to ``sims``) and the same rule applied. None if the grid never reaches it.
+    """
+
+    def first(ns):
+        for k, n in enumerate(ns):
+            if all(sims[m].power >= target for m in ns[k:]):
+                return n
+        return None
+
+    grid = sorted(sims)
+    n = first(grid)
+    if n is None or n == grid[0]:
+        return n
+    below = grid[grid.index(n) - 1]
+    for m in range(below + 1, n):
+        if m not in sims and m >= 4:
+            tpl = build_template(scenario, m, params.formula, params.term)
+            sims[m] = simulate_power(
+                params,
+                tpl,
+                s["n_sim"],
+                s["seed"],
+                s["alpha"],
+                s["dropout"],
+                _exclusion(s, scenario),
+            )
+    return first([m for m in sorted(sims) if m > below])
+
+
 def _exclusion(s: dict, scenario: Scenario) -> float:
     return float(s["glx"]["block_exclusion"]) if scenario.test == "glx" else 0.0
 
@@ -126,22 +161,20 @@ def compute(settings: dict, params: dict[str, PowerParams]) -> PowerResults:
                         "row_sd": par.row_sd(sc.block_min if test == "glx" else None),
                     }
                 )
+            sims = dict(zip(grid, curve, strict=True))
             cache: dict = {}
             for target in settings["targets"]:
-                n_sim_t, k_sim = None, None
-                for k in range(len(grid)):
-                    if all(c.power >= target for c in curve[k:]):
-                        n_sim_t, k_sim = grid[k], k
-                        break
+                n_sim_t = simulated_n(par, sc, target, settings, sims)
                 n_ana, p_ana = analytic_n(par, sc, target, settings, cache)
-                lo, hi = curve[k_sim].ci() if k_sim is not None else (np.nan, np.nan)
+                hit = sims.get(n_sim_t)
+                lo, hi = hit.ci() if hit is not None else (np.nan, np.nan)
                 sizes.append(
                     {
                         "test": test,
                         "design": sc.label,
                         "target_power": target,
                         "n_simulation": n_sim_t if n_sim_t is not None else np.nan,
-                        "power_at_n": curve[k_sim].power if k_sim is not None else np.nan,
+                        "power_at_n": hit.power if hit is not None else np.nan,
                         "ci_low": lo,
                         "ci_high": hi,
                         "n_analytic": n_ana if n_ana is not None else np.nan,
