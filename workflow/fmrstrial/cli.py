@@ -23,6 +23,7 @@ STEP_MODULES = (
     "fmrstrial.clinical.command",
     "fmrstrial.lmm.command",
     "fmrstrial.stats.command",
+    "fmrstrial.power.command",
     "fmrstrial.privacy",
 )
 
