@@ -40,6 +40,7 @@ COMMANDS = {
     "lmm": "fmrstrial.lmm.command",
     "stats": "fmrstrial.stats.command",
     "privacy-check": "fmrstrial.privacy",
+    "power": "fmrstrial.power.command",
 }
 
 
