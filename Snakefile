@@ -31,6 +31,7 @@ include: "workflow/rules/clinical.smk"
 include: "workflow/rules/stats.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/provenance.smk"
+include: "workflow/rules/power.smk"
 
 
 rule all:

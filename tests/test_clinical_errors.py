@@ -126,13 +126,22 @@ def test_missing_column(ds):
     f = ds / "phenotype" / "teps.tsv"
     lines = [line.split("\t") for line in f.read_text().splitlines()]
     k = lines[0].index("teps_05")
-    f.write_text("\n".join("\t".join(c[:k] + c[k + 1:]) for c in lines) + "\n")
+    f.write_text("\n".join("\t".join(c[:k] + c[k + 1 :]) for c in lines) + "\n")
     assert only(ds) == f"{f}, column 'teps_05': required column is missing"
 
 
 def test_missing_phenotype_file(ds):
+    """MADRS, the primary outcome, is required; another absent scale is not scored."""
+    (ds / "phenotype" / "madrs.tsv").unlink()
+    assert only(ds) == (
+        f"{ds / 'phenotype' / 'madrs.tsv'}: file not found: Montgomery-Asberg Depression "
+        "Rating Scale is the primary outcome and every dataset must have it"
+    )
+    shutil.copy(FIXTURE / "phenotype" / "madrs.tsv", ds / "phenotype" / "madrs.tsv")
     (ds / "phenotype" / "psi.tsv").unlink()
-    assert only(ds) == f"{ds / 'phenotype' / 'psi.tsv'}: file not found"
+    scores = score_dataset(ds)
+    assert "psi" not in set(scores.long["scale"])
+    assert scores.absent == {"psi": "phenotype/psi.tsv is not in the dataset"}
 
 
 def test_bad_session_metadata(ds):

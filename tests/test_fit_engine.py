@@ -145,7 +145,10 @@ def test_fit_does_not_depend_on_starting_phase_and_shift(sim, fit_basis):
     )
     mets = [i for i, k in enumerate(r.kinds) if k == "metabolite"]
     diff = np.abs(r.amplitudes - aligned.amplitudes)[mets]
-    assert np.all(diff < 0.5 * aligned.amplitude_sd[mets])
+    # Cr and PCr (anticorrelated, 0.03 ppm apart) may trade within a CRLB; their sum may not
+    assert np.all(diff < 1.0 * aligned.amplitude_sd[mets])
+    for name in ("tCr", "tNAA", "Glx"):
+        assert abs(r.sums[name].value - aligned.sums[name].value) < 0.5 * aligned.sums[name].sd
     glx, glx0 = r.ratios["Glx/tNAA"], aligned.ratios["Glx/tNAA"]
     assert abs(glx.value - glx0.value) < 0.2 * glx0.sd
 

@@ -69,11 +69,14 @@ def test_philips_with_water_reference(converted, sub, tmp_path):
     assert after < before / 20
     cr = qc.peak_measures(out, data.dwell_s, data.cf_mhz, (2.95, 3.1))[2]
     assert cr == pytest.approx(3.027, abs=0.02)
-    # Klose phasing makes the peaks absorptive: NAA's real peak is its magnitude maximum
-    spec = to_spectrum(out)
-    ppm = ppm_axis(out.size, data.dwell_s, data.cf_mhz)
-    naa = (ppm > 1.95) & (ppm < 2.06)
-    assert spec.real[naa].max() > 0.9 * np.abs(spec[naa]).max()
+    # Klose phasing makes the peaks absorptive, and the metabolite signal confirms it: the
+    # fitted NAA singlet (QC's measure, at 2.008 ppm) has a phase near 0; the NAA/Cr phase
+    # (Cr about 30 deg from NAA here: a first-order phase) lies within the tolerance
+    naa = qc.naa_measures(out, data.dwell_s, data.cf_mhz, (1.9, 2.12))
+    assert naa.ppm == pytest.approx(2.008, abs=0.002)
+    assert abs(np.rad2deg(naa.phase_rad)) < 10
+    assert session["phase_source"].startswith("water reference")
+    assert abs(session["metabolite_phase_deg"]) < 30
     assert (tmp_path / "qc.png").is_file()
 
 

@@ -2,8 +2,9 @@
 
     python tests/benchmarks/bench_fit_speed.py [--n 200] [--repeats 3]
 
-Fits `n` synthetic demo blocks (fmrstrial.fit.synthetic, fixed seed; basis prepared once,
-as `fit_file` does per file) `repeats` times and reports the median spectra per second.
+Fits `n` synthetic demo blocks (fmrstrial.fit.synthetic, fixed seed; basis prepared once and
+the baseline penalty chosen once on their mean, as `fit_file` does per file) `repeats` times
+and reports the median spectra per second.
 Baselines measured in the same run on the same spectra:
   - finite-difference Jacobian: the same variable-projection problem solved by scipy's
     least_squares with jac='2-point' instead of the analytic Jacobian (full CRLB as well);
@@ -69,8 +70,15 @@ def solve_nothing(problem, theta0, max_nfev):
 
 
 def run(blocks, sim, fb, settings):
+    """As `fit_data` fits a session: the baseline penalty chosen once on the mean of the
+    blocks (its time included), then every block with it."""
     start = time.perf_counter()
-    out = [fit_spectrum(b.fid, sim.dwell_s, sim.cf_mhz, fb, settings) for b in blocks]
+    mean = np.mean([b.fid for b in blocks], axis=0)
+    penalty = fit_spectrum(mean, sim.dwell_s, sim.cf_mhz, fb, settings).baseline_penalty
+    out = [
+        fit_spectrum(b.fid, sim.dwell_s, sim.cf_mhz, fb, settings, baseline_penalty=penalty)
+        for b in blocks
+    ]
     return len(blocks) / (time.perf_counter() - start), out
 
 
@@ -119,7 +127,8 @@ def main() -> None:
           f"fraction of the NNLS-only rate: {med / med_lin:.2f}")  # fmt: skip
     print(f"  same optimum: max |Glx/tNAA difference| analytic vs finite differences "
           f"{np.abs(glx - glx_fd).max():.2e}")  # fmt: skip
-    print(f"  target >= 8 spectra/s: {'PASS' if med >= 8 else 'FAIL'}")
+    print(f"  target >= 8 spectra/s: {'PASS' if med >= 8 else 'FAIL'}; LCModel 6.3 needs 2.5-2.7 s "
+          f"per spectrum: ratio {2.6 * med:.0f}x (target >= 10x)")  # fmt: skip
 
 
 if __name__ == "__main__":

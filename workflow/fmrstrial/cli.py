@@ -23,6 +23,7 @@ STEP_MODULES = (
     "fmrstrial.clinical.command",
     "fmrstrial.lmm.command",
     "fmrstrial.stats.command",
+    "fmrstrial.power.command",
     "fmrstrial.privacy",
 )
 
@@ -39,6 +40,7 @@ COMMANDS = {
     "lmm": "fmrstrial.lmm.command",
     "stats": "fmrstrial.stats.command",
     "privacy-check": "fmrstrial.privacy",
+    "power": "fmrstrial.power.command",
 }
 
 

@@ -17,6 +17,7 @@ import nibabel as nib
 import numpy as np
 import pandas as pd
 
+from .clinical.scales import load_scales
 from .errors import InputError, Problem, row_problem
 from .io.tables import read_tsv, write_json
 
@@ -275,13 +276,25 @@ def _check_participant(v, root, pid, prow, known, check_spectra):
 
 
 def _check_phenotype(v, root, known, required_scales):
+    """Required tables exist; tables of defined scales are well formed; others are noted.
+
+    A table without a scale definition (workflow/resources/scales/) is not analysed and
+    not checked: datasets may hold other phenotype tables.
+    """
     pheno = root / "phenotype"
     present = {p.stem for p in pheno.glob("*.tsv")} if pheno.is_dir() else set()
+    defined = load_scales()
     for scale in required_scales:
         if scale not in present:
             v.add(pheno / f"{scale}.tsv", "required phenotype table is missing")
     for scale in sorted(present):
         path = pheno / f"{scale}.tsv"
+        if scale not in defined:
+            v.notes.append(
+                f"phenotype/{scale}.tsv: no scale definition in workflow/resources/scales/, "
+                "not analysed"
+            )
+            continue
         df = _read_table(v, path, PHENOTYPE_KEYS)
         if df is None:
             continue

@@ -4,7 +4,9 @@ One row per session and block: design (participant, session, condition, period, 
 timing (block, t_mid_min, phase), the fitted ratios with CRLBs, QC (SNR and FWHM of the
 block before linewidth matching, from preprocessing; fit convergence and residual) and the
 QC decision with its reasons. On simulated data, the true and expected (population) ratios
-of each block are added from the simulator's per-transient truth.
+of each block are added from the simulator's per-transient truth; truth is read only from a
+dataset whose dataset_description.json names our simulator (other datasets may have a
+derivatives/truth folder of their own, which is never read).
 
 Blocks are given by their start and end relative to infusion start (minutes, block table of
 preprocessing); a transient at time t (s, relative to infusion start) belongs to the block
@@ -20,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .io.tables import read_tsv
+from .workflow_plan import check_simulator_truth
 
 TRUTH_COLUMNS = {
     "glx_tnaa": "true_glx_tnaa",
@@ -158,7 +161,13 @@ def assemble(
     qc: dict,
     truth_root: str | None = None,
 ) -> pd.DataFrame:
-    """All sessions' rows, sorted by participant, session and block."""
+    """All sessions' rows, sorted by participant, session and block.
+
+    truth_root: DATASET/derivatives/truth of a simulated dataset (InputError for any other
+    folder), or None for no truth columns.
+    """
+    if truth_root is not None:
+        truth_root = check_simulator_truth(truth_root)
     frames = []
     for s in sessions.sort_values(["participant_id", "session_id"]).to_dict("records"):
         pid, sid = s["participant_id"], s["session_id"]

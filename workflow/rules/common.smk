@@ -10,13 +10,17 @@ from fmrstrial.dataset import sessions_table
 from fmrstrial.paths import resource
 from fmrstrial.simulate.design import participant_label
 from fmrstrial.simulate.trial import mrs_paths
+from fmrstrial.clinical.scales import load_scales
 from fmrstrial.workflow_plan import dataset_was_simulated
+from fmrstrial.workflow_plan import present_scales as _present_scales
+from fmrstrial.workflow_plan import simulator_truth_dir
 
 DATASET = Path(config["dataset"])
 SIMULATE = config["demo"]["generate_if_missing"] and (
     not DATASET.exists() or dataset_was_simulated(DATASET)
 )
-SCALES = ["madrs", "qids_sr16", "shaps", "teps", "m3vas", "cadss", "psi"]
+#: every scale with a definition in workflow/resources/scales/ (in output order)
+SCALES = list(load_scales())
 
 
 def planned_sessions():
@@ -41,6 +45,13 @@ wildcard_constraints:
     sid="ses-[A-Za-z0-9]+",
 
 
+def _source_str(value):
+    """A source as Snakemake input: a path, or the paths of a DICOM series (a list)."""
+    if value is None:
+        return None
+    return [str(p) for p in value] if isinstance(value, list) else str(value)
+
+
 def _sources():
     """Raw acquisitions per session: {(pid, sid): {'svs': path, 'mrsref': path or None}}."""
     if SIMULATE:
@@ -54,7 +65,7 @@ def _sources():
     out = {}
     for pid, sid in SESSIONS:
         found = session_sources(DATASET, pid, sid, pattern)
-        out[(pid, sid)] = {k: (str(v) if v else None) for k, v in found.items()}
+        out[(pid, sid)] = {k: _source_str(v) for k, v in found.items()}
     return out
 
 
@@ -119,10 +130,13 @@ def dataset_tables():
 
 
 def present_scales():
-    """Scales with a phenotype table (all of them for the simulated demo)."""
+    """Defined scales with a phenotype table (all of them for the simulated demo).
+
+    Only these are scored; without phenotype/madrs.tsv validation and scoring stop.
+    """
     if SIMULATE:
         return SCALES
-    return [s for s in SCALES if (DATASET / "phenotype" / f"{s}.tsv").is_file()]
+    return _present_scales(DATASET, SCALES)
 
 
 def phenotype_tables(scales=None):
@@ -132,11 +146,10 @@ def phenotype_tables(scales=None):
 def dataset_spectra():
     files = []
     for pid, sid in SESSIONS:
-        files.append(session_svs(pid, sid))
-        ref = session_ref(pid, sid)
-        if ref:
-            files.append(ref)
-    return files
+        for src in (session_svs(pid, sid), session_ref(pid, sid)):
+            if src:
+                files += src if isinstance(src, list) else [src]
+    return list(dict.fromkeys(files))
 
 
 def workflow_files():
@@ -203,9 +216,15 @@ def fit_settings():
 
 
 def truth_dir():
-    """derivatives/truth of a simulated dataset ('' for real data)."""
-    truth = DATASET / "derivatives" / "truth"
-    return str(truth) if SIMULATE or truth.is_dir() else ""
+    """derivatives/truth of a dataset our simulator wrote ('' for any other dataset).
+
+    Decided by dataset_description.json (GeneratedBy), never by the folder existing:
+    other datasets may have a derivatives/truth folder of their own format.
+    """
+    if SIMULATE:
+        return str(DATASET / "derivatives" / "truth")
+    truth = simulator_truth_dir(DATASET)
+    return str(truth) if truth else ""
 
 
 def timecourse_input(wildcards):

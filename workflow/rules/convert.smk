@@ -24,6 +24,7 @@ rule convert_session:
         "../../envs/convert.yaml"
     params:
         settings=config["convert"],
+        require_transients=True,
     script:
         "../scripts/convert.py"
 
@@ -42,6 +43,7 @@ rule convert_session_svs_only:
         "../../envs/convert.yaml"
     params:
         settings=config["convert"],
+        require_transients=True,
     script:
         "../scripts/convert.py"
 

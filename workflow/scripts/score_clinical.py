@@ -9,6 +9,8 @@ from fmrstrial.smk import logged
 
 with logged(snakemake.log[0]):
     scores = score_dataset(snakemake.params.dataset, snakemake.params.rules)
+    for scale, reason in scores.absent.items():
+        print(f"note: {scale} not scored ({reason})")
     paths = write_outputs(scores, Path(snakemake.output.long).parent)
     expected = {Path(p) for p in snakemake.output}
     written = {Path(p) for p in paths.values()}

@@ -19,7 +19,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "score",
         help="score the clinical rating scales of a dataset",
         description=(
-            "Score every rating scale in DATASET/phenotype by its published rules and write "
+            "Score every rating scale in DATASET/phenotype by its published rules (MADRS is "
+            "required, the other scales are scored when their table is present) and write "
             "clinical.tsv, clinical_wide.tsv, clinical_madrs.tsv, clinical_imputation.tsv "
             "and clinical_mi.tsv into --out."
         ),
@@ -60,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
     """Score the dataset and write the tables; InputError on bad input (exit code 2)."""
     rules = merge_rules(read_rules(args.config), source=str(args.config or "<defaults>"))
     scores = score_dataset(args.dataset, rules)
+    for scale, reason in scores.absent.items():
+        print(f"note: {scale} not scored ({reason})")
     paths = write_outputs(scores, args.out)
     for path in paths.values():
         print(path)

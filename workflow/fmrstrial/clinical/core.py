@@ -1,8 +1,10 @@
 """Score every scale of a BIDS dataset: the `score_dataset` entry point.
 
-Every participant/session gets one row per timepoint at which a scale is collected (from
-the scale definition), whether or not the phenotype file has that row; absent rows give
-missing scores with the reason stated.
+The scales scored are those with a definition (workflow/resources/scales/) AND a table
+``phenotype/<scale>.tsv`` in the dataset; MADRS, the primary outcome, is the only table a
+dataset must have. Every participant/session gets one row per timepoint at which a scored
+scale is collected (from the scale definition), whether or not the phenotype file has that
+row; absent rows give missing scores with the reason stated.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ LONG_COLUMNS = [
     "imputed",
     "missing_reason",
 ]
+#: Phenotype tables every dataset must have (the primary outcome).
+REQUIRED_SCALES = ("madrs",)
 RECORD_COLUMNS = [
     *IDS,
     "scale",
@@ -54,7 +58,8 @@ class ClinicalScores:
     imputation_record: every score with missing items and what was done about it;
     imputations: m completed long tables (column ``imputation`` = 1..m) when any scale uses
     MICE, else empty; pool estimates fitted on each with `rubin_pool`;
-    rules: the missing-data rules used (defaults merged with the caller's).
+    rules: the missing-data rules used (defaults merged with the caller's);
+    absent: {scale id: reason} of the defined scales that were not scored (no table).
     """
 
     long: pd.DataFrame
@@ -63,6 +68,7 @@ class ClinicalScores:
     imputation_record: pd.DataFrame
     imputations: list[pd.DataFrame] = field(default_factory=list)
     rules: dict = field(default_factory=dict)
+    absent: dict[str, str] = field(default_factory=dict)
 
 
 def _grid(scale: Scale, sessions: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
@@ -178,17 +184,41 @@ def _records(grid, recoded, scale, name, rule, mrule, frame, rules) -> pd.DataFr
     return pd.DataFrame(out, columns=RECORD_COLUMNS)
 
 
-def score_dataset(dataset_dir: str | os.PathLike, rules: dict | None = None) -> ClinicalScores:
-    """Score every scale in ``DATASET/phenotype``; InputError listing all input problems.
+def present_scales(dataset: Path, problems: list[Problem]) -> tuple[dict[str, Scale], dict]:
+    """(defined scales with a phenotype table, {absent scale: reason}).
 
+    A missing table of a REQUIRED_SCALES scale is recorded in ``problems``.
+    """
+    present, absent = {}, {}
+    for sid, scale in load_scales().items():
+        path = dataset / "phenotype" / f"{sid}.tsv"
+        if path.is_file():
+            present[sid] = scale
+        elif sid in REQUIRED_SCALES:
+            problems.append(
+                Problem(
+                    str(path),
+                    f"file not found: {scale.name} is the primary outcome and "
+                    "every dataset must have it",
+                )
+            )
+        else:
+            absent[sid] = f"phenotype/{sid}.tsv is not in the dataset"
+    return present, absent
+
+
+def score_dataset(dataset_dir: str | os.PathLike, rules: dict | None = None) -> ClinicalScores:
+    """Score every defined scale that has a table in ``DATASET/phenotype``.
+
+    InputError listing all input problems (a missing MADRS table is one).
     rules: missing-item rules (see `fmrstrial.clinical.rules`), merged over the defaults.
     """
     dataset = Path(dataset_dir)
     rules = merge_rules(rules)
-    scales = load_scales()
     if not dataset.is_dir():
         raise InputError("dataset directory not found", file=str(dataset))
     problems: list[Problem] = []
+    scales, absent = present_scales(dataset, problems)
     sessions = read_sessions(dataset, problems)
     items = {sid: read_phenotype(dataset, s, sessions, problems) for sid, s in scales.items()}
     if problems:
@@ -225,4 +255,5 @@ def score_dataset(dataset_dir: str | os.PathLike, rules: dict | None = None) -> 
         imputation_record=record,
         imputations=imputations,
         rules=rules,
+        absent=absent,
     )

@@ -1,11 +1,15 @@
-"""`fmrstrial convert`: vendor file or NIfTI-MRS to de-identified, checked NIfTI-MRS."""
+"""`fmrstrial convert`: vendor file, DICOM folder or NIfTI-MRS to de-identified, checked
+NIfTI-MRS. A GE P-file's embedded water reference is written beside the metabolite data."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 from ..errors import InputError
 from ..io.config import load_section
+from ..io.nifti_mrs import read_nifti_mrs
 from .session import DEFAULTS, convert_acquisition
 
 
@@ -17,25 +21,68 @@ def _settings(path: str | None) -> dict:
     return section
 
 
+def reference_path(out: str | Path, suffix: str = ".nii.gz") -> Path:
+    """Where the embedded reference goes: X_svs.nii.gz -> X_mrsref.nii.gz, else X_mrsref."""
+    out = Path(out)
+    stem = out.name[: -len(".nii.gz")] if out.name.endswith(".nii.gz") else out.stem
+    if suffix != ".nii.gz":
+        stem = out.name[: -len(suffix)] if out.name.endswith(suffix) else out.stem
+    base = stem[: -len("_svs")] if stem.endswith("_svs") else stem
+    return out.with_name(f"{base}_mrsref{suffix}")
+
+
+def _report(out, summary) -> None:
+    offset = summary["naa_offset_ppm"]
+    print(
+        f"{out}: {summary['format']} -> NIfTI-MRS, {summary['n_points']} points, "
+        f"{summary['cf_mhz']} MHz, dims {summary['dim_tags'] or 'none'}"
+        + ("" if offset is None else f", NAA offset {offset:+.3f} ppm")
+    )
+    if summary["corrections"] != "none":
+        print(f"  corrected: {summary['corrections']}")
+    for note in summary["notes"]:
+        print(f"  note: {note}", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     settings = _settings(args.config)
     if args.format:
         settings["format"] = args.format
+    source = args.file
+    match = None
+    if args.match:
+        target = read_nifti_mrs(args.match)
+        match = (target.dwell_s, target.n_points)
+    common = dict(paired=args.paired_file, settings=settings, basis_path=args.basis)
     summary = convert_acquisition(
-        args.file,
+        source,
         args.out,
-        paired=args.paired_file,
         role="mrsref" if args.reference else "svs",
-        settings=settings,
-        basis_path=args.basis,
         summary_path=args.summary,
+        require_transients=args.require_transients,
+        match=match if args.reference else None,
+        **common,
     )
-    offset = summary["naa_offset_ppm"]
-    print(
-        f"{args.out}: {summary['format']} -> NIfTI-MRS, {summary['n_points']} points, "
-        f"{summary['cf_mhz']} MHz, dims {summary['dim_tags'] or 'none'}"
-        + ("" if offset is None else f", NAA offset {offset:+.3f} ppm")
-    )
+    _report(args.out, summary)
+    if summary["embedded_reference"] and not args.no_reference_out:
+        ref_out = args.reference_out or reference_path(args.out)
+        ref_summary = args.summary and reference_path(args.summary, ".json")
+        try:
+            ref = convert_acquisition(
+                source,
+                ref_out,
+                role="mrsref",
+                summary_path=ref_summary,
+                match=(summary["dwell_s"], summary["n_points"]),
+                **common,
+            )
+        except InputError:
+            for written in (args.out, args.summary):  # nothing half-written
+                if written:
+                    Path(written).unlink(missing_ok=True)
+            raise
+        print("  embedded water reference:", file=sys.stderr)
+        _report(ref_out, ref)
     return 0
 
 
@@ -44,7 +91,9 @@ def add_parser(sub) -> None:
         "convert", help="convert raw spectra to de-identified NIfTI-MRS", description=__doc__
     )
     p.add_argument(
-        "file", help="vendor file (.dat .rda .ima .dcm .sdat .spar .data .list .7) or NIfTI-MRS"
+        "file",
+        help="vendor file (.dat .rda .ima .dcm .sdat .spar .data .list .7), NIfTI-MRS, or a "
+        "folder of DICOM files stored one file per transient",
     )
     p.add_argument(
         "paired_file",
@@ -56,7 +105,29 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--reference",
         action="store_true",
-        help="the file is a water reference (no basis or NAA checks)",
+        help="convert the water reference (no basis or NAA checks); refuses data whose "
+        "header says water-suppressed; from a GE P-file, its embedded reference",
+    )
+    p.add_argument(
+        "--reference-out",
+        help="where a GE P-file's embedded water reference goes "
+        "(default: OUT with _svs replaced by, or followed by, _mrsref)",
+    )
+    p.add_argument(
+        "--no-reference-out",
+        action="store_true",
+        help="do not write a P-file's embedded water reference",
+    )
+    p.add_argument(
+        "--match",
+        help="with --reference: converted metabolite NIfTI-MRS whose dwell time and points "
+        "the reference is brought to (e.g. removes readout oversampling)",
+    )
+    p.add_argument(
+        "--require-transients",
+        action="store_true",
+        help="stop if the metabolite data hold one (averaged) spectrum instead of the "
+        "individual transients (the workflow passes it: fMRS needs transients)",
     )
     p.add_argument("--basis", help="basis set to check dwell time, points and TE against")
     p.add_argument("--format", help="force a format instead of detecting it")

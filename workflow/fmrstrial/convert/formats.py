@@ -4,6 +4,9 @@ Supported (spec2nii subcommand): Siemens TWIX `.dat` (twix -e image), RDA `.rda`
 Siemens DICOM `.ima/.dcm` (dicom), Philips SDAT/SPAR (philips), Philips DATA/LIST with a SPAR
 (philips_dl), Philips DICOM (philips_dcm), GE P-file `P*.7` (ge), and NIfTI-MRS `.nii(.gz)`
 (read as is). The format is detected from the file name and contents; `override` forces one.
+A folder, or a list of files, is a DICOM export stored one file per transient: its files are
+grouped into series (see `series`) and the series of the requested role is converted as one
+NIfTI-MRS with the transients on DIM_DYN in InstanceNumber order.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..io.nifti_mrs import MRSData, read_nifti_mrs
+from .series import dicom_files_in, group_series, pick_series
 
 FORMATS = ("nifti", "twix", "rda", "dicom", "philips", "philips_dl", "philips_dcm", "ge")
 
@@ -28,6 +32,13 @@ class SourceFiles:
     fmt: str
     main: Path
     companions: tuple[Path, ...] = ()
+    #: the files of a DICOM series stored one file per transient, in acquisition order
+    files: tuple[Path, ...] = ()
+    series: str | None = None
+
+    @property
+    def n_files(self) -> int:
+        return len(self.files) or 1 + len(self.companions)
 
     @property
     def name(self) -> str:
@@ -128,6 +139,51 @@ def detect(
     return SourceFiles(fmt, path, companions)
 
 
+def detect_source(
+    source: str | Path | list | tuple,
+    paired: str | Path | None = None,
+    override: str = "auto",
+    role: str = "svs",
+    reference_pattern: str = r"(?i)(ref|water)",
+) -> SourceFiles:
+    """Like `detect`, and also a folder or list of DICOM files (one file per transient)."""
+    if isinstance(source, (list, tuple)):
+        paths = [Path(p) for p in source]
+        if not paths:
+            raise InputError("no source files given", file=None)
+        if len(paths) > 1:
+            where = str(paths[0].parent)
+            return _series_source(paths, role, reference_pattern, where)
+        source = paths[0]
+    path = Path(source)
+    if path.is_dir():
+        files = dicom_files_in(path)
+        if not files:
+            raise InputError(
+                "folder holds no DICOM files: a folder must hold the DICOM/IMA files of a "
+                "series stored one file per transient (give other formats as files)",
+                file=str(path),
+            )
+        return _series_source(files, role, reference_pattern, str(path))
+    return detect(path, paired, override)
+
+
+def _series_source(paths: list[Path], role: str, pattern: str, where: str) -> SourceFiles:
+    for p in paths:
+        if not p.is_file():
+            raise InputError("file not found", file=str(p))
+        if p.stat().st_size == 0:
+            raise InputError("file is empty", file=str(p))
+    chosen = pick_series(group_series(paths), role, pattern, where)
+    if len(chosen.files) > 1 and "siemens" not in chosen.manufacturer.lower():
+        raise InputError(
+            f"{chosen.label}: DICOM stored one file per transient is supported for Siemens "
+            f"exports only (Manufacturer '{chosen.manufacturer}')",
+            file=where,
+        )
+    return SourceFiles("dicom", chosen.files[0], files=chosen.files, series=chosen.label)
+
+
 def _spec2nii_args(src: SourceFiles) -> list[str]:
     main = str(src.main)
     rest = [str(c) for c in src.companions]
@@ -142,18 +198,44 @@ def _spec2nii_args(src: SourceFiles) -> list[str]:
     }[src.fmt]
 
 
-def run_spec2nii(src: SourceFiles) -> list[MRSData]:
-    """Convert with spec2nii (in-process); one MRSData per NIfTI-MRS file it writes."""
+def _write_series(src: SourceFiles, out_dir: str) -> None:
+    """spec2nii's DICOM reader on the files of one series (its Python API)."""
+    from spec2nii.Siemens.dicomfunctions import multi_file_dicom
+
+    images, names = multi_file_dicom(list(src.files), "converted", "DIM_DYN", False)
+    for img, name in zip(images, names, strict=True):
+        img.save(Path(out_dir) / f"{name}.nii.gz")
+
+
+def _run_cli(argv: list[str]) -> None:
     from spec2nii.spec2nii import spec2nii as Spec2Nii
 
+    old_argv = sys.argv
+    try:
+        sys.argv = argv
+        Spec2Nii()
+    finally:
+        sys.argv = old_argv
+
+
+def run_spec2nii(src: SourceFiles, remove_os: bool = False) -> list[tuple[str, MRSData]]:
+    """Convert with spec2nii (in-process): (output name, MRSData) per NIfTI-MRS it writes.
+
+    Names are spec2nii's file names without '.nii.gz' (e.g. 'converted', 'converted_ref').
+    remove_os: TWIX only, remove the readout oversampling (spec2nii --remove_os).
+    """
     with tempfile.TemporaryDirectory() as tmp:
-        argv = ["spec2nii", *_spec2nii_args(src), "-o", tmp, "-f", "converted"]
-        old_argv = sys.argv
+        args = _spec2nii_args(src)
+        if remove_os and src.fmt == "twix":
+            args = [args[0], "--remove_os", *args[1:]]
+        argv = ["spec2nii", *args, "-o", tmp, "-f", "converted"]
         buf = io.StringIO()
         try:
-            sys.argv = argv
             with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
-                Spec2Nii()
+                if len(src.files) > 1:
+                    _write_series(src, tmp)
+                else:
+                    _run_cli(argv)
         except SystemExit as exc:
             if exc.code:
                 raise InputError(
@@ -166,15 +248,13 @@ def run_spec2nii(src: SourceFiles) -> list[MRSData]:
                 f"{src.fmt}? ({type(exc).__name__}: {exc})",
                 file=str(src.main),
             ) from exc
-        finally:
-            sys.argv = old_argv
         outputs = sorted(Path(tmp).glob("*.nii.gz"))
         if not outputs:
             raise InputError(f"spec2nii {src.fmt} wrote no NIfTI-MRS file", file=str(src.main))
         converted = []
         for out in outputs:
             try:
-                converted.append(read_nifti_mrs(out))
+                converted.append((out.name[: -len(".nii.gz")], read_nifti_mrs(out)))
             except InputError as exc:
                 raise InputError(
                     f"spec2nii output is not valid NIfTI-MRS: {exc.problems[0].message}",
@@ -193,11 +273,65 @@ def _rda_points(path: Path) -> int | None:
     return None
 
 
-def load_source(src: SourceFiles) -> MRSData:
-    """The acquisition as MRSData: NIfTI-MRS read as is, vendor files through spec2nii."""
+#: spec2nii output suffixes of water references, in order of preference (GE P-files:
+#: '_ref' for PRESS/MEGA, '_ref_ecc'/'_ecc' for sLASER, then quantification references)
+REFERENCE_SUFFIXES = ("_ref", "_ref_ecc", "_ecc", "_quant", "_ref_no_ovs", "_ref_short_te")
+_BASE = "converted"
+
+
+def _suffix(name: str) -> str:
+    return name[len(_BASE) :] if name.startswith(_BASE) else name
+
+
+def embedded_reference(names: list[str]) -> bool:
+    """Whether spec2nii wrote a water reference beside the metabolite data (GE P-files)."""
+    return any(_suffix(n) in REFERENCE_SUFFIXES for n in names) and "" in map(_suffix, names)
+
+
+def choose_output(outputs: list[tuple[str, MRSData]], role: str, src: SourceFiles) -> MRSData:
+    """The output of `role` among spec2nii's outputs (metabolite: no suffix; reference:
+    the first of REFERENCE_SUFFIXES present, else the one output not water-suppressed)."""
+    if len(outputs) == 1:
+        if role == "mrsref" and src.fmt == "ge" and outputs[0][1].header.get("WaterSuppressed"):
+            raise InputError(
+                "the P-file holds no embedded water reference (spec2nii wrote only the "
+                "water-suppressed data); give the reference P-file, named to match "
+                "convert.reference_pattern",
+                file=str(src.main),
+            )
+        return outputs[0][1]
+    by_suffix = {_suffix(n): d for n, d in outputs}
+    listing = ", ".join(f"{n}.nii.gz" for n, _ in outputs)
+    if role == "svs":
+        if "" in by_suffix:
+            return by_suffix[""]
+        raise InputError(
+            f"spec2nii {src.fmt} wrote {len(outputs)} data sets ({listing}) and none is "
+            "the metabolite data",
+            file=str(src.main),
+        )
+    for suffix in REFERENCE_SUFFIXES:
+        if suffix in by_suffix:
+            return by_suffix[suffix]
+    unsuppressed = [d for _, d in outputs if d.header.get("WaterSuppressed") is False]
+    if len(unsuppressed) == 1:
+        return unsuppressed[0]
+    raise InputError(
+        f"expected one water reference among spec2nii's outputs ({listing}), found "
+        f"{len(unsuppressed)}",
+        file=str(src.main),
+    )
+
+
+def load_source(
+    src: SourceFiles, role: str = "svs", remove_os: bool = False
+) -> tuple[MRSData, list[str]]:
+    """The acquisition of `role` as MRSData, and the names of every output spec2nii wrote
+    (empty for NIfTI-MRS, which is read as is)."""
     if src.fmt == "nifti":
-        return read_nifti_mrs(src.main)
-    data = run_spec2nii(src)[0]
+        return read_nifti_mrs(src.main), []
+    outputs = run_spec2nii(src, remove_os=remove_os)
+    data = choose_output(outputs, role, src)
     if src.fmt == "rda":
         expected = _rda_points(src.main)
         if expected is not None and data.n_points != expected:
@@ -206,4 +340,4 @@ def load_source(src: SourceFiles) -> MRSData:
                 f"VectorSize {expected}",
                 file=str(src.main),
             )
-    return data
+    return data, [n for n, _ in outputs]

@@ -1,8 +1,14 @@
 """Header sanity checks: field strength, basis compatibility, NAA position, consistency.
 
 NAA position: all transients (and coils, phase-aligned on their first points) are averaged;
-the NAA singlet is the largest peak of the magnitude spectrum (zero-filled 4x) between 1.8
-and 2.3 ppm, refined by a parabola; its offset from 2.01 ppm is reported per session.
+the NAA singlet is the largest local maximum of the magnitude spectrum (zero-filled 4x)
+between 1.5 and 2.6 ppm (at least 0.02 ppm inside the window; a window holding only the
+rising tail of another peak has none), refined by a parabola; its offset
+from 2.01 ppm is reported per session. The wide window finds NAA under frequency offsets of
+up to +-0.5 ppm; preprocessing corrects such offsets.
+
+Timing: echo time within 5-500 ms and shorter than TR, TR positive; an implausible echo time
+is replaced by a plausible one from another header field when the vendor header has it.
 """
 
 from __future__ import annotations
@@ -14,12 +20,16 @@ import numpy as np
 from ..errors import InputError, Problem
 from ..io.basis import BasisInfo
 from ..io.nifti_mrs import MRSData
-from ..spectra import ppm_axis, to_spectrum
+from ..spectra import PPM_CENTRE_1H, ppm_axis, to_spectrum
 
 if TYPE_CHECKING:
     import pandas as pd
 
 NAA_PPM = 2.01
+#: window searched for the NAA singlet, ppm
+NAA_WINDOW_PPM = (1.5, 2.6)
+#: plausible echo times, ms
+TE_RANGE_MS = (5.0, 500.0)
 
 
 def average_spectrum_fid(data: MRSData) -> np.ndarray:
@@ -35,21 +45,67 @@ def average_spectrum_fid(data: MRSData) -> np.ndarray:
 
 
 def naa_position(data: MRSData, zero_fill: int = 4) -> float | None:
-    """Measured chemical shift of the NAA singlet, ppm, or None when the largest value in
-    the search window lies within 0.02 ppm of its edge (no peak there; see module docstring).
-    """
+    """Measured chemical shift of the NAA singlet, ppm, or None when the window holds no
+    NAA-like peak (see module docstring)."""
     fid = average_spectrum_fid(data)
     n = fid.size * zero_fill
     spec = np.abs(to_spectrum(np.pad(fid, (0, n - fid.size))))
     ppm = ppm_axis(n, data.dwell_s, data.cf_mhz)
-    idx = np.flatnonzero((ppm > 1.8) & (ppm < 2.3))
-    i = idx[np.argmax(spec[idx])]
-    if min(ppm[i] - 1.8, 2.3 - ppm[i]) < 0.02:  # rising into the window edge: no peak
+    lo, hi = NAA_WINDOW_PPM
+    idx = np.flatnonzero((ppm > lo) & (ppm < hi))
+    inner = idx[(ppm[idx] - lo >= 0.02) & (hi - ppm[idx] >= 0.02)]
+    peaks = [i for i in inner if spec[i] > spec[i - 1] and spec[i] >= spec[i + 1]]
+    if not peaks:
         return None
+    i = max(peaks, key=lambda j: spec[j])
     y0, y1, y2 = spec[i - 1], spec[i], spec[i + 1]
     denom = y0 - 2 * y1 + y2
     frac = 0.5 * (y0 - y2) / denom if denom else 0.0
     return float(ppm[i] + frac * (ppm[1] - ppm[0]))
+
+
+def check_timing(data: MRSData, alt_te_ms: float | None, alt_field: str | None, name: str):
+    """Echo and repetition times plausible, spectral width consistent with the dwell time.
+
+    Returns (header, corrections): a header copy whose implausible EchoTime is replaced by
+    `alt_te_ms` (from the vendor header field `alt_field`) when that one is plausible, and
+    the corrections made as text. InputError names the file and field otherwise.
+    """
+    header = dict(data.header)
+    corrections: list[str] = []
+    tr = header.get("RepetitionTime")
+    if tr is not None and not float(tr) > 0:
+        raise InputError(f"RepetitionTime {tr} s: expected a positive value", file=name)
+    tr_ms = None if tr is None else 1000.0 * float(tr)
+
+    def plausible(te_ms: float) -> bool:
+        ok = TE_RANGE_MS[0] <= te_ms <= TE_RANGE_MS[1]
+        return ok and (tr_ms is None or te_ms < tr_ms)
+
+    te = header.get("EchoTime")
+    if te is not None and not plausible(1000.0 * float(te)):
+        te_ms = 1000.0 * float(te)
+        if alt_te_ms is not None and plausible(alt_te_ms):
+            header["EchoTime"] = alt_te_ms / 1000.0
+            corrections.append(
+                f"EchoTime {te_ms:.2f} ms (converter) replaced by {alt_te_ms:g} ms ({alt_field})"
+            )
+        else:
+            raise InputError(
+                f"EchoTime {te_ms:.2f} ms is implausible (expected {TE_RANGE_MS[0]:g}-"
+                f"{TE_RANGE_MS[1]:g} ms and shorter than RepetitionTime "
+                f"{'unknown' if tr_ms is None else f'{tr_ms:g} ms'}); no other header "
+                "field gives a plausible echo time",
+                file=name,
+            )
+    sw = header.get("SpectralWidth")
+    if sw is not None and abs(float(sw) * data.dwell_s - 1.0) > 0.005:
+        raise InputError(
+            f"SpectralWidth {float(sw):g} Hz disagrees with the dwell time "
+            f"{data.dwell_s * 1e6:.3f} us ({1.0 / data.dwell_s:.1f} Hz)",
+            file=name,
+        )
+    return header, corrections
 
 
 def check_field(data: MRSData, expected_t: float, tolerance: float, name: str) -> None:
@@ -63,14 +119,22 @@ def check_field(data: MRSData, expected_t: float, tolerance: float, name: str) -
         )
 
 
+#: Chemical-shift range (ppm) a basis set must cover to be resampled to any data grid.
+METABOLITE_RANGE_PPM = (0.0, 4.7)
+
+
 def check_basis(data: MRSData, basis: BasisInfo, te_tolerance_ms: float, name: str) -> None:
     """Dwell time, points, field and TE must allow fitting with `basis`."""
     problems = []
-    bw, basis_bw = 1.0 / data.dwell_s, 1.0 / basis.dwell_s
-    if bw > basis_bw * 1.005:
+    # A basis narrower than the data is resampled (band-limited): only the metabolite range
+    # must lie inside the basis set's spectral window.
+    half_ppm = 0.5 / basis.dwell_s / basis.cf_mhz
+    lo, hi = PPM_CENTRE_1H - half_ppm, PPM_CENTRE_1H + half_ppm
+    if lo > METABOLITE_RANGE_PPM[0] or hi < METABOLITE_RANGE_PPM[1]:
         problems.append(
-            f"spectral width {bw:.0f} Hz (dwell {data.dwell_s * 1e3:.4f} ms) exceeds "
-            f"the basis set's {basis_bw:.0f} Hz; the basis cannot be resampled to it"
+            f"the basis set's spectral window ({lo:.2f} to {hi:.2f} ppm, "
+            f"{1.0 / basis.dwell_s:.0f} Hz) does not cover {METABOLITE_RANGE_PPM[0]:g} to "
+            f"{METABOLITE_RANGE_PPM[1]:g} ppm, the range fitted"
         )
     duration, basis_duration = data.n_points * data.dwell_s, basis.n_points * basis.dwell_s
     if duration > basis_duration * 1.005:
@@ -117,6 +181,12 @@ def acquisition_parameters(data: MRSData) -> dict:
         "dim_tags": ",".join(data.dim_tags),
         "water_suppressed": h.get("WaterSuppressed"),
     }
+
+
+def stored_transients(data: MRSData) -> int:
+    """Number of FIDs stored per coil: product of every non-coil higher dimension."""
+    sizes = zip(data.dim_tags, data.fids.shape[1:], strict=True)
+    return int(np.prod([s for t, s in sizes if t != "DIM_COIL"]))
 
 
 #: parameters compared across sessions, with the config key of their tolerance

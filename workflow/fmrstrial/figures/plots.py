@@ -122,6 +122,10 @@ def forest(findings: pd.DataFrame) -> plt.Figure:
     apply()
     rows = findings.dropna(subset=["estimate"]).reset_index(drop=True)
     n = len(rows)
+    if n == 0:
+        fig, ax = plt.subplots(figsize=(FIGSIZE["forest"][0], 2.0), layout="constrained")
+        _not_available(ax, "Findings", "no finding could be estimated on these data")
+        return fig
     fig, axes = plt.subplots(
         n,
         1,
@@ -176,7 +180,11 @@ def forest(findings: pd.DataFrame) -> plt.Figure:
         ),
         plt.Line2D([], [], marker="^", color=PUBLISHED_COLOUR, ls="none", label="published value"),
     ]
-    fig.legend(handles=handles, loc="outside lower center", ncol=3, frameon=False, fontsize=7)
+    if "truth" not in rows or rows["truth"].isna().all():
+        del handles[1]  # real data: no true values to show
+    fig.legend(
+        handles=handles, loc="outside lower center", ncol=len(handles), frameon=False, fontsize=7
+    )
     return fig
 
 
@@ -222,12 +230,42 @@ SELFREPORT = (
 )
 
 
+def _not_available(ax, label: str, reason: str) -> None:
+    """An empty panel that says why there is nothing to show."""
+    ax.text(
+        0.5,
+        0.5,
+        f"{label}\nnot available\n({reason})",
+        transform=ax.transAxes,
+        ha="center",
+        va="center",
+        fontsize=8,
+        color=NEUTRAL,
+        wrap=True,
+    )
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+
+
 def selfreport(clinical: pd.DataFrame) -> plt.Figure:
-    """Self-report scales before and on day 1, mean ± SEM by condition."""
+    """Self-report scales before and on day 1, mean ± SEM by condition.
+
+    A scale with no scores in `clinical` (its phenotype table is not in the dataset) gets a
+    panel saying it is not available.
+    """
     apply()
     fig, axes = plt.subplots(2, 2, figsize=FIGSIZE["selfreport"], layout="constrained")
+    legend_ax = None
     for ax, (scale, sub, label) in zip(axes.ravel(), SELFREPORT, strict=True):
         d = clinical[(clinical["scale"] == scale) & (clinical["subscale"] == sub)]
+        if d["score"].notna().sum() == 0:
+            scored = (clinical["scale"] == scale).any()
+            why = "no scores" if scored else f"phenotype/{scale}.tsv not in the dataset"
+            _not_available(ax, label, why)
+            continue
+        legend_ax = legend_ax or ax
         for k, cond in enumerate(CONDITIONS):
             g = d[d["condition"] == cond].groupby("timepoint")["score"]
             means = [g.mean().get(t, np.nan) for t in ("pre", "day1")]
@@ -247,7 +285,8 @@ def selfreport(clinical: pd.DataFrame) -> plt.Figure:
         ax.set_xticks([0, 1], ["pre-infusion", "day 1"])
         ax.set_xlim(-0.3, 1.3)
         ax.set_ylabel(label)
-    axes[0, 0].legend(frameon=False)
+    if legend_ax is not None:
+        legend_ax.legend(frameon=False)
     return fig
 
 

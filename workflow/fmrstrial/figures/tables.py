@@ -14,6 +14,9 @@ BASELINE_SCORES = (
     ("m3vas", "mood", "M3VAS mood"),
 )
 
+#: Table 1 cell of a scale whose phenotype table the dataset does not have.
+NOT_COLLECTED = "not collected"
+
 
 def _mean_sd(x: pd.Series, digits: int = 1) -> str:
     x = pd.to_numeric(x, errors="coerce").dropna()
@@ -27,7 +30,8 @@ def table1(participants: pd.DataFrame, clinical: pd.DataFrame) -> pd.DataFrame:
     """One row per characteristic, a column per sequence (PN, NP) and one for all.
 
     Baseline scores are the pre-infusion ratings of period 1 (before any pretreatment of
-    the trial). Values: n, mean (SD), or n (%).
+    the trial). Values: n, mean (SD), or n (%); NOT_COLLECTED for a scale that was not
+    scored (its phenotype table is not in the dataset).
     """
     pre = clinical[(clinical["timepoint"] == "pre") & (clinical["period"].astype(int) == 1)]
     groups = [
@@ -49,7 +53,10 @@ def table1(participants: pd.DataFrame, clinical: pd.DataFrame) -> pd.DataFrame:
         s = pre[(pre["scale"] == scale) & (pre["subscale"] == sub)]
         row = {"characteristic": f"{label}, pre-infusion period 1, mean (SD)"}
         for g, p in groups:
-            row[g] = _mean_sd(s[s["participant_id"].isin(p["participant_id"])]["score"])
+            if not (clinical["scale"] == scale).any():
+                row[g] = NOT_COLLECTED
+            else:
+                row[g] = _mean_sd(s[s["participant_id"].isin(p["participant_id"])]["score"])
         rows.append(row)
     return pd.DataFrame(rows, columns=["characteristic", "PN", "NP", "all"])
 

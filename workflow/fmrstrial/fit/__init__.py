@@ -6,43 +6,42 @@ API
                                                                        writes tables + figure
     fit_data(data, basis, settings)                                    the same for MRSData
     prepare_basis(basis, n_points, dwell_s, cf_mhz, settings)          components on a grid
-    DEFAULTS, DESCRIPTIONS, IN_VIVO, resolve_settings                  settings
+    DEFAULTS, DESCRIPTIONS, resolve_settings                           settings
+
+One default model for real and simulated data (the CLI and the workflow use the same
+`DEFAULTS`; docs/fitting.md has the validation against LCModel and FSL-MRS simulations).
 
 Method (modules in brackets)
     Components [basis_setup]: the configured basis metabolites, resampled band-limited to
-    the data grid, plus LCModel's MM09-MM20 Gaussians (fmrstrial.macromolecules) with free
-    non-negative amplitudes (optionally softly linked to MM09), optional lipids or measured
-    MM spectra from the basis. Field (> 1 %), echo time (> 5 ms) and metabolite-name
-    mismatches are InputErrors naming the files.
-    Model [model]: frequency domain over ppm_range (default 0.2-4.2 ppm); per lineshape
-    group (default: metabolites, macromolecules) a frequency shift and Lorentzian and
-    Gaussian broadening; zero- and first-order phase; a complex baseline (cubic B-splines
-    every 0.4 ppm by default, penalised second differences; or Legendre polynomials); an
-    optional smooth lineshape distortion shared by all components. No apodisation (the
-    Voigt broadening is modelled, so the data are fitted as acquired and the noise stays
-    white) and no zero-filling by default (zero_fill > 1 is allowed; its correlated points
-    are accounted for approximately in the CRLB).
+    the data grid (a basis narrower than the data is fine), plus LCModel's default MM09-MM20
+    and Lip09/Lip13a/Lip13b/Lip20 components (fmrstrial.macromolecules), optional measured
+    MM spectra from the basis (`measured_mm`). Field (> 1 %), echo time (> 5 ms) and
+    metabolite-name mismatches are InputErrors naming the files.
+    Model [model]: frequency domain over ppm_range (default 0.2-4.0 ppm, LCModel's); per
+    lineshape group (default: metabolites, macromolecules) a frequency shift and Lorentzian
+    and Gaussian broadening; zero- and first-order phase; a complex baseline (cubic
+    B-splines every 0.1 ppm, penalised second differences; or Legendre polynomials); an
+    optional smooth lineshape distortion. No apodisation and no zero-filling by default.
+    Baseline flexibility [core]: the penalty is chosen per spectrum by a modified AIC,
+    n log(RSS) + 2 k ED (k = 5, as ABfit, Wilson 2021), over baselines with 0.5-12 effective
+    dimensions per ppm, at the nonlinear parameters of a first fit; for a file of blocks it
+    is chosen once on the mean of the blocks and kept for every block [run].
+    Priors [solver, settings]: Gaussian priors on shifts and widths; LCModel 6.3's ratio
+    priors on amplitudes (MM/lipid pattern, Asp, GABA, Scyllo, Tau relative to tNAA + tCr +
+    tCho, GSH/(Gln+GSH)), linearised at the first fit's amplitudes.
     Solver [start, solver]: coarse cross-correlation search over shift, zero-order phase
     and Gaussian width for the start; variable projection (baseline projected out, amplitudes
     by exact NNLS) with scipy's trust-region least squares on the nonlinear parameters
-    using the analytic Kaufman Jacobian; Gaussian priors on shifts and widths.
+    using the analytic Kaufman Jacobian.
     Uncertainty [crlb]: Fisher information of all parameters (nonlinear, amplitudes,
     baseline) at the solution plus the priors/penalty; noise SD from the residual corrected
     for the fitted degrees of freedom (or from the signal-free region); sums and ratios with
     the full covariance (delta method for ratios).
     QC [core, noise]: noise SD from signal-free regions, SNR = fitted NAA height / noise SD,
     FWHM of the fitted spectrum at NAA (definitions in fmrstrial.fit.core).
-    Outputs [results, plot, run, command]: fit.tsv, ratios.tsv, fit_qc.tsv with JSON column
-    descriptions, fit.png; fixed float format and PNG metadata so reruns are byte-identical.
-
-Choices
-    The defaults suit the demo's preprocessed block spectra (Voigt lines, no baseline): the
-    Glx/tNAA CRLB is about 2.2 % and matches the scatter. A 0.4-ppm spline cannot follow
-    baseline humps narrower than about 0.8 ppm; in simulations with such humps the
-    Glx/tNAA scatter is 1.5 x its CRLB. `IN_VIVO` (finer penalised baseline, separate
-    creatine/choline/myo-inositol groups, lineshape distortion, 0.2-4.0 ppm) fits real
-    spectra to within 1.1-1.3 x the noise and keeps CRLBs honest with unmodelled baselines,
-    at a precision cost on Voigt data (Glx/tNAA CRLB about 4.4 %).
+    Outputs [results, plot, run, command]: fit.tsv, ratios.tsv, fit_qc.tsv (with the chosen
+    baseline penalty and effective dimension) with JSON column descriptions, fit.png; fixed
+    float format and PNG metadata so reruns are byte-identical.
     BOLD narrowing during infusion is handled by fitting the widths of every block.
 """
 

@@ -1,18 +1,22 @@
-"""Quality measures of spectra: peak height, FWHM, noise, SNR.
+"""Quality measures of spectra: NAA height, FWHM, noise, SNR.
 
 Definitions (also written to the blocks_qc.json sidecar):
 
-- Peak height: maximum of the real part of the spectrum (fftshift(fft), no apodisation,
-  zero-filled `ZERO_FILL` times) inside a ppm window.
-- FWHM (Hz): width of that peak at half its height above zero, between the two points
-  where the real spectrum crosses half height (linear interpolation), walking outward
-  from the maximum. This is how the simulator's truth `naa_fwhm_hz` is defined.
+- NAA height and FWHM (`naa_measures`): from a fit of one Voigt line plus a complex
+  quadratic background (the macromolecule hump and the tails of neighbouring lines) to the
+  spectrum within +/- 0.15 ppm of the largest magnitude point of the NAA window
+  (`singlet.fit_singlet`). Height = absorption maximum of the fitted line alone (the
+  background excluded), on the scale of the real part of the unscaled spectrum; FWHM = full
+  width at half maximum of the fitted Voigt profile (Hz). The fit has a free complex
+  amplitude, so both are the same for a spectrum of any zero-order phase.
 - Noise SD: standard deviation of the real part of the spectral noise, computed from the
   time-domain noise variance of the FID's last `tail_fraction` (signal decayed; median of
   the variances of 8 segments, robust to an artefact in one part of the tail):
   SD = sqrt(var_real(t) * sum_t e(t)^2), with e(t) any apodisation applied afterwards
   (e = 1: SD = sqrt(var_real * n_points)), which is exact for white noise.
-- SNR: peak height / noise SD.
+- SNR: NAA height / noise SD (as the simulator defines its SNR: the NAA line alone).
+- `peak_measures` (the largest real point and its half-height width above zero) remains
+  for phased spectra without background, e.g. the water reference.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..spectra import PPM_CENTRE_1H, frequency_axis, ppm_axis, to_spectrum
+from .singlet import Singlet, fit_singlet
 
 ZERO_FILL = 8
 #: Segments of the FID tail whose median variance is the noise variance.
@@ -97,25 +102,35 @@ def spectral_noise_sd(var_real: float, envelope: np.ndarray) -> float:
     return float(np.sqrt(var_real * np.sum(envelope**2)))
 
 
+def naa_measures(
+    fid: np.ndarray, dwell_s: float, cf_mhz: float, ppm_range: tuple[float, float]
+) -> Singlet:
+    """The fitted NAA singlet of `fid` (n_points,) in `ppm_range` (see module docstring)."""
+    return fit_singlet(fid, dwell_s, cf_mhz, ppm_range)
+
+
 def block_measures(
     block_fids: np.ndarray,
     dwell_s: float,
     cf_mhz: float,
     ppm_range: tuple[float, float],
     tail_fraction: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """NAA height, FWHM (Hz) and SNR of each block, each (n_blocks,); block_fids
-    (n_points, n_blocks), unapodised."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Singlet]]:
+    """NAA height, FWHM (Hz), SNR (each (n_blocks,)) and fitted singlets of each block;
+    block_fids (n_points, n_blocks), unapodised."""
     n_points, nb = block_fids.shape
     height, fwhm, snr = np.full(nb, np.nan), np.full(nb, np.nan), np.full(nb, np.nan)
+    fits = []
     for j in range(nb):
-        height[j], fwhm[j], _ = peak_measures(block_fids[:, j], dwell_s, cf_mhz, ppm_range)
+        fit = naa_measures(block_fids[:, j], dwell_s, cf_mhz, ppm_range)
+        fits.append(fit)
+        height[j], fwhm[j] = fit.height, fit.fwhm_hz
         noise = spectral_noise_sd(
             tail_noise_var_real(block_fids[:, j], tail_fraction), np.ones(n_points)
         )
         if noise > 0:
             snr[j] = height[j] / noise
-    return height, fwhm, snr
+    return height, fwhm, snr, fits
 
 
 def water_fwhm(ref_mean: np.ndarray, dwell_s: float, cf_mhz: float, phased: bool) -> float:

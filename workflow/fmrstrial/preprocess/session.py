@@ -4,22 +4,34 @@ Order of operations (`preprocess_session`):
 
 1. coil combination (`coils`): SNR-optimal weights from the water reference or by whitened
    SVD of the metabolite data; noise covariance from the FID tails;
-2. eddy-current correction and phasing with the mean water reference (`eddy`, Klose);
-3. alignment, first pass (`align`): every transient registered to the session template
+2. eddy-current correction with the mean water reference (`eddy`, Klose), which also
+   moves the spectrum by the reference's own frequency offset;
+3. coarse referencing (`locate`): the session mean is registered to an NAA/Cr/Cho singlet
+   template over +/- `reference_max_offset_ppm`, and the common frequency and phase
+   correction is applied to every transient (so that offsets of tenths of a ppm and any
+   zero-order phase of the metabolite scan are found before anything looks for NAA in a
+   narrow window, and before the HLSVD water band is cut);
+4. alignment, first pass (`align`): every transient registered to the session template
    (mean of aligned, non-outlying transients), refined `align_iterations` times;
-4. residual water removal (`hlsvd`): poles from the aligned session mean, amplitudes per
+5. residual water removal (`hlsvd`): poles from the aligned session mean, amplitudes per
    transient, water-band components subtracted from each transient. This comes between
    two alignment passes because the water's dispersive tails fluctuate from transient to
    transient and would otherwise disturb registration and rejection;
-5. alignment, final pass on water-free transients; the output is referenced so that the
-   NAA peak of the session mean lies at `reference_ppm` and, without a water reference,
-   phased so that the NAA peak is absorptive;
-6. rejection of corrupt transients (`reject`);
-7. averaging of the kept transients into time blocks (`blocks`);
-8. linewidth matching of the blocks (`linewidth`);
-9. QC of every block (`qc`).
+6. alignment, final pass on water-free transients; the output is referenced so that the
+   fitted NAA singlet of the session mean (`singlet`) lies at `reference_ppm`, and phased
+   on the metabolite signal: the zero-order phase of the fitted NAA and Cr singlets
+   (height-weighted circular mean). After eddy-current correction the water reference's
+   phase is kept when this metabolite phase lies within `locate.PHASE_AGREEMENT_DEG` of
+   it (singlet fits carry a bias of several degrees from overlapping lines and
+   first-order phase; a reference sharing the scan's phase is exact); otherwise the
+   metabolite phase replaces it;
+7. rejection of corrupt transients (`reject`);
+8. averaging of the kept transients into time blocks (`blocks`);
+9. linewidth matching of the blocks (`linewidth`);
+10. QC of every block (`qc`: NAA SNR and FWHM from a fit of the NAA singlet plus a local
+    background, independent of the phase).
 
-All steps are vectorised over transients; a 760-transient demo session takes about 0.3 s
+All steps are vectorised over transients; a 760-transient demo session takes about 0.5 s
 of computation on one core (plus reading, writing and the QC figure, about 0.3 s more).
 """
 
@@ -33,12 +45,13 @@ import pandas as pd
 from ..blas import single_threaded_blas
 from ..errors import InputError
 from ..io.nifti_mrs import MRSData
-from ..spectra import PPM_CENTRE_1H, frequency_axis, ppm_axis
-from . import coils, eddy, hlsvd, linewidth, qc, tables
+from ..spectra import PPM_CENTRE_1H, ppm_axis
+from . import coils, eddy, hlsvd, linewidth, locate, qc, tables
 from .align import Registration, apply_corrections, register
 from .blocks import define_blocks, membership
 from .reject import reject, wrap_deg
 from .settings import resolve_settings
+from .singlet import fit_singlet
 
 #: The NAA peak of the session mean must rise this many noise SDs above the ends of the
 #: search window, else there are no usable transients.
@@ -217,35 +230,51 @@ def _poles(fid: np.ndarray, s: dict, dwell: float, cf: float) -> hlsvd.Poles:
     )
 
 
-def _reference(mean_fid, s, dwell, cf, phase_it: bool, source: str):
-    """Frequency shift (Hz) and phase (rad) that put NAA at reference_ppm, absorptive."""
+#: Window (ppm, relative to the fitted NAA position) searched for the Cr singlet.
+CR_SEARCH_PPM = (0.94, 1.09)
+#: Half width (ppm) of the Cr fit window (narrower than NAA's: Cho lies 0.17 ppm away).
+CR_HALF_WIDTH_PPM = 0.1
+
+
+def _reference(mean_fid, s, dwell, cf, source: str):
+    """Fine referencing and phasing of the (coarsely referenced, aligned) session mean.
+
+    Returns (frequency correction Hz, phase correction rad, NAA prominence SNR): the shift
+    puts the fitted NAA singlet (`singlet.fit_singlet`) at reference_ppm; the phase is
+    minus the height-weighted circular mean of the fitted NAA and Cr singlets' phases (NAA
+    alone when Cr is not found).
+    """
     spec = qc.zero_filled_spectrum(mean_fid)
     n = spec.size
     ppm = ppm_axis(n, dwell, cf)
-    freq = frequency_axis(n, dwell)
     lo, hi = s["reference_search_ppm"]
-    inside = (ppm >= lo) & (ppm <= hi)
-    # locate NAA on the magnitude (phase independent), refine by a parabola
+    inside = np.flatnonzero((ppm >= lo) & (ppm <= hi))
+    # a peak must rise above both ends of the window (not a tail of something else);
+    # on the magnitude, so that it does not depend on the phase
     mag = np.abs(spec)
-    i = int(np.flatnonzero(inside)[np.argmax(mag[inside])])
-    a, b, c = mag[i - 1], mag[i], mag[i + 1]
-    denom = a - 2 * b + c
-    delta = 0.5 * (a - c) / denom if denom != 0 else 0.0
-    peak_hz = freq[i] + delta * (freq[1] - freq[0])
-    shift = (s["reference_ppm"] - PPM_CENTRE_1H) * cf - peak_hz
-    phase = -float(np.angle(spec[i])) if phase_it else 0.0
-    # a peak must rise above both ends of the window (not a tail of something else)
-    edges = np.flatnonzero(inside)[[0, -1]]
-    prominence = b - float(mag[edges].max())
-    var_r = qc.tail_noise_var_real(mean_fid, s["noise_tail_fraction"])
-    snr = float(prominence / qc.spectral_noise_sd(var_r, np.ones(mean_fid.shape[0])))
-    if not snr >= MIN_SESSION_SNR:
+    prominence = float(mag[inside].max() - mag[inside[[0, -1]]].max())
+    noise = qc.spectral_noise_sd(
+        qc.tail_noise_var_real(mean_fid, s["noise_tail_fraction"]), np.ones(mean_fid.shape[0])
+    )
+    snr = prominence / noise
+    naa = fit_singlet(mean_fid, dwell, cf, (lo, hi))
+    if not (snr >= MIN_SESSION_SNR and naa.ok):
         raise InputError(
             f"no usable transients: the session mean shows no NAA peak between {lo} and {hi} "
-            f"ppm (peak prominence / noise SD {snr:.1f} < {MIN_SESSION_SNR})",
+            f"ppm (peak prominence / noise SD {snr:.1f} < {MIN_SESSION_SNR}) after a search "
+            f"for the NAA/Cr/Cho pattern over +/-{s['reference_max_offset_ppm']} ppm; if the "
+            "data hold NAA further off, widen preprocess.reference_max_offset_ppm (and "
+            "preprocess.reference_search_ppm)",
             file=source,
         )
-    return float(shift), phase, snr
+    shift = (s["reference_ppm"] - PPM_CENTRE_1H) * cf - naa.freq_hz
+    cr = fit_singlet(
+        mean_fid, dwell, cf, tuple(naa.ppm + np.array(CR_SEARCH_PPM)), CR_HALF_WIDTH_PPM
+    )
+    mean = naa.height * np.exp(1j * naa.phase_rad)
+    if cr.ok and cr.height / noise >= MIN_SESSION_SNR:
+        mean += cr.height * np.exp(1j * cr.phase_rad)
+    return float(shift), -float(np.angle(mean)), float(snr)
 
 
 def transient_times(svs: MRSData, n: int, infusion_start_s: float, s: dict, source: str):
@@ -308,20 +337,35 @@ def _preprocess(svs, ref, infusion_start_s, settings, source, ref_source) -> Pre
             ref_mean = eddy.correct(ref_mean, factor)
         water_fwhm = qc.water_fwhm(ref_mean, dwell, cf, phased=ecc)
 
+    # 2b: coarse frequency and phase from the metabolite signal (NAA/Cr/Cho pattern)
+    coarse_f, coarse_p, _ = locate.coarse_offset(
+        x.mean(axis=1), dwell, cf, s["reference_ppm"], s["reference_max_offset_ppm"],
+        s["align_time_s"],
+    )  # fmt: skip
+    x = apply_corrections(x, np.full(n_tr, coarse_f), np.full(n_tr, coarse_p), dwell)
+
     # 3-5: alignment and water removal
     aligned, reg, poles = _align_and_clean(x, s, dwell, cf)
     pre = reject(reg.freq_hz, np.rad2deg(reg.phase_rad), reg.amplitude, reg.residual, s)
     keep = ~pre.excluded if (~pre.excluded).any() else np.ones(n_tr, bool)
     shift, phase, session_snr = _reference(
-        aligned[:, keep].mean(axis=1), s, dwell, cf, phase_it=not ecc, source=source
+        aligned[:, keep].mean(axis=1), s, dwell, cf, source=source
     )
+    # phase of the metabolite signal relative to the frame after ECC (the water reference's
+    # phase when there is one); the reference's phase is kept only when it agrees
+    metabolite_phase = float(wrap_deg(np.rad2deg(-(coarse_p + phase))))
+    phase_source = "NAA/Cr singlets"
+    if ecc and abs(metabolite_phase) <= locate.PHASE_AGREEMENT_DEG:
+        phase = -coarse_p
+        phase_source = "water reference (Klose), confirmed by the NAA/Cr singlets"
     aligned = apply_corrections(aligned, np.full(n_tr, shift), np.full(n_tr, phase), dwell)
-    total_f = reg.freq_hz + shift if s["align"] else np.full(n_tr, shift)
-    total_p = reg.phase_rad + phase if s["align"] else np.full(n_tr, phase)
+    common_f, common_p = coarse_f + shift, coarse_p + phase
+    total_f = reg.freq_hz + common_f if s["align"] else np.full(n_tr, common_f)
+    total_p = reg.phase_rad + common_p if s["align"] else np.full(n_tr, common_p)
     # offsets in the frame of the data after ECC (relative to the water reference when
     # there is one): exactly what the corrections removed, with no estimate added back
-    freq_offset = -(reg.freq_hz + shift)
-    phase_deg = wrap_deg(np.rad2deg(-(reg.phase_rad + phase)))
+    freq_offset = -(reg.freq_hz + common_f)
+    phase_deg = wrap_deg(np.rad2deg(-(reg.phase_rad + common_p)))
 
     # 6: rejection (on the final registration)
     rej = reject(freq_offset, phase_deg, reg.amplitude, reg.residual, s)
@@ -351,12 +395,12 @@ def _preprocess(svs, ref, infusion_start_s, settings, source, ref_source) -> Pre
 
     # 8-9: linewidth matching and QC
     naa = tuple(s["naa_ppm"])
-    _, fwhm0, snr = qc.block_measures(block_fids, dwell, cf, naa, s["noise_tail_fraction"])
+    _, fwhm0, snr, fits = qc.block_measures(block_fids, dwell, cf, naa, s["noise_tail_fraction"])
     out_fids, widths = block_fids, np.zeros(len(blocks))
     if s["linewidth_matching"]:
         usable = (n_kept > 0) & np.isfinite(fwhm0) & (fwhm0 <= s["qc_max_fwhm_hz"])
         out_fids, widths = linewidth.match_blocks(
-            block_fids, fwhm0, usable, dwell, cf, naa, s["linewidth_lineshape"]
+            block_fids, fwhm0, usable, dwell, cf, naa, s["linewidth_lineshape"], fits
         )
     n_total = member.sum(axis=1)
     in_blocks = member.any(axis=0) & ~rej.excluded
@@ -372,7 +416,7 @@ def _preprocess(svs, ref, infusion_start_s, settings, source, ref_source) -> Pre
             "excluded_fraction": (n_total - n_kept) / np.maximum(n_total, 1),
             "snr": np.where(empty, np.nan, snr),
             "naa_fwhm_hz": [
-                np.nan if e else qc.peak_measures(out_fids[:, j], dwell, cf, naa)[1]
+                np.nan if e else qc.naa_measures(out_fids[:, j], dwell, cf, naa).fwhm_hz
                 for j, e in enumerate(empty)
             ],
             "naa_fwhm_unmatched_hz": np.where(empty, np.nan, fwhm0),
@@ -399,14 +443,20 @@ def _preprocess(svs, ref, infusion_start_s, settings, source, ref_source) -> Pre
         "water_frequency_hz": float(water_hz),
         "water_fwhm_hz": water_fwhm,
         "session_mean_naa_prominence_snr": session_snr,
+        "coarse_frequency_correction_hz": float(coarse_f),
+        "metabolite_phase_deg": metabolite_phase,
+        "phase_source": phase_source,
         "hlsvd_water_components": 0 if poles is None else int(poles.water.sum()),
         "freq_drift_hz": drift,
     }
     steps = [
         info["coil_combination"] != "none" and f"coil combination ({info['coil_combination']})",
-        ecc and "eddy-current correction and phasing with the water reference (Klose)",
+        ecc and "eddy-current correction with the water reference (Klose)",
         s["align"] and "frequency and phase alignment (spectral registration)",
         poles is not None and "HLSVD residual water removal",
+        f"frequency referencing (fitted NAA at {s['reference_ppm']} ppm after an NAA/Cr/Cho "
+        f"search over +/-{s['reference_max_offset_ppm']} ppm) and zero-order phasing "
+        f"({phase_source})",
         s["reject"] and "rejection of corrupt transients",
         "averaging into time blocks",
         s["linewidth_matching"] and f"{s['linewidth_lineshape']} linewidth matching",

@@ -29,6 +29,7 @@ DEFAULTS: dict[str, Any] = {
     "align_iterations": 1,
     "reference_ppm": 2.008,
     "reference_search_ppm": [1.9, 2.12],
+    "reference_max_offset_ppm": 0.5,
     # rejection
     "reject": True,
     "reject_z": 4.0,
@@ -64,8 +65,8 @@ DESCRIPTIONS: dict[str, str] = {
     "reference when it has the same coils, else whitened SVD), 'water' or 'svd'.",
     "noise_tail_fraction": "Fraction of the FID at its end (signal decayed) used to estimate "
     "the noise (co)variance.",
-    "eddy_current_correction": "Correct eddy currents and phase the data with the water "
-    "reference (Klose 1990) when a reference is given.",
+    "eddy_current_correction": "Correct eddy currents with the water reference (Klose 1990) "
+    "when a reference is given; its phase is kept only when the NAA/Cr singlets agree with it.",
     "align": "Align the frequency and zero-order phase of every transient to the session "
     "template by spectral registration.",
     "align_ppm": "Chemical-shift window [low, high] (ppm) compared in spectral registration.",
@@ -79,6 +80,9 @@ DESCRIPTIONS: dict[str, str] = {
     "reference_ppm": "Chemical shift (ppm) at which the NAA singlet of the output is placed.",
     "reference_search_ppm": "Window [low, high] (ppm) searched for the NAA peak when "
     "referencing, phasing and measuring NAA.",
+    "reference_max_offset_ppm": "Largest frequency offset (ppm) of the session's NAA/Cr/Cho "
+    "pattern searched for before referencing (after eddy-current correction, which moves the "
+    "spectrum by the water reference's own offset).",
     "reject": "Exclude corrupt transients (see reject_z and the absolute jump limits).",
     "reject_z": "Robust z-score (median/MAD) above which a transient's registration residual, "
     "amplitude, frequency jump or phase jump marks it as corrupt.",
@@ -140,6 +144,7 @@ _POSITIVE = (
     "sliding_width_min",
     "sliding_step_min",
     "qc_max_fwhm_hz",
+    "reference_max_offset_ppm",
 )
 _INTS = {
     "align_iterations": 0,

@@ -13,6 +13,7 @@ import pandas as pd
 from .. import __version__
 from ..io.nifti_mrs import MRSData
 from .blocks import Block
+from .locate import PHASE_AGREEMENT_DEG
 
 #: Columns of blocks_qc.tsv, in order.
 QC_COLUMNS = [
@@ -125,20 +126,27 @@ def qc_sidecar(s: dict, session: dict) -> dict:
         "excluded_fraction": {"Description": "n_excluded / (n_kept + n_excluded)"},
         "snr": {
             "Description": (
-                "NAA signal-to-noise ratio of the block before linewidth matching: maximum of "
-                f"the real part of the phased, water-removed spectrum between {naa} (no "
-                "apodisation, zero-filled 8x) divided by the standard deviation of the real "
-                "part of the spectral noise, sqrt(n_points * v), where v is the variance of "
-                f"the real part of the last {s['noise_tail_fraction']:.0%} of the block FID "
-                "(signal decayed; median over 8 segments of that tail). Matching broadening "
-                "would raise it by smoothing the noise, so it is measured before"
+                "NAA signal-to-noise ratio of the block before linewidth matching: height of "
+                "the NAA line alone divided by the standard deviation of the real part of the "
+                "spectral noise. The NAA line is fitted to the spectrum (no apodisation, "
+                "zero-filled 2x) within +/-0.15 ppm of the largest magnitude point in "
+                f"{naa}: one Voigt line (free complex amplitude, frequency, Lorentzian and "
+                "Gaussian widths) plus a complex quadratic background that takes up the "
+                "macromolecule hump and the tails of neighbouring lines. Height = absorption "
+                "maximum of the fitted line (background excluded), on the scale of the real "
+                "part of the unscaled spectrum; the free complex amplitude makes it the same "
+                "for a spectrum of any zero-order phase. Noise SD = sqrt(n_points * v), "
+                "where v is the variance of the real part of the last "
+                f"{s['noise_tail_fraction']:.0%} of the block FID (signal decayed; median "
+                "over 8 segments of that tail). Matching broadening would raise it by "
+                "smoothing the noise, so it is measured before"
             )
         },
         "naa_fwhm_hz": {
             "Description": (
-                "full width at half maximum of the NAA peak of the output block spectrum: "
-                f"width at half the height (above zero) of the largest real peak in {naa}, "
-                "zero-filled 8x, linear interpolation between points"
+                "full width at half maximum of the NAA line of the output block spectrum: "
+                "FWHM of the fitted Voigt line of the NAA fit described under snr (the "
+                "background excluded; independent of the zero-order phase)"
             ),
             "Units": "Hz",
         },
@@ -186,6 +194,17 @@ def qc_sidecar(s: dict, session: dict) -> dict:
             "excluded_fraction, no_transients); n/a when passing"
         },
         "PreprocessingSession": session,
+        "PreprocessingSessionNotes": {
+            "coarse_frequency_correction_hz": "common frequency correction (Hz) found by "
+            "registering the session mean to an NAA/Cr/Cho singlet template over "
+            f"+/-{s['reference_max_offset_ppm']} ppm, before alignment",
+            "metabolite_phase_deg": "zero-order phase (deg) of the metabolite signal in the "
+            "frame after eddy-current correction: height-weighted circular mean of the "
+            "phases of the fitted NAA and Cr singlets of the session mean",
+            "phase_source": "what phased the output: the water reference (Klose) when "
+            f"metabolite_phase_deg lies within {PHASE_AGREEMENT_DEG:g} deg of it, else the NAA/Cr "
+            "singlets",
+        },
         "PreprocessingSettings": s,
     }
 
@@ -194,12 +213,13 @@ TRANSIENT_COLUMNS = {
     "transient": "index of the transient along DIM_DYN of the input (0-based)",
     "time_s": "acquisition time relative to infusion start (s; start of its TR)",
     "block": "consecutive block holding the transient (n/a: none, or sliding windows)",
-    "freq_offset_hz": "frequency offset of the transient (Hz): NAA position minus "
+    "freq_offset_hz": "frequency offset of the transient (Hz): fitted NAA position minus "
     "reference_ppm, relative to the water reference frequency when eddy-current correction "
     "used one (Klose correction puts water at 4.65 ppm), else in the frame of the data",
-    "phase_deg": "zero-order phase of the transient (deg) relative to the water reference "
-    "phase (or, without one, to the phased session mean): minus the total zero-order "
-    "correction applied",
+    "phase_deg": "zero-order phase of the transient (deg) in the frame after eddy-current "
+    "correction (relative to the water reference's phase when there is one): minus the "
+    "total zero-order correction applied (see PreprocessingSession.phase_source in "
+    "blocks_qc.json for what phased the output)",
     "amplitude": "registration amplitude relative to the session template",
     "residual": "registration misfit energy relative to the fitted signal energy",
     "freq_jump_hz": "frequency offset minus its running median (Hz)",

@@ -2,9 +2,14 @@
 
 findings.tsv columns (DESIGN): finding_id, outcome, term, statistic, num_df, den_df,
 p_value, estimate, ci_low, ci_high, published, truth, ci_covers_truth; then value (the
-statistic's value: F, r or rho), se, model, n_obs, n_participants, converged.
-`truth` is empty on real data; on simulated data it is the value the analysis would give
-without noise (see `models.ols_truth`, `derived`).
+statistic's value: F, r or rho), se, model, n_obs, n_participants, converged, status,
+note. `truth` is empty on real data; on simulated data it is the value the analysis would
+give without noise (see `models.ols_truth`, `derived`).
+
+Every configured analysis gives at least one row. `status` is `estimated`, or
+`not available` when its data are absent (e.g. a self-report scale whose phenotype table
+the dataset does not have) or cannot support the model; `note` then gives the reason and
+the statistics are n/a.
 """
 
 from __future__ import annotations
@@ -15,12 +20,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..clinical.scales import load_scales
 from ..errors import InputError
 from ..io.tables import write_json, write_tsv
 from ..lmm import DesignError, parse_formula
 from . import derived
 from .data import StatsInputs, clinical_frame, glx_frame
-from .models import covers, fit_model, fit_pooled
+from .models import covers, fit_model, fit_pooled, outcome_label
 
 FINDING_COLUMNS = [
     "finding_id",
@@ -42,21 +48,88 @@ FINDING_COLUMNS = [
     "n_obs",
     "n_participants",
     "converged",
+    "status",
+    "note",
 ]
+ESTIMATED, NOT_AVAILABLE = "estimated", "not available"
+
+
+def unavailable_row(
+    finding_id: str, outcome: str, term: str, statistic: str, model: str, published, reason: str
+) -> dict:
+    """A findings row for an analysis that could not be run: n/a statistics and the reason."""
+    row = {c: np.nan for c in FINDING_COLUMNS}
+    row.update(
+        {
+            "finding_id": finding_id,
+            "outcome": outcome,
+            "term": term,
+            "statistic": statistic,
+            "published": published,
+            "model": model,
+            "n_obs": 0,
+            "n_participants": 0,
+            "converged": None,
+            "status": NOT_AVAILABLE,
+            "note": reason,
+        }
+    )
+    return row
+
+
+def _model_unavailable(model_id: str, spec: dict, reason: str) -> dict:
+    return unavailable_row(
+        spec["finding_id"],
+        outcome_label(spec),
+        spec["term"],
+        "F",
+        model_id,
+        spec.get("published", ""),
+        reason,
+    )
+
+
+def clinical_absence(spec: dict, inputs: StatsInputs) -> str | None:
+    """Why the score a clinical model needs is not available (None when it is).
+
+    A scale or score without a definition (workflow/resources/scales/) is a configuration
+    error; a defined scale with no rows in clinical.tsv was not in the dataset.
+    """
+    scales = load_scales()
+    scale, sub = spec["scale"], spec["subscale"]
+    if scale not in scales or sub not in scales[scale].scores:
+        known = ", ".join(f"{k}: {'/'.join(v.scores)}" for k, v in scales.items())
+        raise InputError(
+            f"unknown scale/score '{scale}'/'{sub}' (defined: {known})",
+            file="config stats.models",
+        )
+    if inputs.clinical is None:
+        return "no clinical table given"
+    if not (inputs.clinical["scale"] == scale).any():
+        return (
+            f"{scale} was not scored: phenotype/{scale}.tsv is not in the dataset "
+            "(only MADRS is required)"
+        )
+    return None
 
 
 def _frame_for(spec: dict, inputs: StatsInputs, settings: dict):
-    """The model's data frame, a list of imputed frames, or None when the data are absent."""
+    """The model's data frame, a list of imputed frames, or the reason (str) it is absent."""
     if spec["data"].startswith("glx"):
-        return glx_frame(inputs, spec["data"], settings["crlb_strict_pct"])
+        frame = glx_frame(inputs, spec["data"], settings["crlb_strict_pct"])
+        if frame is None:
+            name = "glx_unmatched" if spec["data"] == "glx_unmatched" else "glx"
+            return f"no {name} time course given"
+        return frame
     if spec["data"] != "clinical":
         raise InputError(
             f"unknown data '{spec['data']}' (expected glx, glx_crlb_strict, "
             "glx_unmatched or clinical)",
             file="config stats.models",
         )
-    if inputs.clinical is None:
-        return None
+    absent = clinical_absence(spec, inputs)
+    if absent:
+        return absent
     mi = inputs.clinical_mi
     if mi is not None:
         sub = mi[(mi["scale"] == spec["scale"]) & (mi["subscale"] == spec["subscale"])]
@@ -93,6 +166,8 @@ def _period_row(doc: dict, finding: dict) -> dict:
         "n_obs": doc["n_obs"],
         "n_participants": doc["n_participants"],
         "converged": finding["converged"],
+        "status": ESTIMATED,
+        "note": np.nan,
     }
 
 
@@ -104,6 +179,52 @@ def _association_truth(inputs: StatsInputs, condition: str) -> pd.DataFrame | No
     t = inputs.truth_madrs
     m = t[t["condition"] == condition].set_index("participant_id")["pct_change"]
     return pd.concat([g, m.rename("madrs_response")], axis=1).dropna()
+
+
+def _derived_rows(inputs: StatsInputs, settings: dict) -> list[dict]:
+    """MADRS attenuation and the Glx-MADRS association (n/a rows when data are absent)."""
+    boot, att, assoc = settings["bootstrap"], settings["attenuation"], settings["association"]
+    att_spec = {"data": "clinical", "scale": att["scale"], "subscale": att["subscale"]}
+    absent = clinical_absence(att_spec, inputs)
+    rows = []
+    if absent:
+        rows.append(
+            unavailable_row(
+                att["finding_id"],
+                outcome_label(att_spec),
+                "100*(1-change_naltrexone/change_placebo)",
+                f"bootstrap (n={boot['n']})",
+                "attenuation",
+                att["published"],
+                f"its data are not available: {absent}",
+            )
+        )
+    else:
+        madrs = clinical_frame(inputs.clinical, inputs, att["scale"], att["subscale"])
+        rows.append(derived.attenuation_finding(madrs, att, boot))
+    if absent or inputs.glx is None:
+        reason = absent or "no glx time course given"
+        for name in ("pearson_r", "spearman_rho"):
+            rows.append(
+                unavailable_row(
+                    assoc["finding_id"],
+                    "glx_response~madrs_pct_change",
+                    f"{name} ({assoc['condition']})",
+                    name,
+                    "association",
+                    assoc["published"],
+                    f"its data are not available: {reason}",
+                )
+            )
+    else:
+        glx = glx_frame(inputs, "glx", settings["crlb_strict_pct"])
+        rows += derived.association_findings(
+            glx, madrs, assoc, boot, _association_truth(inputs, assoc["condition"])
+        )
+    for row in rows:
+        row.setdefault("status", ESTIMATED)
+        row.setdefault("note", np.nan)
+    return rows
 
 
 def _check_columns(model_id: str, spec: dict, frame: pd.DataFrame) -> None:
@@ -124,9 +245,11 @@ def run_analyses(inputs: StatsInputs, settings: dict) -> tuple[pd.DataFrame, dic
     rows, docs, notes = [], {}, []
     for model_id, spec in settings["models"].items():
         frame = _frame_for(spec, inputs, settings)
-        if frame is None:
-            notes.append(f"{model_id}: skipped, its data ({spec['data']}) are not available")
+        if isinstance(frame, str):
+            reason = f"its data are not available: {frame}"
+            notes.append(f"{model_id}: skipped, {reason}")
             docs[model_id] = {"model": model_id, "skipped": notes[-1]}
+            rows.append(_model_unavailable(model_id, spec, reason))
             continue
         _check_columns(model_id, spec, frame[0] if isinstance(frame, list) else frame)
         try:
@@ -138,22 +261,13 @@ def run_analyses(inputs: StatsInputs, settings: dict) -> tuple[pd.DataFrame, dic
             # e.g. one sex only: the data cannot support this model; say so, go on
             notes.append(f"{model_id}: not estimable on these data ({exc})")
             docs[model_id] = {"model": model_id, "skipped": notes[-1]}
+            rows.append(_model_unavailable(model_id, spec, f"not estimable on these data ({exc})"))
             continue
         docs[model_id] = doc
-        rows.append(finding)
+        rows.append({**finding, "status": ESTIMATED, "note": np.nan})
         if model_id in settings["period_checks"] and not isinstance(frame, list):
             rows.append(_period_row(doc, finding))
-    boot = settings["bootstrap"]
-    if inputs.clinical is not None:
-        att = settings["attenuation"]
-        madrs = clinical_frame(inputs.clinical, inputs, att["scale"], att["subscale"])
-        rows.append(derived.attenuation_finding(madrs, att, boot))
-        if inputs.glx is not None:
-            assoc = settings["association"]
-            glx = glx_frame(inputs, "glx", settings["crlb_strict_pct"])
-            rows += derived.association_findings(
-                glx, madrs, assoc, boot, _association_truth(inputs, assoc["condition"])
-            )
+    rows += _derived_rows(inputs, settings)
     table = pd.DataFrame(rows)
     # the association's truth is the correlation of noise-free responses, which measurement
     # error attenuates: the CI of the noisy correlation does not target it

@@ -65,7 +65,10 @@ def add_parser(sub) -> None:
     p.add_argument("--glx-unmatched", help="time course without linewidth matching")
     p.add_argument("--clinical", help="results/tables/clinical.tsv")
     p.add_argument("--clinical-mi", help="results/tables/clinical_mi.tsv (imputations)")
-    p.add_argument("--truth", help="derivatives/truth of a simulated dataset")
+    p.add_argument(
+        "--truth",
+        help="derivatives/truth of a dataset the fmrstrial simulator wrote (refused otherwise)",
+    )
     p.add_argument("--config", help="YAML with a 'stats:' section")
     p.add_argument("--out", required=True, help="output folder (findings.tsv, <model>.json)")
     p.set_defaults(func=run)

@@ -4,7 +4,8 @@ glx: results/tables/glx_timecourse.tsv, rows with qc_pass only; `expected_glx_tn
 `expected_glu_tnaa` and `true_glx_tnaa` columns (present on simulated data) carry the truth.
 clinical: results/tables/clinical.tsv restricted to one scale/score at pre and day 1, with
 `expected_score` from the simulation truth when available; multiply imputed scores come from
-clinical_mi.tsv.
+clinical_mi.tsv. Truth is read only from the derivatives/truth folder of a dataset that the
+fmrstrial trial simulator wrote (its dataset_description.json says so).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..io.tables import read_tsv
+from ..workflow_plan import check_simulator_truth
 
 IDS = ["participant_id", "session_id"]
 
@@ -78,7 +80,10 @@ def load_inputs(
     clinical_mi: str | None = None,
     truth_dir: str | None = None,
 ) -> StatsInputs:
-    """Read the tables the analyses need (missing optional ones stay None)."""
+    """Read the tables the analyses need (missing optional ones stay None).
+
+    truth_dir: DATASET/derivatives/truth of a simulated dataset; InputError for any other.
+    """
     parts = _read(participants, ["participant_id", "sex", "sequence"])
     out = StatsInputs(participants=parts[["participant_id", "sex", "sequence"]])
     if glx:
@@ -91,7 +96,7 @@ def load_inputs(
         mi = _read(clinical_mi, ["imputation", *CLINICAL_COLUMNS])
         out.clinical_mi = mi if len(mi) else None
     if truth_dir:
-        truth = Path(truth_dir)
+        truth = check_simulator_truth(truth_dir)
         if (truth / "clinical_scores.tsv").is_file():
             out.truth_clinical = _read(
                 truth / "clinical_scores.tsv",
