@@ -5,13 +5,18 @@ sensitivity analysis without linewidth matching; one process does both to save s
 """
 
 
-# Dynamic mode (fit.settings.mode: dynamic) adds per-session response estimates and a figure.
+# Dynamic mode (fit.settings.mode: dynamic) reads the block table (phases) and adds
+# per-session response estimates and a figure; block mode's inputs and outputs are unchanged.
+DYNAMIC_FIT = fit_settings().get("mode") == "dynamic"
+DYNAMIC_FIT_INPUTS = (
+    {"block_table": "results/preproc/{pid}/{sid}/blocks.tsv"} if DYNAMIC_FIT else {}
+)
 DYNAMIC_FIT_OUTPUTS = (
     {
         "response": "results/fit/{pid}/{sid}/response.tsv",
         "dynamic_figure": "results/fit/{pid}/{sid}/dynamic.png",
     }
-    if fit_settings().get("mode") == "dynamic"
+    if DYNAMIC_FIT
     else {}
 )
 
@@ -19,9 +24,9 @@ DYNAMIC_FIT_OUTPUTS = (
 rule fit_session:
     input:
         blocks="results/preproc/{pid}/{sid}/blocks.nii.gz",
-        block_table="results/preproc/{pid}/{sid}/blocks.tsv",
         unmatched="results/preproc/{pid}/{sid}/blocks_unmatched.nii.gz",
         basis=basis_file(),
+        **DYNAMIC_FIT_INPUTS,
     output:
         fit="results/fit/{pid}/{sid}/fit.tsv",
         ratios="results/fit/{pid}/{sid}/ratios.tsv",

@@ -19,6 +19,6 @@ with logged(snakemake.log[0]):
             snakemake.input.basis,
             Path(out).parent,
             snakemake.params.settings,
-            block_table=snakemake.input.block_table,
+            block_table=snakemake.input.get("block_table"),
         )
         print(f"{blocks}: {len(fits)} blocks, {sum(r.converged for _, r in fits)} converged")
