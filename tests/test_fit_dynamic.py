@@ -229,3 +229,29 @@ def test_fit_file_with_a_design_of_the_wrong_length_names_the_file(sim, tmp_path
     with pytest.raises(InputError, match=r"s\.nii\.gz.*2 values but the data have 3 blocks"):
         fit_file(src, GE, tmp_path / "o", settings)
     assert not (tmp_path / "o").exists()
+
+
+def test_block_table_of_another_length_is_an_input_error(sim, tmp_path):
+    ses = make_session(9, sim, n_blocks=2)
+    src = _write(tmp_path / "s.nii.gz", sim, ses.fids)
+    table = tmp_path / "t.tsv"
+    table.write_text("block\tphase\n1\tbaseline\n2\tinfusion\n3\tinfusion\n")
+    with pytest.raises(InputError, match="lists 3 blocks but the data have 2"):
+        fit_file(src, GE, tmp_path / "o", {"mode": "dynamic"}, block_table=table)
+
+
+def test_copies_of_one_spectrum_give_the_single_fit(sim, fb):
+    """J identical blocks: the joint objective is J times the single one (data, baseline
+    penalty and ratio priors per block), so the joint fit reproduces the single fit."""
+    ses = make_session(13, sim, n_blocks=1, realistic=True)
+    fids = np.repeat(ses.fids, 3, axis=1)
+    settings = resolve_settings({"mode": "dynamic"})
+    single = fit_spectrum(fids[:, 0], sim.dwell_s, sim.cf_mhz, fb, settings)
+    dyn = fit_dynamic(
+        fids, sim.dwell_s, sim.cf_mhz, fb, settings, temporal_model(settings, 3), mean_fit=single
+    )
+    for _, joint in dyn.fits:
+        assert joint.ratios["Glx/tNAA"].value == pytest.approx(
+            single.ratios["Glx/tNAA"].value, rel=1e-3
+        )
+        assert np.allclose(joint.baseline, single.baseline, atol=0.02 * np.abs(single.fit).max())

@@ -218,6 +218,13 @@ def _fit_file_dynamic(data, basis, settings, source, block_table, out_dir: Path)
     if block_table is None and (Path(source).parent / "blocks.tsv").exists():
         block_table = Path(source).parent / "blocks.tsv"
     phases = read_block_phases(block_table) if block_table is not None else None
+    n_blocks = blocks_of(data, source).shape[1]
+    if phases is not None and len(phases) != n_blocks:
+        raise InputError(
+            f"the block table {block_table} lists {len(phases)} blocks but the data have "
+            f"{n_blocks}",
+            file=source,
+        )
     dyn = fit_data_dynamic(data, basis, settings, source, phases)
     settings = resolve_settings(settings)
     title = Path(source).name
