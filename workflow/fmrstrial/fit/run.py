@@ -232,5 +232,5 @@ def _fit_file_dynamic(data, basis, settings, source, block_table, out_dir: Path)
     table = response_table(dyn, settings, phases)
     write_text(out_dir / "response.tsv", tsv_text(table, FLOAT_FORMAT))
     write_text(out_dir / "response.json", json_text(RESPONSE_COLUMNS))
-    plot_dynamic(dyn, out_dir / "dynamic.png", phases, title)
+    plot_dynamic(dyn, out_dir / "dynamic.png", phases, title, settings)
     return dyn.fits
