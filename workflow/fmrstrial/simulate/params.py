@@ -171,6 +171,9 @@ INVERSE_CRIME: dict[str, Any] = {
     **NO_HABITS,
 }
 
+#: Mappings that an override replaces as a whole (their keys are names, not settings).
+_WHOLE = ("concentrations", "macromolecules")
+
 _RANGES = {
     "participants": (2, 10000),
 }
@@ -186,12 +189,25 @@ def deep_merge(base: Mapping, override: Mapping, path: str = "simulate") -> dict
                 f"unknown simulation key '{where}' (known: {', '.join(sorted(out))})",
                 file="simulation config",
             )
-        if isinstance(out[key], Mapping) and key not in ("concentrations", "macromolecules"):
+        if isinstance(out[key], Mapping) and key not in _WHOLE:
             if not isinstance(value, Mapping):
                 raise InputError(f"'{where}' must be a mapping", file="simulation config")
             out[key] = deep_merge(out[key], value, where)
         else:
             out[key] = copy.deepcopy(value)
+    return out
+
+
+def combine(*overrides: Mapping) -> dict:
+    """Override mappings merged key by key (later ones win); validated later by `resolve`."""
+    out: dict = {}
+    for o in overrides:
+        for key, value in o.items():
+            nested = key not in _WHOLE and isinstance(out.get(key), Mapping)
+            if nested and isinstance(value, Mapping):
+                out[key] = combine(out[key], value)
+            else:
+                out[key] = copy.deepcopy(value)
     return out
 
 
