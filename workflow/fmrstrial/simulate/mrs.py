@@ -400,7 +400,10 @@ def simulate_session(
         pop[idx["Gln"]] * period_factor * (1.0 + eff["gln_response_factor"] * resp_pop * shape)
     )
     pop_tnaa = pop[idx["NAA"]] + pop[idx["NAAG"]]
-    fwhm = _naa_fwhm(model, model.basis.fids @ base + mm_sig, lor, gauss, ls.metabolite, n_zf, freq)
+    met = model.basis.fids @ base
+    fwhm = _naa_fwhm(model, met + mm_sig, lor, gauss, ls.metabolite, n_zf, freq, baseline)
+    naa_only = model.basis.fid("NAA") * base[idx["NAA"]]
+    fwhm_singlet = _naa_fwhm(model, naa_only, lor, gauss, ls.metabolite, n_zf, freq)
     truth = pd.DataFrame(
         {
             "participant_id": p.participant_id,
@@ -417,6 +420,7 @@ def simulate_session(
             "lorentz_hz": lor,
             "gauss_hz": gauss,
             "naa_fwhm_hz": fwhm,
+            "naa_singlet_fwhm_hz": fwhm_singlet,
             "freq_offset_hz": dfreq_obs,
             "phase_deg": np.rad2deg(np.angle(np.exp(1j * phase))),
             "amplitude": amp,
@@ -440,6 +444,7 @@ def simulate_session(
         "lorentz_hz": lor0,
         "gauss_hz": gauss,
         "naa_fwhm_hz": fwhm[0],
+        "naa_singlet_fwhm_hz": fwhm_singlet[0],
         "water_fwhm_hz": _fwhm_of(water_area * water_env, n_zf, freq),
         "eddy_current_rad": ec,
         "freq_offset0_hz": f0,
@@ -503,12 +508,16 @@ def _naa_fwhm(
     distortion: np.ndarray,
     n_zf,
     freq,
+    baseline: np.ndarray | None = None,
 ) -> np.ndarray:
-    """FWHM (Hz) of the NAA peak of the noise-free metabolite + MM spectrum `clean`.
+    """FWHM (Hz) of the NAA peak of the noise-free spectrum `clean` (+ `baseline`).
 
     Measured as QC measures it on data: width at half the peak height (above zero) of the
     real spectrum between 1.9 and 2.12 ppm, for each Lorentzian width in `lor`, with the
-    session's lineshape distortion (no baseline, no residual water).
+    session's lineshape distortion. The transient truth has it for metabolites + MM +
+    baseline (`naa_fwhm_hz`: the apparent width that a height-above-zero measure gives on
+    perfect data) and for the NAA singlet alone (`naa_singlet_fwhm_hz`: the line's own width,
+    what a measure that models the background under NAA should give).
     """
     ppm = ppm_axis(n_zf, model.dwell_s, model.cf_mhz)
     lo, hi = np.searchsorted(ppm, [1.9, 2.12])
@@ -516,6 +525,8 @@ def _naa_fwhm(
     env = voigt(model.t, unique, gauss) * distortion[:, None]
     padded = np.zeros((n_zf, unique.size), complex)
     padded[: model.n_points] = clean[:, None] * env
+    if baseline is not None:
+        padded[: model.n_points] += baseline[:, None]
     spec = to_spectrum(padded).real
     widths = np.array([fwhm_hz(spec[:, j], freq, lo, hi) for j in range(unique.size)])
     return widths[inverse]

@@ -107,9 +107,10 @@ def block_truth(transients: pd.DataFrame, session: dict, params: dict) -> pd.Dat
     """Corruption per block of the trial protocol: one baseline block (every pre-infusion
     transient) and infusion blocks of `acquisition.block_min` over `infusion_min`.
 
-    expected_fail names the simulated habit expected to fail the block at the default QC
-    (more than `qc_max_excluded_fraction` of the transients corrupted, a broadened session,
-    a low-SNR session); empty when none.
+    expected_fail names why the block is expected to fail QC: excluded_fraction (more than
+    the default `qc_max_excluded_fraction` of its transients motion-corrupted), lipid (as
+    many lipid-contaminated: needs a QC that looks at 0.9-1.3 ppm), fwhm (broadened
+    session), snr (low-SNR session); empty when none.
     """
     from ..preprocess.settings import DEFAULTS as QC
 
@@ -124,9 +125,12 @@ def block_truth(transients: pd.DataFrame, session: dict, params: dict) -> pd.Dat
         sub = transients[inside]
         frac = float(sub.corrupt.mean()) if len(sub) else float("nan")
         reasons = sorted({r for r in sub.corrupt_reason if isinstance(r, str) and r})
+        limit = QC["qc_max_excluded_fraction"]
         fail = []
-        if frac > QC["qc_max_excluded_fraction"]:
+        if (sub.corrupt_reason.isin(["motion", "motion_burst"])).mean() > limit:
             fail.append("excluded_fraction")
+        if (sub.corrupt_reason == "lipid").mean() > limit:
+            fail.append("lipid")
         if session["habit_broadened"]:
             fail.append("fwhm")
         if session["habit_low_snr"]:
