@@ -3,7 +3,9 @@
 Which sessions get a habit is drawn once for the whole trial (stream STREAM_HABITS), so the
 counts are fixed: round(fraction x n_sessions) sessions per habit (habits may coincide),
 and `broadened_sessions` / `low_snr_sessions` distinct sessions that have no other failure
-habit. The habit's own parameters (burst times, lipid period, ...) are drawn per session.
+habit. The habit's own parameters (burst times, lipid period, ...) are drawn per session;
+the phase, offset and drift parameters are drawn whether or not the session has the habit,
+so that switching one habit changes nothing else in the data.
 
 - phase_unrelated: the metabolite scan's zero-order phase is uniform in [0, 360) degrees
   relative to the water reference's (separate scans), instead of equal to it.
@@ -61,7 +63,7 @@ def assign_habits(sessions: list[Session], params: dict) -> dict[tuple[int, int]
     chosen: dict[str, set[int]] = {}
     for name in ("phase_unrelated", "large_offset", "large_drift", "motion", "lipid"):
         k = min(n, int(round(h[f"{name}_fraction"] * n)))
-        chosen[name] = set(rng.choice(n, size=k, replace=False).tolist()) if k else set()
+        chosen[name] = set(rng.permutation(n)[:k].tolist())  # same draws whatever k is
     # a broadened and a low-SNR session: distinct, and not already failing for other reasons
     others = chosen["motion"] | chosen["lipid"]
     pool = [i for i in rng.permutation(n).tolist() if i not in others]

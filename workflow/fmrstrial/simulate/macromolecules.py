@@ -4,9 +4,9 @@ The default background is a metabolite-nulled-like MM spectrum of nine Gaussian 
 positions, proton numbers and relative concentrations that Bell et al. (2024, Magn Reson Med;
 table published with their FID-A spin systems, github.com/HarrisBrainLab/MMSim) measured by
 parameterising the averaged 7 T metabolite-nulled spectra of six volunteers (Povazan et al.
-2015, data at zenodo.org/records/3906754), with the peak nomenclature of Cudalbu et al. (2021, NMR Biomed
-34:e4393, "Contribution of macromolecules to brain 1H MR spectra: experts' consensus
-recommendations"). Their 7 T linewidths are converted to 3 T by scaling the widths in
+2015, data at zenodo.org/records/3906754), with the peak nomenclature of Cudalbu et al.
+(2021, NMR Biomed 34:e4393, "Contribution of macromolecules to brain 1H MR spectra: experts'
+consensus recommendations"). Their 7 T linewidths are converted to 3 T by scaling the widths in
 Hz by the ratio of the M0.9 width measured at 3 T in the anterior cingulate (19.8 Hz,
 Snoussi et al. 2015, Magn Reson Med 74:607) to Bell's M0.95 width (32 Hz): width_3T(Hz) =
 width_7T(Hz) * 19.8 / 32 (M0.95: 19.8 Hz, M2.07 under NAA: 23.5 Hz, M3.98: 67 Hz).
@@ -78,7 +78,9 @@ def mm_fids(
             ppm, fwhm_ppm = MM_PEAKS[name]
             g = fwhm_ppm * cf_mhz
             f = (ppm - centre_ppm) * cf_mhz
-            out[:, k] = unit * np.exp(-((np.pi * g * t) ** 2) / (4.0 * np.log(2.0)) + 2j * np.pi * f * t)
+            out[:, k] = unit * np.exp(
+                -((np.pi * g * t) ** 2) / (4.0 * np.log(2.0)) + 2j * np.pi * f * t
+            )
         elif name in MM_LIPID_LINES and name.startswith("MM"):
             out[:, k] = component_fids([name], n_points, dwell_s, cf_mhz, centre_ppm, unit)[:, 0]
         else:

@@ -176,7 +176,9 @@ def draw_baseline(
         ph = rng.uniform(0.0, 2 * np.pi)
         g = fwhm * model.cf_mhz
         f = (ppm - PPM_CENTRE_1H) * model.cf_mhz
-        fid += a * np.exp(-((np.pi * g * t) ** 2) / (4.0 * np.log(2.0)) + 1j * (ph + 2 * np.pi * f * t))
+        fid += a * np.exp(
+            -((np.pi * g * t) ** 2) / (4.0 * np.log(2.0)) + 1j * (ph + 2 * np.pi * f * t)
+        )
         comps.append((ppm, fwhm, a, np.rad2deg(ph)))
     n_zf = ZERO_FILL * model.n_points
     spec = to_spectrum(np.pad(fid, (0, n_zf - t.size)))
@@ -252,9 +254,6 @@ def simulate_session(
     # --- lineshape: Lorentzian narrows during infusion (BOLD), Gaussian fixed, distortion
     lor0 = rng.uniform(*sig["lorentz_hz"])
     gauss = rng.uniform(*sig["gauss_hz"])
-    if habits.broadened:
-        lor0 = nrng.uniform(*hab["broadened_lorentz_hz"])
-    lor = lor0 - sig["bold_narrowing_hz"] * response_timecourse(t_rel, sig["bold_tau_min"])
     ls = draw_lineshape(nrng, t, sig)
 
     # --- frequency drift/jitter and phase (water reference: f0_water, phi0)
@@ -264,13 +263,22 @@ def simulate_session(
     jitter = rng.normal(0.0, sig["frequency_jitter_hz"], n_tr)
     phi0 = np.deg2rad(rng.uniform(*sig["phase_offset_deg"]))
     phase_jitter = np.deg2rad(rng.normal(0.0, sig["phase_jitter_deg"], n_tr))
+    # habit parameters are drawn whatever the habits, so that one habit changes nothing else
+    u_water = nrng.uniform(-1.0, 1.0) * hab["water_offset_ppm"] * model.cf_mhz
+    u_offset = nrng.choice([-1.0, 1.0]) * nrng.uniform(*hab["large_offset_hz"])
+    u_rate = nrng.choice([-1.0, 1.0]) * nrng.uniform(*hab["large_drift_hz_per_min"])
+    u_phase = nrng.uniform(0.0, 2 * np.pi)
+    u_lor = nrng.uniform(*hab["broadened_lorentz_hz"])
+    u_snr = nrng.uniform(*hab["low_snr_naa"])
     f0_water = f0
     if habits.large_offset:
-        f0_water = nrng.uniform(-1.0, 1.0) * hab["water_offset_ppm"] * model.cf_mhz
-        f0 = f0_water + nrng.choice([-1.0, 1.0]) * nrng.uniform(*hab["large_offset_hz"])
+        f0_water, f0 = u_water, u_water + u_offset
     if habits.large_drift:
-        rate = nrng.choice([-1.0, 1.0]) * nrng.uniform(*hab["large_drift_hz_per_min"])
-    dphi = nrng.uniform(0.0, 2 * np.pi) if habits.phase_unrelated else 0.0
+        rate = u_rate
+    dphi = u_phase if habits.phase_unrelated else 0.0
+    if habits.broadened:
+        lor0 = u_lor
+    lor = lor0 - sig["bold_narrowing_hz"] * response_timecourse(t_rel, sig["bold_tau_min"])
     dfreq = f0 + rate * times / 60.0 + walk + jitter
     phase = phi0 + dphi + phase_jitter
 
@@ -336,7 +344,7 @@ def simulate_session(
     naa_height = float(spec_naa.real.max())
     snr = rng.uniform(*sig["snr_naa"])
     if habits.low_snr:
-        snr = nrng.uniform(*hab["low_snr_naa"])
+        snr = u_snr
     sigma = naa_height / (snr * np.sqrt(model.n_points))
 
     # --- noise-free metabolite + MM signal, baseline, lipids

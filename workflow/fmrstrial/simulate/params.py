@@ -233,6 +233,7 @@ def resolve(overrides: Mapping | None = None, **top: Any) -> dict:
 
 def _check_habits(params: dict) -> None:
     """Fractions in [0, 1], counts non-negative integers, [low, high] ranges ordered."""
+
     def bad(key: str, expected: str, value: Any) -> InputError:
         return InputError(
             f"simulate.{key} must be {expected}, got {value!r}", file="simulation config"

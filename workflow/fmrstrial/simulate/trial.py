@@ -105,7 +105,8 @@ def _simulate_and_write(args):
 
 def block_truth(transients: pd.DataFrame, session: dict, params: dict) -> pd.DataFrame:
     """Corruption per block of the trial protocol: one baseline block (every pre-infusion
-    transient) and infusion blocks of `acquisition.block_min` over `infusion_min`.
+    transient) and infusion blocks of `acquisition.block_min` over `infusion_min` (the last
+    one shorter if they do not divide).
 
     expected_fail names why the block is expected to fail QC: excluded_fraction (more than
     the default `qc_max_excluded_fraction` of its transients motion-corrupted), lipid (as
@@ -117,8 +118,9 @@ def block_truth(transients: pd.DataFrame, session: dict, params: dict) -> pd.Dat
     acq = params["acquisition"]
     t = transients.t_rel_infusion_s.to_numpy() / 60.0
     edges = [(float(t.min()), 0.0, "baseline")]
-    n_inf = int(round(acq["infusion_min"] / acq["block_min"]))
-    edges += [(k * acq["block_min"], (k + 1) * acq["block_min"], "infusion") for k in range(n_inf)]
+    step, total = acq["block_min"], acq["infusion_min"]
+    n_inf = int(np.ceil(total / step - 1e-9))
+    edges += [(k * step, min((k + 1) * step, total), "infusion") for k in range(n_inf)]
     rows = []
     for k, (lo, hi, phase) in enumerate(edges):
         inside = (t >= lo) & (t < hi) if phase == "infusion" else t < 0
