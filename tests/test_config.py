@@ -45,7 +45,7 @@ def test_every_key_is_described_in_schema_and_readme():
     readme = (REPO / "config" / "README.md").read_text()
     for path, sub in _keys(schema):
         assert sub.get("description"), path
-        # fit.settings are overrides of the chosen preset: no schema default
+        # fit.settings are overrides of the package defaults: no schema default
         assert "default" in sub or path.startswith("fit.settings."), path
         assert f"`{path}`" in readme or path.count(".") == 0 and path in readme, path
 

@@ -18,7 +18,9 @@ from fmrstrial.io.nifti_mrs import MRSData, write_nifti_mrs
 from fmrstrial.paths import resource
 
 GE = str(resource("basis/lcmodel_press35_3T/3T_PRESS_GE_35ms_noMM.BASIS"))
-N_COMPONENTS = len(DEFAULTS["metabolites"]) + len(DEFAULTS["macromolecules"])
+N_COMPONENTS = (
+    len(DEFAULTS["metabolites"]) + len(DEFAULTS["macromolecules"]) + len(DEFAULTS["lipids"])
+)
 
 
 @pytest.fixture(scope="module")

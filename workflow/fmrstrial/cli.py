@@ -27,19 +27,38 @@ STEP_MODULES = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+#: Subcommand name -> module, so that one step imports only its own module (start-up time
+#: of a one-spectrum job); --help imports them all.
+COMMANDS = {
+    "simulate": "fmrstrial.simulate.command",
+    "validate-dataset": "fmrstrial.dataset",
+    "convert": "fmrstrial.convert.command",
+    "preprocess": "fmrstrial.preprocess.command",
+    "fit": "fmrstrial.fit.command",
+    "score": "fmrstrial.clinical.command",
+    "lmm": "fmrstrial.lmm.command",
+    "stats": "fmrstrial.stats.command",
+    "privacy-check": "fmrstrial.privacy",
+}
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; with `argv` naming a known subcommand, only that step's module is loaded."""
     parser = argparse.ArgumentParser(
         prog="fmrstrial", description="Steps of the fmrstrial workflow, runnable one at a time."
     )
     parser.add_argument("--version", action="version", version=f"fmrstrial {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in STEP_MODULES:
+    first = next((a for a in (argv or []) if not a.startswith("-")), None)
+    wanted = [COMMANDS[first]] if first in COMMANDS else STEP_MODULES
+    for name in wanted:
         importlib.import_module(name).add_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(argv).parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except InputError as exc:

@@ -3,6 +3,8 @@
 Each component is a sum of Gaussian lines (position ppm, FWHM ppm, relative amplitude) at the
 positions LCModel uses for its MM09 ... MM20 and Lip09 ... Lip20 model signals (Provencher,
 LCModel & LCMgui user's manual, section 11.7, "simulated macromolecule and lipid spectra").
+Lip13a and Lip13b are LCModel's broad and narrow 1.28 ppm lipid lines (its default set);
+Lip13 is the older two-line lipid component kept for the demo simulator's lipid contamination.
 Amplitudes are in protons relative to the other lines of the same component; the absolute
 scale is set by the caller (`unit_amplitude`).
 """
@@ -22,11 +24,13 @@ MM_LIPID_LINES: dict[str, list[tuple[float, float, float]]] = {
     "MM20": [(2.08, 0.15, 1.33), (2.25, 0.20, 0.33), (1.95, 0.15, 0.33), (3.00, 0.20, 0.40)],
     "Lip09": [(0.89, 0.14, 3.0)],
     "Lip13": [(1.28, 0.15, 2.0), (1.28, 0.89, 2.0)],
+    "Lip13a": [(1.28, 0.15, 2.0)],
+    "Lip13b": [(1.28, 0.089, 2.0)],
     "Lip20": [(2.04, 0.15, 1.33), (2.25, 0.15, 0.67), (2.80, 0.20, 0.87)],
 }
 
 MACROMOLECULES = ("MM09", "MM12", "MM14", "MM17", "MM20")
-LIPIDS = ("Lip09", "Lip13", "Lip20")
+LIPIDS = ("Lip09", "Lip13", "Lip13a", "Lip13b", "Lip20")
 
 
 def component_fids(

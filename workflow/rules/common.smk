@@ -197,12 +197,9 @@ def preprocess_input(wildcards, with_reference):
 
 
 def fit_settings():
-    """Fit settings: the chosen preset (demo defaults or in_vivo) with the overrides."""
-    from fmrstrial.fit import IN_VIVO
-
-    fit = dict(config["fit"])
-    preset = fit.pop("preset")
-    return {**(IN_VIVO if preset == "in_vivo" else {}), **fit.pop("settings", {})}
+    """Fit settings: overrides of the package defaults (`fmrstrial.fit.DEFAULTS`), the same
+    that `fmrstrial fit --config config/config.yaml` reads."""
+    return dict(config["fit"].get("settings", {}))
 
 
 def truth_dir():

@@ -203,10 +203,12 @@ def mrsinmrs(
         (
             "Data analysis",
             "fitting",
-            f"linear combination in the frequency domain "
-            f"({fit['preset']} settings), basis "
-            f"{str(config['basis']).rsplit('/', 1)[-1]}, "
-            "LCModel-style MM09-MM20 Gaussians, spline baseline",
+            f"linear combination in the frequency domain, basis "
+            f"{str(config['basis']).rsplit('/', 1)[-1]}, LCModel's MM09-MM20 and lipid "
+            "components with its ratio priors, penalised spline baseline with the penalty "
+            "chosen per session by a modified AIC"
+            + (" (settings changed: " + ", ".join(sorted(fit.get("settings", {}))) + ")"
+               if fit.get("settings") else ""),
         ),
         (
             "Data analysis",

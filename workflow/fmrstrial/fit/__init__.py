@@ -49,14 +49,13 @@ Choices
 from .basis_setup import FitBasis, prepare_basis
 from .core import FitResult, fit_spectrum
 from .run import fit_data, fit_file
-from .settings import DEFAULTS, DESCRIPTIONS, IN_VIVO, resolve_settings
+from .settings import DEFAULTS, DESCRIPTIONS, resolve_settings
 
 __all__ = [
     "DEFAULTS",
     "DESCRIPTIONS",
     "FitBasis",
     "FitResult",
-    "IN_VIVO",
     "fit_data",
     "fit_file",
     "fit_spectrum",

@@ -10,8 +10,10 @@ from .run import fit_file
 
 
 def load_settings(path: str | None) -> dict:
-    """The `fit:` section of a YAML config (or the whole file if it has none)."""
-    return load_section(path, "fit")
+    """Fit settings from a YAML file: the workflow config (its `fit: settings:`), a `fit:`
+    section of settings, or a plain mapping of settings."""
+    section = load_section(path, "fit")
+    return section.get("settings", section) if isinstance(section, dict) else section
 
 
 def run(args: argparse.Namespace) -> int:

@@ -40,9 +40,11 @@ from .noise import region_noise_sd, tail_noise_sd
 from .settings import resolve_settings
 from .solver import (
     VarProProblem,
+    baseline_design,
+    baseline_effective_dimension,
     build_linear_system,
     build_priors,
-    mm_link_rows,
+    ratio_prior_rows,
     solve,
 )
 from .start import Start, coarse_search
@@ -51,6 +53,10 @@ from .start import Start, coarse_search
 QC_ZERO_FILL = 8
 #: Window (ppm) in which the NAA linewidth is measured.
 NAA_WINDOW_PPM = (1.9, 2.12)
+#: Baseline effective dimension per ppm of the first-stage fit (before the penalty is chosen).
+INITIAL_ED_PER_PPM = 2.0
+#: Number of candidate penalties (log-spaced in effective dimension) of the automatic choice.
+N_PENALTY_CANDIDATES = 12
 
 
 @dataclass
@@ -90,6 +96,9 @@ class FitResult:
     baseline: np.ndarray
     components: np.ndarray
     theta: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
+    baseline_penalty: float = float("nan")
+    baseline_ed: float = float("nan")
+    baseline_ed_per_ppm: float = float("nan")
 
     def amplitude(self, name: str) -> float:
         """Amplitude of a component or a configured sum."""
@@ -247,18 +256,72 @@ def fit_spectrum(
     *,
     te_ms: float | None = None,
     source: str = "<data>",
+    baseline_penalty: float | None = None,
 ) -> FitResult:
     """Fit one FID (n_points,) complex, internal convention, sampled every `dwell_s` s at
     `cf_mhz` MHz, with `basis` (a raw `Basis`, resampled here, or a `FitBasis` already
     prepared for this grid). `settings`: overrides of `DEFAULTS`. `te_ms`: echo time of the
-    data, checked against the basis. Raises InputError for a basis that does not suit.
+    data, checked against the basis. `baseline_penalty`: a fixed spline penalty (e.g. chosen
+    on a session's mean spectrum) instead of the `baseline_penalty` setting. Raises
+    InputError for a basis that does not suit.
 
-    Runs with single-threaded OpenBLAS (see `fmrstrial.fit.blas`)."""
+    Runs with single-threaded OpenBLAS (see `fmrstrial.blas`)."""
     with single_threaded_blas():
-        return _fit(fid, dwell_s, cf_mhz, basis, settings, te_ms, source)
+        return _fit(fid, dwell_s, cf_mhz, basis, settings, te_ms, source, baseline_penalty)
 
 
-def _fit(fid, dwell_s, cf_mhz, basis, settings, te_ms, source) -> FitResult:
+def penalty_for_dimension(design: np.ndarray, diff2: np.ndarray, target: float) -> float:
+    """Penalty lambda whose baseline effective dimension (one part) is `target`, by
+    bisection in log lambda (the dimension falls from n_basis to 2 as lambda grows)."""
+    lo, hi = -12.0, 12.0
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if baseline_effective_dimension(design, diff2, 10.0**mid) > target:
+            lo = mid
+        else:
+            hi = mid
+    return float(10.0 ** (0.5 * (lo + hi)))
+
+
+def candidate_penalties(model: SpectralModel, settings: dict) -> np.ndarray:
+    """Penalties for effective dimensions log-spaced over `baseline_ed_per_ppm` (clipped to
+    what the spline can take), shape (N_PENALTY_CANDIDATES,)."""
+    design, diff2 = baseline_design(model, settings)
+    width = settings["ppm_range"][1] - settings["ppm_range"][0]
+    lo, hi = (e * width for e in settings["baseline_ed_per_ppm"])
+    lo, hi = max(lo, 2.05), min(hi, design.shape[1] - 0.5)
+    targets = np.geomspace(lo, max(hi, lo), N_PENALTY_CANDIDATES)
+    return np.array([penalty_for_dimension(design, diff2, e) for e in targets])
+
+
+def _data_rss(system, ev) -> float:
+    """Whitened residual sum of squares over the data rows (penalty rows excluded)."""
+    a_aug = system.augment(stack(ev.phase[:, None] * ev.cols))
+    b = system.baseline_coefs(system.y_aug - a_aug @ ev.c)
+    resid = system.y_aug - a_aug @ ev.c
+    if b.size:
+        resid = resid - system.q @ (system.r @ b)
+    return float(np.sum(resid[: system.n_data] ** 2))
+
+
+def select_baseline_penalty(model, y, sigma, settings, link, priors, theta) -> float:
+    """Penalty minimising n log(RSS) + 2 k ED at fixed nonlinear parameters `theta`
+    (n: independent data values, ED: effective dimension of the complex baseline, k:
+    `baseline_aic_factor`), amplitudes and baseline re-solved for each candidate."""
+    design, diff2 = baseline_design(model, settings)
+    n = 2 * model.n_fit / model.zero_fill
+    best = None
+    for lam in candidate_penalties(model, settings):
+        system = build_linear_system(model, y, sigma, settings, link, lam)
+        ev = VarProProblem(model, system, priors).evaluate(theta)
+        ed = 2.0 * baseline_effective_dimension(design, diff2, lam)
+        score = n * np.log(_data_rss(system, ev)) + 2.0 * settings["baseline_aic_factor"] * ed
+        if best is None or score < best[0]:
+            best = (score, float(lam))
+    return best[1]
+
+
+def _fit(fid, dwell_s, cf_mhz, basis, settings, te_ms, source, baseline_penalty) -> FitResult:
     settings = resolve_settings(settings)
     fid = np.asarray(fid)
     if fid.ndim != 1 or not np.iscomplexobj(fid):
@@ -278,20 +341,38 @@ def _fit(fid, dwell_s, cf_mhz, basis, settings, te_ms, source) -> FitResult:
 
     noise_sd, noise_source = _noise(fid, dwell_s, cf_mhz, y, settings)
     start = coarse_search(model, fid, settings)
-    system = build_linear_system(model, y, noise_sd, settings)
-    if settings["mm_link_sd"] > 0 and "MM09" in fb.names:
-        probe = VarProProblem(model, system, build_priors(model, settings, start.shift_hz))
-        c_ref = float(probe.evaluate(_initial_theta(model, start, settings)).c[fb.index("MM09")])
-        link = mm_link_rows(model, settings, c_ref)
-        if link is not None:
-            system = build_linear_system(model, y, noise_sd, settings, link)
     priors = build_priors(model, settings, start.shift_hz)
+    design, diff2 = baseline_design(model, settings)
+    width = settings["ppm_range"][1] - settings["ppm_range"][0]
+    if baseline_penalty is None and settings["baseline_penalty"] != "auto":
+        baseline_penalty = float(settings["baseline_penalty"])
+    lam = baseline_penalty
+    if lam is None and settings["baseline"] == "spline":
+        target = min(max(INITIAL_ED_PER_PPM * width, 2.05), design.shape[1] - 0.5)
+        lam = penalty_for_dimension(design, diff2, target)
+    lam = 1.0 if lam is None else lam
+
+    # Stage 1: ratio priors linearised at the unconstrained amplitudes of the start.
+    system = build_linear_system(model, y, noise_sd, settings, None, lam)
+    theta_init = _initial_theta(model, start, settings)
+    c_probe = VarProProblem(model, system, priors).evaluate(theta_init).c
+    link = ratio_prior_rows(fb.names, settings["ratio_priors"], c_probe)
+    system = build_linear_system(model, y, noise_sd, settings, link, lam)
     problem = VarProProblem(model, system, priors)
-    res = _solve_staged(problem, start, settings)
+    res1 = _solve_staged(problem, start, settings)
+
+    # Stage 2: priors re-linearised at the stage-1 amplitudes; penalty chosen if automatic.
+    c1 = problem.evaluate(res1.x).c
+    link = ratio_prior_rows(fb.names, settings["ratio_priors"], c1)
+    if baseline_penalty is None and settings["baseline"] == "spline":
+        lam = select_baseline_penalty(model, y, noise_sd, settings, link, priors, res1.x)
+    system = build_linear_system(model, y, noise_sd, settings, link, lam)
+    problem = VarProProblem(model, system, priors)
+    res = solve(problem, res1.x, settings["max_iterations"])
+    res.nfev += int(res1.nfev)
     theta = res.x
     ev = problem.evaluate(theta)
     c = ev.c
-
     a_aug = system.augment(stack(ev.phase[:, None] * ev.cols))
     b = system.baseline_coefs(system.y_aug - a_aug @ c)
     n_fit = model.n_fit
@@ -360,4 +441,7 @@ def _fit(fid, dwell_s, cf_mhz, basis, settings, te_ms, source) -> FitResult:
         baseline=baseline * unphase,
         components=ev.cols * c[None, :],
         theta=theta.copy(),
+        baseline_penalty=float(lam) if settings["baseline"] == "spline" else float("nan"),
+        baseline_ed=baseline_effective_dimension(design, diff2, lam),
+        baseline_ed_per_ppm=baseline_effective_dimension(design, diff2, lam) / width,
     )

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.polynomial import legendre
-from scipy.interpolate import BSpline
 
 from ..spectra import PPM_CENTRE_1H, to_spectrum
 from .basis_setup import FitBasis
+from .bspline import design_matrix
 
 GAUSS_K = np.pi**2 / (4.0 * np.log(2.0))
 
@@ -78,7 +78,7 @@ def lineshape_basis(t: np.ndarray, spacing_s: float, duration_s: float) -> np.nd
     n_int = max(1, int(round(duration_s / spacing_s)))
     inner = np.linspace(0.0, duration_s, n_int + 1)
     knots = np.concatenate([[0.0] * 3, inner, [duration_s] * 3])
-    design = BSpline.design_matrix(np.clip(t, 0.0, duration_s), knots, 3).toarray()
+    design = design_matrix(np.clip(t, 0.0, duration_s), knots, 3)
     return design[:, 1:]
 
 
@@ -89,7 +89,7 @@ def spline_baseline(ppm: np.ndarray, lo: float, hi: float, spacing: float):
     inner = np.linspace(lo, hi, n_int + 1)
     knots = np.concatenate([[lo] * 3, inner, [hi] * 3])
     x = np.clip(ppm, lo, hi)
-    design = BSpline.design_matrix(x, knots, 3).toarray()
+    design = design_matrix(x, knots, 3)
     n_basis = design.shape[1]
     diff2 = np.diff(np.eye(n_basis), n=2, axis=0)
     return design, diff2

@@ -82,6 +82,19 @@ QC_BASE_COLUMNS = {
         "Units": "signal units",
     },
     "effective_dof": {"Description": "Fitted degrees of freedom of the penalised model."},
+    "baseline_penalty": {
+        "Description": "Weight lambda of the spline baseline's second-difference penalty "
+        "(data units); chosen on the session's mean spectrum when baseline_penalty is auto "
+        "and the same for every block of a file."
+    },
+    "baseline_ed": {
+        "Description": "Effective dimension of the baseline (one of its real and imaginary "
+        "parts): tr((B'B + lambda D'D)^-1 B'B)."
+    },
+    "baseline_ed_per_ppm": {
+        "Description": "baseline_ed per ppm of the fit range.",
+        "Units": "1/ppm",
+    },
     "phase0_deg": {
         "Description": "Zero-order phase at the centre of the fit range.",
         "Units": "degree",
@@ -154,6 +167,9 @@ def qc_table(fits: list[tuple[int, FitResult]]) -> pd.DataFrame:
             "noise_source": r.noise_source,
             "crlb_noise_sd": r.crlb_noise_sd,
             "effective_dof": r.effective_dof,
+            "baseline_penalty": r.baseline_penalty,
+            "baseline_ed": r.baseline_ed,
+            "baseline_ed_per_ppm": r.baseline_ed_per_ppm,
         }
         row.update(r.params)
         rows.append(row)

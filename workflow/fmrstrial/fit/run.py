@@ -77,13 +77,24 @@ def fit_data(
     settings: dict | None = None,
     source: str = "<data>",
 ) -> list[tuple[int, FitResult]]:
-    """Fit every block of `data`; list of (block index, FitResult)."""
+    """Fit every block of `data`; list of (block index, FitResult).
+
+    With `baseline_penalty: auto` and more than one block, the spline penalty is chosen once,
+    on the mean of the blocks (the session's mean spectrum), and every block is fitted with
+    it, so that the baseline absorbs the same share of signal in every block."""
     settings = resolve_settings(settings)
     fids = blocks_of(data, source)
     with single_threaded_blas():
         fb = prepare_basis(
             basis, data.n_points, data.dwell_s, data.cf_mhz, settings, echo_time_ms(data), source
         )
+        penalty = None
+        if fids.shape[1] > 1 and settings["baseline_penalty"] == "auto":
+            mean_fit = fit_spectrum(
+                fids.mean(axis=1), data.dwell_s, data.cf_mhz, fb, settings,
+                source=f"{source}, mean of the blocks",
+            )  # fmt: skip
+            penalty = mean_fit.baseline_penalty
         return [
             (
                 j,
@@ -94,6 +105,7 @@ def fit_data(
                     fb,
                     settings,
                     source=f"{source}, block {j}",
+                    baseline_penalty=penalty,
                 ),
             )
             for j in range(fids.shape[1])

@@ -13,6 +13,9 @@ from typing import Any
 
 from ..errors import InputError
 
+#: tNAA + tCr + tCho: LCModel's 'Big3' denominator of its minor-metabolite priors.
+BIG3 = ["NAA", "NAAG", "Cr", "PCr", "GPC", "PCh"]
+
 #: Metabolites of the shipped LCModel PRESS 35 ms basis sets (and of the demo simulator).
 METABOLITES = [
     "Asc",
@@ -34,18 +37,52 @@ METABOLITES = [
     "Tau",
 ]
 
+#: LCModel 6.3's default soft constraints on concentration ratios (its CHRATO table), as
+#: name -> numerator components, denominator components, expected ratio, SD. 'Big3' is
+#: tNAA + tCr + tCho. They keep minor metabolites and the MM/lipid pattern plausible where
+#: the data cannot separate them.
+LCMODEL_RATIO_PRIORS: dict[str, dict[str, Any]] = {
+    "MM12/MM09": {"numerator": ["MM12"], "denominator": ["MM09"], "ratio": 0.3, "sd": 0.1},
+    "MM14/MM09": {"numerator": ["MM14"], "denominator": ["MM09"], "ratio": 0.75, "sd": 0.45},
+    "MM17/MM09": {"numerator": ["MM17"], "denominator": ["MM09"], "ratio": 0.375, "sd": 0.3},
+    "MM20/MM09": {"numerator": ["MM20"], "denominator": ["MM09"], "ratio": 1.5, "sd": 0.375},
+    "Lip09/Lip13": {
+        "numerator": ["Lip09"],
+        "denominator": ["Lip13a", "Lip13b"],
+        "ratio": 0.267,
+        "sd": 0.1,
+    },
+    "Lip20/Lip13": {
+        "numerator": ["Lip20"],
+        "denominator": ["Lip13a", "Lip13b"],
+        "ratio": 0.15,
+        "sd": 0.07,
+    },
+    "Asp/Big3": {"numerator": ["Asp"], "denominator": BIG3, "ratio": 0.05, "sd": 0.05},
+    "GABA/Big3": {"numerator": ["GABA"], "denominator": BIG3, "ratio": 0.03, "sd": 0.03},
+    "Scyllo/Big3": {"numerator": ["Scyllo"], "denominator": BIG3, "ratio": 0.01, "sd": 0.01},
+    "Tau/Big3": {"numerator": ["Tau"], "denominator": BIG3, "ratio": 0.05, "sd": 0.05},
+    "GSH/(Gln+GSH)": {
+        "numerator": ["GSH"],
+        "denominator": ["Gln", "GSH"],
+        "ratio": 0.286,
+        "sd": 0.126,
+    },
+}
+
 DEFAULTS: dict[str, Any] = {
-    "ppm_range": [0.2, 4.2],
+    "ppm_range": [0.2, 4.0],
     "metabolites": list(METABOLITES),
     "macromolecules": ["MM09", "MM12", "MM14", "MM17", "MM20"],
-    "lipids": [],
+    "lipids": ["Lip09", "Lip13a", "Lip13b", "Lip20"],
     "measured_mm": [],
-    "mm_link_sd": 0.0,
-    "mm_link_ratios": {"MM09": 1.0, "MM12": 0.67, "MM14": 1.0, "MM17": 0.5, "MM20": 1.33},
+    "ratio_priors": LCMODEL_RATIO_PRIORS,
     "groups": {},
     "baseline": "spline",
-    "baseline_knot_spacing_ppm": 0.4,
-    "baseline_smoothness": 0.05,
+    "baseline_knot_spacing_ppm": 0.1,
+    "baseline_penalty": "auto",
+    "baseline_ed_per_ppm": [0.5, 12.0],
+    "baseline_aic_factor": 5.0,
     "baseline_poly_order": 3,
     "shift_search_ppm": 0.1,
     "init_ppm_range": [1.8, 4.1],
@@ -78,20 +115,6 @@ DEFAULTS: dict[str, Any] = {
     },
 }
 
-#: Overrides recommended for in-vivo spectra (used by the real-data tests): LCModel's default
-#: range, a finer (penalised) spline baseline, separate shift and width for creatine,
-#: choline and myo-inositol (their T2 differ from NAA's), and a smooth lineshape distortion.
-#: Compared with `DEFAULTS` they cost precision on Voigt-lineshape (simulated) data: on the
-#: demo blocks the Glx/tNAA CRLB rises from about 2.2 to 4.4 % (bench_fit_accuracy.py).
-IN_VIVO: dict[str, Any] = {
-    "ppm_range": [0.2, 4.0],
-    "baseline_knot_spacing_ppm": 0.1,
-    "baseline_smoothness": 0.05,
-    "groups": {"creatine": ["Cr", "PCr"], "choline": ["GPC", "PCh"], "inositol": ["Ins"]},
-    "group_shift_prior_sd_ppm": 0.005,
-    "lineshape_knot_spacing_ms": 40.0,
-}
-
 DESCRIPTIONS: dict[str, str] = {
     "ppm_range": "Chemical-shift range [low, high] in ppm over which the spectrum is fitted.",
     "metabolites": "Basis-set metabolites to fit; each must be in the basis set.",
@@ -104,13 +127,12 @@ DESCRIPTIONS: dict[str, str] = {
         "Names of basis-set entries holding a measured macromolecule spectrum, fitted in the "
         "macromolecule group."
     ),
-    "mm_link_sd": (
-        "Relative SD of a soft constraint tying each macromolecule amplitude to MM09 times its "
-        "ratio in mm_link_ratios; 0 switches the constraint off."
-    ),
-    "mm_link_ratios": (
-        "Expected macromolecule amplitudes relative to MM09, used when mm_link_sd > 0 (the "
-        "defaults are the demo simulator's pattern, not literature values)."
+    "ratio_priors": (
+        "Soft constraints on amplitude ratios, name -> {numerator: [names], denominator: [names], "
+        "ratio, sd}: a Gaussian prior (num - ratio * den) / (sd * den) linearised at a first "
+        "fit (priors whose components are not all fitted are skipped); defaults: LCModel 6.3's "
+        "(MM and lipid pattern; Asp, GABA, Scyllo, Tau relative to tNAA + tCr + tCho; "
+        "GSH/(Gln+GSH)); {} switches them off."
     ),
     "groups": (
         "Extra lineshape groups, name -> component list; each group gets its own frequency "
@@ -118,9 +140,19 @@ DESCRIPTIONS: dict[str, str] = {
     ),
     "baseline": "Baseline model: 'spline' (penalised cubic B-spline), 'polynomial' or 'none'.",
     "baseline_knot_spacing_ppm": "Spacing of the cubic B-spline baseline knots, ppm.",
-    "baseline_smoothness": (
-        "Prior SD of the second differences of the spline coefficients as a fraction of the "
-        "largest spectral magnitude in the fit range (smaller is stiffer)."
+    "baseline_penalty": (
+        "Weight lambda of the spline's second-difference penalty (data units: "
+        "||data - model||^2 + lambda ||D2 b||^2), or 'auto' to choose it per spectrum "
+        "(per session for block files) by the modified AIC n log(RSS) + 2 k ED over "
+        "baseline_ed_per_ppm, ED = effective dimension of the baseline."
+    ),
+    "baseline_ed_per_ppm": (
+        "Range [low, high] of baseline effective dimensions per ppm searched when "
+        "baseline_penalty is 'auto'."
+    ),
+    "baseline_aic_factor": (
+        "Factor k multiplying the baseline's effective dimension in the modified AIC "
+        "(1 = AIC; larger values favour stiffer baselines; ABfit uses 5)."
     ),
     "baseline_poly_order": (
         "Order of the (Legendre) polynomial baseline when baseline is 'polynomial'."
@@ -215,6 +247,13 @@ def resolve_settings(
         out[key] = copy.deepcopy(value)
     out["ppm_range"] = _check_range("ppm_range", out["ppm_range"], source)
     out["init_ppm_range"] = _check_range("init_ppm_range", out["init_ppm_range"], source)
+    out["baseline_ed_per_ppm"] = _check_range(
+        "baseline_ed_per_ppm", out["baseline_ed_per_ppm"], source
+    )
+    if out["baseline_penalty"] != "auto":
+        out["baseline_penalty"] = _check_positive(
+            "baseline_penalty", out["baseline_penalty"], source
+        )
     for key in ("metabolites", "macromolecules", "lipids", "measured_mm"):
         out[key] = _check_names(key, out[key], source)
     if not out["metabolites"]:
@@ -224,7 +263,7 @@ def resolve_settings(
             raise _fail(key, f"expected one of {_CHOICES[key]}, got {out[key]!r}", source)
     for key in (
         "baseline_knot_spacing_ppm",
-        "baseline_smoothness",
+        "baseline_aic_factor",
         "shift_search_ppm",
         "shift_prior_sd_ppm",
         "group_shift_prior_sd_ppm",
@@ -232,7 +271,7 @@ def resolve_settings(
         "phase1_prior_sd_deg_per_ppm",
     ):
         out[key] = _check_positive(key, out[key], source)
-    for key in ("mm_link_sd", "lineshape_knot_spacing_ms"):
+    for key in ("lineshape_knot_spacing_ms",):
         out[key] = _check_positive(key, out[key], source, allow_zero=True)
     for key in ("lineshape_duration_ms", "lineshape_prior_sd"):
         out[key] = _check_positive(key, out[key], source)
@@ -255,7 +294,7 @@ def resolve_settings(
     if not isinstance(out["noise_ppm"], list | tuple):
         raise _fail("noise_ppm", "expected a list of [low, high] ranges", source)
     out["noise_ppm"] = [_check_range("noise_ppm", r, source) for r in out["noise_ppm"]]
-    for key in ("groups", "sums", "mm_link_ratios", "ratios"):
+    for key in ("groups", "sums", "ratio_priors", "ratios"):
         if not isinstance(out[key], Mapping):
             raise _fail(key, "expected a mapping", source)
     for name, members in out["groups"].items():
@@ -267,6 +306,18 @@ def resolve_settings(
         if len(pair) != 2:
             raise _fail(f"ratios.{name}", "expected [numerator, denominator]", source)
         out["ratios"][name] = pair
-    for name, ratio in out["mm_link_ratios"].items():
-        out["mm_link_ratios"][name] = _check_positive(f"mm_link_ratios.{name}", ratio, source)
+    for name, prior in out["ratio_priors"].items():
+        out["ratio_priors"][name] = _check_ratio_prior(f"ratio_priors.{name}", prior, source)
     return out
+
+
+def _check_ratio_prior(key: str, prior: Any, source: str) -> dict[str, Any]:
+    fields = ("numerator", "denominator", "ratio", "sd")
+    if not isinstance(prior, Mapping) or sorted(prior) != sorted(fields):
+        raise _fail(key, f"expected a mapping with keys {', '.join(fields)}, got {prior!r}", source)
+    return {
+        "numerator": _check_names(f"{key}.numerator", prior["numerator"], source),
+        "denominator": _check_names(f"{key}.denominator", prior["denominator"], source),
+        "ratio": _check_positive(f"{key}.ratio", prior["ratio"], source, allow_zero=True),
+        "sd": _check_positive(f"{key}.sd", prior["sd"], source),
+    }

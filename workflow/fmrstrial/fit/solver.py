@@ -2,11 +2,14 @@
 
 Objective (all terms dimensionless):
 
-    || stack(Y - M(theta, c, b)) / sigma ||^2 + || D2 b_re / tau ||^2 + || D2 b_im / tau ||^2
-    + sum_j ((P theta - mu)_j / s_j)^2 + MM-link terms in c
+    || stack(Y - M(theta, c, b)) / sigma ||^2 + lambda (|| D2 b_re ||^2 + || D2 b_im ||^2) / sigma^2
+    + sum_j ((P theta - mu)_j / s_j)^2 + ratio-prior terms in c
 
-sigma: noise SD (from the signal-free region, else the FID tail); tau = baseline_smoothness
-times the largest |Y| in the fit range; P, mu, s: Gaussian priors on the nonlinear
+sigma: noise SD (from the signal-free region, else the FID tail); lambda: the baseline
+penalty in data units (chosen per spectrum by `select_baseline_penalty` or fixed), so that
+the baseline's effective dimension depends on lambda alone, not on the noise level; the
+ratio priors are LCModel-style soft constraints (num - r den) / (sd den_ref) on the
+amplitudes, linearised at reference amplitudes; P, mu, s: Gaussian priors on the nonlinear
 parameters (LCModel-style soft constraints: the metabolite group's shift around the coarse
 estimate and its widths around the prior means, other groups' shifts and widths around the
 metabolite group's). For fixed theta the baseline coefficients b (unconstrained) are
@@ -150,24 +153,37 @@ def baseline_design(model: SpectralModel, settings: dict) -> tuple[np.ndarray, n
     return np.zeros((model.n_fit, 0)), np.zeros((0, 0))
 
 
+def baseline_effective_dimension(design: np.ndarray, diff2: np.ndarray, lam: float) -> float:
+    """Effective dimension tr((B'B + lam D'D)^-1 B'B) of one (real) part of the baseline;
+    design B (n_fit, nb), difference matrix D (m, nb). The complex baseline has twice it."""
+    if design.shape[1] == 0:
+        return 0.0
+    gram = design.T @ design
+    if diff2.size == 0:
+        return float(np.linalg.matrix_rank(gram))
+    return float(np.trace(np.linalg.solve(gram + lam * diff2.T @ diff2, gram)))
+
+
 def build_linear_system(
     model: SpectralModel,
     y: np.ndarray,
     sigma: float,
     settings: dict,
     link: np.ndarray | None = None,
+    lam: float = 1.0,
 ) -> LinearSystem:
-    """Whitened, augmented linear problem for data spectrum y (n_fit,) complex."""
+    """Whitened, augmented linear problem for data spectrum y (n_fit,) complex, with
+    baseline penalty `lam` (data units) and optional ratio-prior rows `link` (m, K)."""
     design, diff2 = baseline_design(model, settings)
     nb = design.shape[1]
     base = np.zeros((2 * model.n_fit, 2 * nb))
     base[: model.n_fit, :nb] = design
     base[model.n_fit :, nb:] = design
-    tau = settings["baseline_smoothness"] * max(float(np.abs(y).max()), sigma)
+    scale = np.sqrt(lam) / sigma
     penalty = np.zeros((2 * diff2.shape[0], 2 * nb))
     if diff2.size:
-        penalty[: diff2.shape[0], :nb] = diff2 / tau
-        penalty[diff2.shape[0] :, nb:] = diff2 / tau
+        penalty[: diff2.shape[0], :nb] = diff2 * scale
+        penalty[diff2.shape[0] :, nb:] = diff2 * scale
     k = model.fb.fids.shape[1]
     link = np.zeros((0, k)) if link is None else link
     n_data = 2 * model.n_fit
@@ -185,22 +201,24 @@ def build_linear_system(
     return LinearSystem(sigma, base, penalty, link, q, r, y_aug, y_proj, n_data)
 
 
-def mm_link_rows(model: SpectralModel, settings: dict, c_ref: float) -> np.ndarray | None:
-    """Soft-constraint rows (c_k - ratio_k c_MM09) / (sd ratio_k c_ref), shape (m, K)."""
-    sd = settings["mm_link_sd"]
-    names = model.fb.names
-    if sd <= 0 or "MM09" not in names or c_ref <= 0:
-        return None
-    ratios = settings["mm_link_ratios"]
-    ref = names.index("MM09")
+def ratio_prior_rows(names: list[str], priors: dict, c_ref: np.ndarray) -> np.ndarray | None:
+    """Rows (w_num - r w_den) / (sd w_den.c_ref), shape (m, K), of the ratio priors whose
+    components are all fitted and whose denominator is positive at `c_ref` (K,)."""
     rows = []
-    for name, ratio in ratios.items():
-        if name == "MM09" or name not in names:
+    for prior in priors.values():
+        members = prior["numerator"] + prior["denominator"]
+        if not all(m in names for m in members):
             continue
         row = np.zeros(len(names))
-        row[names.index(name)] = 1.0
-        row[ref] = -ratio
-        rows.append(row / (sd * ratio * c_ref))
+        for m in prior["numerator"]:
+            row[names.index(m)] += 1.0
+        den = np.zeros(len(names))
+        for m in prior["denominator"]:
+            den[names.index(m)] += 1.0
+        den_ref = float(den @ c_ref)
+        if den_ref <= 0:
+            continue
+        rows.append((row - prior["ratio"] * den) / (prior["sd"] * den_ref))
     return np.array(rows) if rows else None
 
 

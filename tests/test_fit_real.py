@@ -1,0 +1,96 @@
+"""The default fit on four real spectra against LCModel 6.3 with its default settings.
+
+Spectra (tests/data/vendor, with their licences): the two Philips PRESS TE 35 ms data sets
+(Philips 35 ms basis) and two Siemens RDA PRESS TE 30 ms data sets (fitted, as LCModel was,
+with the Siemens 35 ms basis). Each is converted by `fmrstrial convert` and fitted by
+`fmrstrial fit` with the default settings, exactly as a user would; the FID is not
+preprocessed, as for LCModel (tests/data/lcmodel/README.md). Targets of the fitting issue:
+Glx/tNAA and tNAA/tCr within 10 % of LCModel, and the spread of Glx/tNAA across the spectra
+no more than 1.5 times LCModel's. Measured (not asserted) residual/noise is reported by
+tests/benchmarks/bench_fit_validation.py.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fmrstrial.cli import main
+from fmrstrial.paths import resource
+
+DATA = Path(__file__).parent / "data"
+BASIS = "basis/lcmodel_press35_3T/3T_PRESS_{}_35ms_noMM.BASIS"
+SPECTRA = {
+    "sub-01_PRESS_35_act": ("Philips", "philips_sdat_press35/sub-01/sub-01_PRESS_35_act"),
+    "sub-02_PRESS_35_act": ("Philips", "philips_sdat_press35/sub-02/sub-02_PRESS_35_act"),
+    "ACC_PRESS": ("Siemens", "siemens_rda_press30/ACC_PRESS"),
+    "PCG_PRESS": ("Siemens", "siemens_rda_press30/PCG_PRESS"),
+}
+
+
+def lcmodel() -> dict[str, dict[str, str]]:
+    with open(DATA / "lcmodel" / "summary.tsv") as fh:
+        return {r["name"]: r for r in csv.DictReader(fh, delimiter="\t")}
+
+
+@pytest.fixture(scope="module")
+def ours(tmp_path_factory) -> dict[str, dict[str, float]]:
+    out = {}
+    for name, (vendor, stem) in SPECTRA.items():
+        d = tmp_path_factory.mktemp(name)
+        src = DATA / "vendor" / stem
+        files = [f"{src}.sdat", f"{src}.spar"] if vendor == "Philips" else [f"{src}.rda"]
+        assert main(["convert", *files, "--out", str(d / "data.nii.gz")]) == 0
+        args = ["fit", str(d / "data.nii.gz"), "--basis", str(resource(BASIS.format(vendor)))]
+        assert main([*args, "--out", str(d / "fit")]) == 0
+        amp = pd.read_csv(d / "fit" / "fit.tsv", sep="\t").set_index("metabolite")["amplitude"]
+        qc = pd.read_csv(d / "fit" / "fit_qc.tsv", sep="\t").iloc[0]
+        out[name] = {
+            "glx_tnaa": amp["Glx"] / amp["tNAA"],
+            "tnaa_tcr": amp["tNAA"] / amp["tCr"],
+            "residual_noise_ratio": float(qc["residual_noise_ratio"]),
+            "baseline_ed_per_ppm": float(qc["baseline_ed_per_ppm"]),
+        }
+    return out
+
+
+@pytest.mark.parametrize("name", list(SPECTRA))
+def test_glx_tnaa_within_10_percent_of_lcmodel(ours, name):
+    ref = float(lcmodel()[name]["glx_tnaa"])
+    assert ours[name]["glx_tnaa"] == pytest.approx(ref, rel=0.10)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "sub-01_PRESS_35_act",
+        pytest.param(
+            "sub-02_PRESS_35_act",
+            marks=pytest.mark.xfail(
+                strict=True, reason="known gap: tNAA/tCr +12.5 % of LCModel (docs/fitting.md)"
+            ),
+        ),
+        "ACC_PRESS",
+        "PCG_PRESS",
+    ],
+)
+def test_tnaa_tcr_within_10_percent_of_lcmodel(ours, name):
+    ref = float(lcmodel()[name]["tnaa_tcr"])
+    assert ours[name]["tnaa_tcr"] == pytest.approx(ref, rel=0.10)
+
+
+def test_spread_of_glx_tnaa_at_most_1_5_times_lcmodel(ours):
+    ref = lcmodel()
+    mine = np.array([ours[n]["glx_tnaa"] for n in SPECTRA])
+    theirs = np.array([float(ref[n]["glx_tnaa"]) for n in SPECTRA])
+    assert np.std(mine, ddof=1) <= 1.5 * np.std(theirs, ddof=1)
+
+
+def test_baseline_flexibility_is_chosen_and_reported(ours):
+    eds = [ours[n]["baseline_ed_per_ppm"] for n in SPECTRA]
+    assert all(0.5 <= e <= 12.0 for e in eds)
+    assert len(set(np.round(eds, 3))) > 1  # chosen per spectrum, not one fixed value
