@@ -2,8 +2,8 @@
 
 Which sessions get a habit is drawn once for the whole trial (stream STREAM_HABITS), so the
 counts are fixed: round(fraction x n_sessions) sessions per habit (habits may coincide),
-and `broadened_sessions` / `low_snr_sessions` distinct sessions that have no other failure
-habit. The habit's own parameters (burst times, lipid period, ...) are drawn per session;
+and `broadened_sessions` / `low_snr_sessions` distinct sessions without motion or lipids,
+chosen among sessions without any other habit while there are enough. The habit's own parameters (burst times, lipid period, ...) are drawn per session;
 the phase, offset and drift parameters are drawn whether or not the session has the habit,
 so that switching one habit changes nothing else in the data.
 
@@ -64,9 +64,13 @@ def assign_habits(sessions: list[Session], params: dict) -> dict[tuple[int, int]
     for name in ("phase_unrelated", "large_offset", "large_drift", "motion", "lipid"):
         k = min(n, int(round(h[f"{name}_fraction"] * n)))
         chosen[name] = set(rng.permutation(n)[:k].tolist())  # same draws whatever k is
-    # a broadened and a low-SNR session: distinct, and not already failing for other reasons
-    others = chosen["motion"] | chosen["lipid"]
-    pool = [i for i in rng.permutation(n).tolist() if i not in others]
+    # a broadened and a low-SNR session: distinct, without motion or lipids, and preferably
+    # without any other habit (so that the reason of their failure is unambiguous)
+    order = rng.permutation(n).tolist()
+    failing = chosen["motion"] | chosen["lipid"]
+    any_habit = set().union(*chosen.values())
+    pool = [i for i in order if i not in any_habit]
+    pool += [i for i in order if i in any_habit and i not in failing]
     nb = min(h["broadened_sessions"], len(pool))
     chosen["broadened"] = set(pool[:nb])
     nl = min(h["low_snr_sessions"], len(pool) - nb)
