@@ -3,7 +3,8 @@
 Which sessions get a habit is drawn once for the whole trial (stream STREAM_HABITS), so the
 counts are fixed: round(fraction x n_sessions) sessions per habit (habits may coincide),
 and `broadened_sessions` / `low_snr_sessions` distinct sessions without motion or lipids,
-chosen among sessions without any other habit while there are enough. The habit's own parameters (burst times, lipid period, ...) are drawn per session;
+chosen among sessions without any other habit while there are enough. The habit's own
+parameters (burst times, lipid period, ...) are drawn per session;
 the phase, offset and drift parameters are drawn whether or not the session has the habit,
 so that switching one habit changes nothing else in the data.
 
