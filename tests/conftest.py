@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from fmrstrial.simulate import resolve, simulate_trial
+from fmrstrial.simulate.params import INVERSE_CRIME, combine
 
 DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).resolve().parents[1]
@@ -25,8 +26,9 @@ SMALL = {
     },
 }
 
-#: The same with every nuisance switched off and (practically) no noise.
-NOISELESS = {
+#: The same with every nuisance switched off and (practically) no noise: the simulator as the
+#: fitter's mirror (GE basis, LCModel-style MM, Voigt lines, no baseline, no habits).
+NOISELESS = combine(INVERSE_CRIME, {
     "participants": 2,
     "seed": 11,
     "acquisition": {
@@ -41,7 +43,7 @@ NOISELESS = {
         "residual_water": [0.0, 0.0],
         "eddy_current_rad": 0.0,
     },
-}
+})  # fmt: skip
 
 
 def tree_digest(root: Path) -> dict[str, str]:

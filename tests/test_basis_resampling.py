@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fmrstrial.cli import main
 from fmrstrial.convert.sanity import check_basis
 from fmrstrial.errors import InputError
 from fmrstrial.fit import fit_spectrum

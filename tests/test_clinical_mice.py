@@ -16,8 +16,7 @@ from fmrstrial.clinical.rules import MiceSettings
 
 FIXTURE = Path(__file__).parent / "data" / "clinical" / "dataset"
 SETTINGS = MiceSettings(m=4, seed=11, iterations=5, donors=5)
-MICE_RULES = {"missing": {"teps": {"method": "mice"}}, "mice": {"m": 4, "seed": 5,
-                                                                "iterations": 4}}
+MICE_RULES = {"missing": {"teps": {"method": "mice"}}, "mice": {"m": 4, "seed": 5, "iterations": 4}}
 
 
 def correlated_items(n=60, p=6, seed=0, missing=0.15):
@@ -88,7 +87,8 @@ def larger_dataset(tmp_path: Path, n: int = 16) -> Path:
     rng = np.random.default_rng(2024)
     pids = [f"sub-{i:02d}" for i in range(1, n + 1)]
     pd.DataFrame({"participant_id": pids, "sex": "F", "age": 40, "sequence": "PN"}).to_csv(
-        ds / "participants.tsv", sep="\t", index=False)
+        ds / "participants.tsv", sep="\t", index=False
+    )
     rows = []
     for k, pid in enumerate(pids):
         (ds / pid).mkdir(exist_ok=True)
@@ -96,7 +96,8 @@ def larger_dataset(tmp_path: Path, n: int = 16) -> Path:
         second = "naltrexone" if k % 2 else "placebo"
         (ds / pid / f"{pid}_sessions.tsv").write_text(
             "session_id\tcondition\tperiod\tinfusion_start_s\n"
-            f"ses-1\t{first}\t1\t1200\nses-2\t{second}\t2\t1200\n")
+            f"ses-1\t{first}\t1\t1200\nses-2\t{second}\t2\t1200\n"
+        )
         level = rng.normal()
         for ses in ("ses-1", "ses-2"):
             for tp in ("pre", "day1"):
@@ -122,8 +123,10 @@ def test_mice_scores_m_completed_tables(tmp_path):
     assert set(imputed.subscale) == {"anticipatory", "total"}
     stacked = pd.concat(s.imputations)
     per = stacked[stacked.scale == "teps"].pivot_table(
-        index=["participant_id", "session_id", "timepoint", "subscale"], columns="imputation",
-        values="score")
+        index=["participant_id", "session_id", "timepoint", "subscale"],
+        columns="imputation",
+        values="score",
+    )
     main = teps.set_index(["participant_id", "session_id", "timepoint", "subscale"]).score
     main = main.dropna().loc[per.index]
     assert np.allclose(per.mean(axis=1), main)  # main table = mean over imputations
@@ -153,7 +156,14 @@ def test_outputs_are_byte_identical_across_runs(tmp_path):
     assert mi[0].startswith("imputation\tparticipant_id") and mi[-1].startswith("3\t")
     long = (tmp_path / "a" / "clinical.tsv").read_text().splitlines()
     assert long[1].split("\t")[:8] == [
-        "sub-01", "ses-1", "naltrexone", "1", "pre", "madrs", "total", "30.0000",
+        "sub-01",
+        "ses-1",
+        "naltrexone",
+        "1",
+        "pre",
+        "madrs",
+        "total",
+        "30.0000",
     ]
 
 

@@ -28,8 +28,10 @@ def scores():
 
 def row(scores, pid, sid, tp, scale, sub):
     sel = scores.long[
-        (scores.long.participant_id == pid) & (scores.long.session_id == sid)
-        & (scores.long.timepoint == tp) & (scores.long.scale == scale)
+        (scores.long.participant_id == pid)
+        & (scores.long.session_id == sid)
+        & (scores.long.timepoint == tp)
+        & (scores.long.scale == scale)
         & (scores.long.subscale == sub)
     ]
     assert len(sel) == 1
@@ -128,7 +130,9 @@ def test_teps_prorated_and_missing(scores):
 def test_m3vas(scores):
     key = ("sub-01", "ses-1", "pre", "m3vas")
     assert [value(scores, *key, s) for s in ("mood", "anhedonia", "suicidal_ideation")] == [
-        72.5, 60, 15,
+        72.5,
+        60,
+        15,
     ]
     assert value(scores, *key, "total") == 147.5
     r = row(scores, "sub-01", "ses-1", "day1", "m3vas", "anhedonia")
@@ -164,10 +168,18 @@ def test_wide_table(scores):
     wide = scores.wide
     assert len(wide) == 2 * 2 * 3  # participants x sessions x (pre, post, day1)
     assert list(wide.columns[:6]) == [
-        "participant_id", "session_id", "condition", "period", "timepoint", "madrs_total",
+        "participant_id",
+        "session_id",
+        "condition",
+        "period",
+        "timepoint",
+        "madrs_total",
     ]
-    one = wide[(wide.participant_id == "sub-01") & (wide.session_id == "ses-1")
-               & (wide.timepoint == "post")].iloc[0]
+    one = wide[
+        (wide.participant_id == "sub-01")
+        & (wide.session_id == "ses-1")
+        & (wide.timepoint == "post")
+    ].iloc[0]
     assert one.cadss_total == 20 and np.isnan(one.madrs_total)
     assert list(wide.timepoint[:3]) == ["pre", "post", "day1"]
 
@@ -192,20 +204,32 @@ def test_rules_from_config_change_the_outcome():
 
 
 def test_rule_layers():
-    rules = merge_rules({"missing": {"teps": {"method": "prorate", "max_missing_fraction": 0.2,
-                                              "scores": {"total": {"method": "none"}}}}})
+    rules = merge_rules(
+        {
+            "missing": {
+                "teps": {
+                    "method": "prorate",
+                    "max_missing_fraction": 0.2,
+                    "scores": {"total": {"method": "none"}},
+                }
+            }
+        }
+    )
     assert rule_for(rules, "teps", "anticipatory") == MissingRule("prorate", 0.2, None)
     assert rule_for(rules, "teps", "total").method == "none"
     assert rule_for(rules, "madrs", "total").allowed(10) == 1
     assert rule_for(rules, "cadss", "total").allowed(23) == 2  # floor(2.3)
 
 
-@pytest.mark.parametrize("bad, message", [
-    ({"missing": {"teps": {"method": "impute"}}}, "missing.teps.method must be one of"),
-    ({"missing": {"madrs": {"max_missing_items": -1}}}, "max_missing_items must be an integer"),
-    ({"mice": {"m": 0}}, "mice.m must be a positive integer"),
-    ({"missingness": {}}, "unknown key"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"missing": {"teps": {"method": "impute"}}}, "missing.teps.method must be one of"),
+        ({"missing": {"madrs": {"max_missing_items": -1}}}, "max_missing_items must be an integer"),
+        ({"mice": {"m": 0}}, "mice.m must be a positive integer"),
+        ({"missingness": {}}, "unknown key"),
+    ],
+)
 def test_bad_rules_are_rejected(bad, message):
     with pytest.raises(InputError, match=message):
         merge_rules(bad)

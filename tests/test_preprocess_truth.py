@@ -2,7 +2,10 @@
 
 Short sessions (2 min baseline + 6 min infusion, 5 % corrupt transients so that the
 exclusion rates rest on enough cases, half of them with 4 uncombined coils) and one
-full-length session with the demo's parameters.
+full-length session with the demo's parameters. The session habits (phase unrelated to the
+reference, large offsets, motion bursts, lipids, broadened / low-SNR sessions) are switched off
+here: these tests measure precision on usable sessions; the lineshape distortion, MM
+background and baseline of the demo stay on.
 """
 
 from __future__ import annotations
@@ -19,9 +22,9 @@ from fmrstrial.preprocess import preprocess_session, qc, run_session
 from fmrstrial.preprocess.linewidth import envelope
 from fmrstrial.simulate import resolve, simulate_trial
 from fmrstrial.simulate.mrs import build_model, voigt
-from fmrstrial.simulate.params import MACROMOLECULES
+from fmrstrial.simulate.params import MACROMOLECULES, NO_HABITS, combine
 
-SHORT = {
+SHORT = combine(NO_HABITS, {
     "participants": 2,
     "seed": 31,
     "acquisition": {
@@ -31,10 +34,10 @@ SHORT = {
         "multi_coil_fraction": 0.5,
     },
     "signal": {"corrupt_fraction": 0.05},
-}
+})  # fmt: skip
 #: One 2-min baseline block and two 3-min infusion blocks.
 SHORT_SETTINGS = {"baseline_blocks": 1, "infusion_block_min": 3.0, "infusion_window_min": 6.0}
-FULL = {"participants": 2, "seed": 20260917}
+FULL = combine(NO_HABITS, {"participants": 2, "seed": 20260917})
 
 
 def _truth(root, pid, sid):
@@ -124,16 +127,24 @@ def test_corrupt_transients_are_excluded(short, full):
     assert clean_hit / clean_n <= 0.02
 
 
-def _true_naa_fwhm(model, truth, inside) -> float:
+def _true_naa_fwhm(model, truth, inside, session) -> float:
     """NAA FWHM as QC measures it (`qc.naa_measures`) on the noise-free metabolite + MM
-    spectrum of the block's mean transient (true concentrations and lineshape)."""
+    spectrum of the block's mean transient (true concentrations, MM scale and lineshape:
+    Voigt times the session's satellites and residual eddy-current phase)."""
     names = model.basis.names
     conc = np.array([truth[f"conc_{m}"][inside].mean() for m in names])
     row = truth.iloc[0]
-    mm = np.array(list(MACROMOLECULES.values()))
+    mm = np.array(list(MACROMOLECULES.values())) * float(session.mm_scale)
     clean = model.basis.fids @ conc + model.mm @ mm
     env = voigt(model.t, np.array([truth.lorentz_hz[inside].mean()]), row.gauss_hz)[:, 0]
-    return qc.naa_measures(clean * env, model.dwell_s, model.cf_mhz, (1.9, 2.12)).fwhm_hz
+    sats = [s.split("@") for s in str(session.lineshape_satellites).split(";") if "@" in s]
+    dist = 1.0 + sum(float(w) * np.exp(2j * np.pi * float(d[:-2]) * model.t) for w, d in sats)
+    dist /= 1.0 + sum(float(w) for w, _ in sats)
+    tau = float(session.residual_eddy_current_tau_s)
+    eddy = np.exp(1j * float(session.residual_eddy_current_rad) * np.exp(-model.t / tau))
+    return qc.naa_measures(
+        clean * env * dist * eddy, model.dwell_s, model.cf_mhz, (1.9, 2.12)
+    ).fwhm_hz
 
 
 def test_block_linewidth_close_to_true_single_transient_linewidth(short, full):
@@ -143,12 +154,12 @@ def test_block_linewidth_close_to_true_single_transient_linewidth(short, full):
     naa_fwhm_hz is the half-height width above zero, which counts the macromolecule hump
     under NAA into the line; QC now measures the NAA line above its local background."""
     model = build_model(resolve(SHORT))
-    for result, truth, _ in _all(short, full):
+    for result, truth, session in _all(short, full):
         t = result.transients.time_s.to_numpy()
         clean = truth.corrupt.to_numpy() == 0
         for block, q in zip(result.block_table.itertuples(), result.qc.itertuples(), strict=True):
             inside = (t >= block.t_start_min * 60) & (t < block.t_end_min * 60) & clean
-            true_fwhm = _true_naa_fwhm(model, truth, inside)
+            true_fwhm = _true_naa_fwhm(model, truth, inside, session)
             assert q.naa_fwhm_unmatched_hz == pytest.approx(true_fwhm, rel=0.05)
 
 
@@ -227,6 +238,7 @@ def test_outputs_of_the_command(full):
 def coil_twins(tmp_path_factory):
     """The same short sessions simulated with 4 coils, without noise, and with 1 coil."""
     base = {
+        **NO_HABITS,
         "participants": 2,
         "seed": 44,
         "acquisition": {

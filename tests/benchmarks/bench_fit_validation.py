@@ -41,9 +41,10 @@ from fmrstrial.io.basis import read_basis  # noqa: E402
 from fmrstrial.io.nifti_mrs import read_nifti_mrs  # noqa: E402
 
 BASIS = "data/basis/lcmodel_press35_3T/3T_PRESS_{}_35ms_noMM.BASIS"
+PHILIPS = "data/vendor/philips_sdat_press35"
 REAL = {
-    "sub-01_PRESS_35_act": ("Philips", "data/vendor/philips_sdat_press35/sub-01/sub-01_PRESS_35_act"),
-    "sub-02_PRESS_35_act": ("Philips", "data/vendor/philips_sdat_press35/sub-02/sub-02_PRESS_35_act"),
+    "sub-01_PRESS_35_act": ("Philips", f"{PHILIPS}/sub-01/sub-01_PRESS_35_act"),
+    "sub-02_PRESS_35_act": ("Philips", f"{PHILIPS}/sub-02/sub-02_PRESS_35_act"),
     "ACC_PRESS": ("Siemens", "data/vendor/siemens_rda_press30/ACC_PRESS"),
     "PCG_PRESS": ("Siemens", "data/vendor/siemens_rda_press30/PCG_PRESS"),
 }  # fmt: skip
@@ -86,7 +87,8 @@ def real_spectra(shared: Path, tmp: Path, repeats: int) -> list[float]:
         print(
             f"  {name:<20} Glx/tNAA {100 * (glx / float(lc['glx_tnaa']) - 1):+6.1f} %  "
             f"tNAA/tCr {100 * (naa / float(lc['tnaa_tcr']) - 1):+6.1f} %  "
-            f"residual/noise {res.residual_ratio:4.2f}  baseline ED {res.baseline_ed_per_ppm:5.2f}/ppm"
+            f"residual/noise {res.residual_ratio:4.2f}  "
+            f"baseline ED {res.baseline_ed_per_ppm:5.2f}/ppm"
         )
     spread = np.std(ours, ddof=1) / np.std(theirs, ddof=1)
     print(f"  spread of Glx/tNAA: {spread:.2f}x LCModel's (target <= 1.5x)")
@@ -110,7 +112,8 @@ def simulations(shared: Path, n: int, repeats: int) -> list[float]:
         if row["spectrum"] in lcm:
             lc_err.append(float(lcm[row["spectrum"]]["glx_tnaa"]) / true - 1)
     err, lc_err = 100 * np.array(err), 100 * np.array(lc_err)
-    print(f"\nFSL-MRS simulations ({len(err)} spectra; targets |bias| <= 3 %, SD <= 4 %, 90 % CRLB coverage 85-95 %):")
+    print(f"\nFSL-MRS simulations ({len(err)} spectra; targets |bias| <= 3 %, SD <= 4 %, "
+          "90 % CRLB coverage 85-95 %):")  # fmt: skip
     print(f"  fmrstrial  Glx/tNAA bias {err.mean():+5.2f} %  SD {err.std(ddof=1):4.2f} %  "
           f"coverage {100 * np.mean(inside):3.0f} %")  # fmt: skip
     if lc_err.size:

@@ -22,8 +22,11 @@ from pathlib import Path
 def run_once(out: Path, jobs: int) -> float:
     shutil.rmtree(out, ignore_errors=True)
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "fmrstrial", "simulate", "--out", str(out),
-                    "--jobs", str(jobs)], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "fmrstrial", "simulate", "--out", str(out), "--jobs", str(jobs)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return time.perf_counter() - start
 
 
@@ -40,10 +43,14 @@ def main() -> None:
         single = [run_once(out, 1) for _ in range(args.repeats)]
     med_p, med_s = statistics.median(parallel), statistics.median(single)
     print(f"fmrstrial simulate, 26 participants / 52 sessions, {args.repeats} runs each")
-    print(f"  --jobs {args.jobs}: median {med_p:.1f} s  (runs: "
-          f"{', '.join(f'{t:.1f}' for t in parallel)})")
-    print(f"  --jobs 1 (baseline): median {med_s:.1f} s  (runs: "
-          f"{', '.join(f'{t:.1f}' for t in single)})")
+    print(
+        f"  --jobs {args.jobs}: median {med_p:.1f} s  (runs: "
+        f"{', '.join(f'{t:.1f}' for t in parallel)})"
+    )
+    print(
+        f"  --jobs 1 (baseline): median {med_s:.1f} s  (runs: "
+        f"{', '.join(f'{t:.1f}' for t in single)})"
+    )
     print(f"  ratio parallel/single: {med_p / med_s:.2f}")
     print(f"  dataset: {size / 2**20:.0f} MiB in {n_files} files")
 

@@ -214,8 +214,11 @@ def mrsinmrs(
             f"{str(config['basis']).rsplit('/', 1)[-1]}, LCModel's MM09-MM20 and lipid "
             "components with its ratio priors, penalised spline baseline with the penalty "
             "chosen per session by a modified AIC"
-            + (" (settings changed: " + ", ".join(sorted(fit.get("settings", {}))) + ")"
-               if fit.get("settings") else ""),
+            + (
+                " (settings changed: " + ", ".join(sorted(fit.get("settings", {}))) + ")"
+                if fit.get("settings")
+                else ""
+            ),
         ),
         (
             "Data analysis",

@@ -257,17 +257,22 @@ def fit_spectrum(
     te_ms: float | None = None,
     source: str = "<data>",
     baseline_penalty: float | None = None,
+    averaged_blocks: int = 1,
 ) -> FitResult:
     """Fit one FID (n_points,) complex, internal convention, sampled every `dwell_s` s at
     `cf_mhz` MHz, with `basis` (a raw `Basis`, resampled here, or a `FitBasis` already
     prepared for this grid). `settings`: overrides of `DEFAULTS`. `te_ms`: echo time of the
     data, checked against the basis. `baseline_penalty`: a fixed spline penalty (e.g. chosen
-    on a session's mean spectrum) instead of the `baseline_penalty` setting. Raises
-    InputError for a basis that does not suit.
+    on a session's mean spectrum) instead of the `baseline_penalty` setting.
+    `averaged_blocks`: the FID is the mean of this many blocks, and the automatic penalty is
+    chosen for the noise of one block (see `select_baseline_penalty`). Raises InputError for
+    a basis that does not suit.
 
     Runs with single-threaded OpenBLAS (see `fmrstrial.blas`)."""
     with single_threaded_blas():
-        return _fit(fid, dwell_s, cf_mhz, basis, settings, te_ms, source, baseline_penalty)
+        return _fit(
+            fid, dwell_s, cf_mhz, basis, settings, te_ms, source, baseline_penalty, averaged_blocks
+        )
 
 
 def penalty_for_dimension(design: np.ndarray, diff2: np.ndarray, target: float) -> float:
@@ -304,24 +309,36 @@ def _data_rss(system, ev) -> float:
     return float(np.sum(resid[: system.n_data] ** 2))
 
 
-def select_baseline_penalty(model, y, sigma, settings, link, priors, theta) -> float:
+def select_baseline_penalty(
+    model, y, sigma, settings, link, priors, theta, averaged_blocks: int = 1
+) -> float:
     """Penalty minimising n log(RSS) + 2 k ED at fixed nonlinear parameters `theta`
     (n: independent data values, ED: effective dimension of the complex baseline, k:
-    `baseline_aic_factor`), amplitudes and baseline re-solved for each candidate."""
+    `baseline_aic_factor`), amplitudes and baseline re-solved for each candidate.
+
+    When y is the mean of `averaged_blocks` blocks with noise SD `sigma`, the criterion is
+    evaluated for the noise of one block: RSS (whitened by sigma) + n (averaged_blocks - 1),
+    the expected residual of a block with the mean's misfit. The mean determines the
+    misfit well, and the flexibility suits the blocks that are fitted with it (on the mean
+    itself the criterion would pick the more flexible baseline its higher SNR supports)."""
     design, diff2 = baseline_design(model, settings)
     n = 2 * model.n_fit / model.zero_fill
+    extra = 2.0 * model.n_fit * (averaged_blocks - 1)
     best = None
     for lam in candidate_penalties(model, settings):
         system = build_linear_system(model, y, sigma, settings, link, lam)
         ev = VarProProblem(model, system, priors).evaluate(theta)
         ed = 2.0 * baseline_effective_dimension(design, diff2, lam)
-        score = n * np.log(_data_rss(system, ev)) + 2.0 * settings["baseline_aic_factor"] * ed
+        rss = _data_rss(system, ev) + extra
+        score = n * np.log(rss) + 2.0 * settings["baseline_aic_factor"] * ed
         if best is None or score < best[0]:
             best = (score, float(lam))
     return best[1]
 
 
-def _fit(fid, dwell_s, cf_mhz, basis, settings, te_ms, source, baseline_penalty) -> FitResult:
+def _fit(
+    fid, dwell_s, cf_mhz, basis, settings, te_ms, source, baseline_penalty, averaged_blocks
+) -> FitResult:
     settings = resolve_settings(settings)
     fid = np.asarray(fid)
     if fid.ndim != 1 or not np.iscomplexobj(fid):
@@ -365,7 +382,9 @@ def _fit(fid, dwell_s, cf_mhz, basis, settings, te_ms, source, baseline_penalty)
     c1 = problem.evaluate(res1.x).c
     link = ratio_prior_rows(fb.names, settings["ratio_priors"], c1)
     if baseline_penalty is None and settings["baseline"] == "spline":
-        lam = select_baseline_penalty(model, y, noise_sd, settings, link, priors, res1.x)
+        lam = select_baseline_penalty(
+            model, y, noise_sd, settings, link, priors, res1.x, averaged_blocks
+        )
     system = build_linear_system(model, y, noise_sd, settings, link, lam)
     problem = VarProProblem(model, system, priors)
     res = solve(problem, res1.x, settings["max_iterations"])

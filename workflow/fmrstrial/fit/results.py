@@ -8,8 +8,8 @@ Floats are written with a fixed format (`FLOAT_FORMAT`), missing or infinite val
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
+from ..io.tables import Rows
 from .core import NAA_WINDOW_PPM, FitResult
 
 FLOAT_FORMAT = "%.6g"
@@ -112,7 +112,7 @@ def _pct(value: float, sd: float) -> float:
     return 100.0 * sd / abs(value)
 
 
-def fit_table(fits: list[tuple[int, FitResult]]) -> pd.DataFrame:
+def fit_table(fits: list[tuple[int, FitResult]]) -> Rows:
     """Long table: one row per block and component, then the configured sums."""
     rows = []
     for block, r in fits:
@@ -121,17 +121,17 @@ def fit_table(fits: list[tuple[int, FitResult]]) -> pd.DataFrame:
             rows.append((block, name, amp, sd, _pct(amp, sd)))
         for name, est in r.sums.items():
             rows.append((block, name, est.value, est.sd, _pct(est.value, est.sd)))
-    return pd.DataFrame(rows, columns=list(FIT_COLUMNS))
+    return Rows(list(FIT_COLUMNS), rows)
 
 
-def ratio_table(fits: list[tuple[int, FitResult]]) -> pd.DataFrame:
+def ratio_table(fits: list[tuple[int, FitResult]]) -> Rows:
     """One row per block and configured ratio."""
     rows = [
         (block, name, est.value, est.sd, _pct(est.value, est.sd))
         for block, r in fits
         for name, est in r.ratios.items()
     ]
-    return pd.DataFrame(rows, columns=list(RATIO_COLUMNS))
+    return Rows(list(RATIO_COLUMNS), rows)
 
 
 def qc_columns(fits: list[tuple[int, FitResult]]) -> dict[str, dict]:
@@ -151,7 +151,7 @@ def qc_columns(fits: list[tuple[int, FitResult]]) -> dict[str, dict]:
     return cols
 
 
-def qc_table(fits: list[tuple[int, FitResult]]) -> pd.DataFrame:
+def qc_table(fits: list[tuple[int, FitResult]]) -> Rows:
     """One row per block: fit quality, SNR, linewidth, convergence, nonlinear parameters."""
     rows = []
     for block, r in fits:
@@ -173,4 +173,5 @@ def qc_table(fits: list[tuple[int, FitResult]]) -> pd.DataFrame:
         }
         row.update(r.params)
         rows.append(row)
-    return pd.DataFrame(rows, columns=list(qc_columns(fits)))
+    columns = list(qc_columns(fits))
+    return Rows(columns, [tuple(row.get(c) for c in columns) for row in rows])

@@ -82,8 +82,9 @@ def fit_data(
     """Fit every block of `data`; list of (block index, FitResult).
 
     With `baseline_penalty: auto` and more than one block, the spline penalty is chosen once,
-    on the mean of the blocks (the session's mean spectrum), and every block is fitted with
-    it, so that the baseline absorbs the same share of signal in every block."""
+    on the mean of the blocks (the session's mean spectrum) for the noise level of one block,
+    and every block is fitted with it, so that the baseline absorbs the same share of signal
+    in every block."""
     settings = resolve_settings(settings)
     fids = blocks_of(data, source)
     with single_threaded_blas():
@@ -94,7 +95,7 @@ def fit_data(
         if fids.shape[1] > 1 and settings["baseline_penalty"] == "auto":
             mean_fit = fit_spectrum(
                 fids.mean(axis=1), data.dwell_s, data.cf_mhz, fb, settings,
-                source=f"{source}, mean of the blocks",
+                source=f"{source}, mean of the blocks", averaged_blocks=fids.shape[1],
             )  # fmt: skip
             penalty = mean_fit.baseline_penalty
         return [

@@ -26,6 +26,7 @@ from ..paths import resource
 from ..simulate import resolve
 from ..simulate.mrs import SpectralModel as SimModel
 from ..simulate.mrs import build_model, fwhm_hz, voigt
+from ..simulate.params import INVERSE_CRIME
 from ..spectra import PPM_CENTRE_1H, frequency_axis, to_spectrum
 
 #: Other vendors' PRESS 35 ms basis sets shipped with the workflow.
@@ -58,7 +59,7 @@ class Block:
 
 def demo_model() -> SimModel:
     """The simulator's spectral model for the demo acquisition (default parameters)."""
-    return build_model(resolve())
+    return build_model(resolve(INVERSE_CRIME))
 
 
 def vendor_basis_on_grid(sim: SimModel, vendor: str, match_scale: bool = True) -> np.ndarray:
@@ -110,7 +111,7 @@ def make_blocks(
         distort_lineshape = True if distort_lineshape is None else distort_lineshape
         broad_baseline = True if broad_baseline is None else broad_baseline
     sim = demo_model() if sim is None else sim
-    params = resolve()
+    params = resolve(INVERSE_CRIME)
     sig = params["signal"]
     names = sim.basis.names
     rng = np.random.default_rng(seed)

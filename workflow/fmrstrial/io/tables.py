@@ -16,8 +16,35 @@ if TYPE_CHECKING:  # pandas is imported lazily: JSON-only users start faster
 FLOAT_FORMAT = "%.8g"
 
 
-def tsv_text(df: pd.DataFrame, float_format: str = FLOAT_FORMAT) -> str:
-    """A DataFrame as BIDS-style TSV text with fixed float formatting."""
+class Rows:
+    """A small table without pandas: column names and rows of values (str, int, float)."""
+
+    def __init__(self, columns: list[str], rows: list[tuple | list]):
+        self.columns = list(columns)
+        self.rows = [tuple(r) for r in rows]
+
+    def cell(self, value: Any, float_format: str) -> str:
+        if value is None:
+            return "n/a"
+        if isinstance(value, bool | np.bool_):
+            return str(bool(value))
+        if isinstance(value, int | np.integer):
+            return str(int(value))
+        if isinstance(value, float | np.floating):
+            return "n/a" if np.isnan(value) else float_format % float(value)
+        return str(value)
+
+    def to_tsv(self, float_format: str) -> str:
+        lines = ["\t".join(self.columns)]
+        lines += ["\t".join(self.cell(v, float_format) for v in row) for row in self.rows]
+        return "\n".join(lines) + "\n"
+
+
+def tsv_text(df: pd.DataFrame | Rows, float_format: str = FLOAT_FORMAT) -> str:
+    """A DataFrame (or `Rows`) as BIDS-style TSV text with fixed float formatting; the two
+    give the same text for the same values."""
+    if isinstance(df, Rows):
+        return df.to_tsv(float_format)
     return df.to_csv(
         sep="\t", index=False, na_rep="n/a", float_format=float_format, lineterminator="\n"
     )

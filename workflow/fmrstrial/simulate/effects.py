@@ -13,6 +13,8 @@ import numpy as np
 from .design import Participant, Session
 
 STREAM_PARTICIPANT, STREAM_SPECTRA, STREAM_CLINICAL, STREAM_DESIGN = 1, 2, 3, 0
+#: session habits chosen for the whole trial; per-session nuisance (baseline, lineshape, ...)
+STREAM_HABITS, STREAM_NUISANCE = 4, 5
 
 
 def rng_for(seed: int, stream: int, *keys: int) -> np.random.Generator:

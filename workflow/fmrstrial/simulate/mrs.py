@@ -2,19 +2,28 @@
 
 Signal model of transient n (internal FID convention of `fmrstrial.spectra`):
 
-    s_n(t) = [sum_m c_nm B_m(t) + sum_k a_k M_k(t)] V_n(t) E(t) exp(i(phi_n + 2 pi df_n t))
-             + W_n(t) + noise
+    s_n(t) = a_n [sum_m c_nm B_m(t) + k M(t)] V_n(t) D(t) R(t) E(t) exp(i(phi_n + 2 pi df_n t))
+             + a_n Z(t) E(t) exp(i(phi_n + 2 pi df_n t)) + l_n L(t) (...) + W_n(t) + noise
 
-with B the basis resampled to the acquisition grid, M Gaussian macromolecule lines, V_n a
-Voigt envelope whose Lorentzian width narrows during infusion (BOLD), E an eddy-current phase
-exp(i A exp(-t/tau)), df_n a slowly drifting frequency offset with jitter, phi_n a phase
-with jitter, W_n residual water. A few transients are motion-corrupted (amplitude loss,
-phase/frequency jumps, broadening, lipid contamination). Several-coil sessions get complex
-coil sensitivities and correlated noise, scaled so that the optimally combined single-
-transient SNR equals the drawn SNR.
+with B the basis (by default the Philips PRESS 35 ms set, not the GE set the default fit
+uses) resampled to the acquisition grid; M a literature macromolecule spectrum of nine
+Gaussian peaks (`simulate.macromolecules`, not the fitter's MM Gaussians) scaled by k per
+session; V_n a Voigt envelope whose Lorentzian width narrows during infusion (BOLD); D a
+session-specific lineshape distortion (the main line plus satellites shifted by 1-3 Hz, i.e.
+an asymmetric, non-Voigt line shared by every component, water included); R a residual
+eddy-current phase of the metabolite scan only (not removed by the water reference); E an
+eddy-current phase shared with the water reference; Z a smooth baseline (a few very broad
+complex Gaussians across 0-4.5 ppm, a session-specific fraction of the NAA height); df_n a
+slowly drifting frequency with jitter; phi_n a phase with jitter; L lipids (Lip09 + Lip13)
+in motion-corrupted or lipid-contaminated transients; W_n residual water. Session habits
+(`habits.py`) add a metabolite phase unrelated to the reference, large offsets and drift,
+motion bursts, lipid contamination, a broadened and a low-SNR session. Several-coil
+sessions get complex coil sensitivities and correlated noise, scaled so that the optimally
+combined single-transient SNR equals the drawn SNR.
 
 SNR definition used by the simulator: height of the noise-free NAA component (real part,
-zero phase) divided by the SD of the real part of the spectrum noise (FFT without scaling).
+zero phase, session lineshape) divided by the SD of the real part of the spectrum noise
+(FFT without scaling).
 """
 
 from __future__ import annotations
@@ -30,15 +39,20 @@ from ..paths import resource
 from ..spectra import PPM_CENTRE_1H, frequency_axis, fwhm_hz, ppm_axis, time_axis, to_spectrum
 from .design import Session
 from .effects import (
+    STREAM_NUISANCE,
     STREAM_SPECTRA,
     ParticipantEffects,
     glx_response,
     response_timecourse,
     rng_for,
 )
+from .habits import SessionHabits, motion_bursts
+from .macromolecules import mm_fids
 
 GLX_METABOLITES = ("Glu", "Gln")
 ZERO_FILL = 8
+#: Lorentzian widths at which the true NAA FWHM is computed per session (then interpolated).
+FWHM_GRID = 17
 
 
 @dataclass
@@ -78,7 +92,12 @@ def basis_path(spec: str):
 
 
 def build_model(params: dict) -> SpectralModel:
-    """Read and resample the basis and build MM/lipid signals for the acquisition grid."""
+    """Read and resample the basis and build MM/lipid signals for the acquisition grid.
+
+    The basis (any LCModel .BASIS at the field of the acquisition, e.g. 4000 Hz / 8192
+    points) is re-referenced to 4.65 ppm and resampled by band-limited interpolation to the
+    acquisition's dwell time and number of points (`Basis.resampled`).
+    """
     acq, sig = params["acquisition"], params["signal"]
     raw = read_basis(basis_path(acq["basis"]))
     names = list(sig["concentrations"])
@@ -87,7 +106,7 @@ def build_model(params: dict) -> SpectralModel:
     # amplitude of one proton at 1 mM: Cr has 5 observable protons (3.03 + 3.92 ppm singlets)
     unit = float(np.abs(raw.fid("Cr")[1])) / 5.0
     mm_names = list(sig["macromolecules"])
-    mm = component_fids(mm_names, acq["points"], dwell, basis.cf_mhz, PPM_CENTRE_1H, unit)
+    mm = mm_fids(mm_names, acq["points"], dwell, basis.cf_mhz, PPM_CENTRE_1H, unit)
     lip = component_fids(
         ["Lip09", "Lip13"], acq["points"], dwell, basis.cf_mhz, PPM_CENTRE_1H, unit
     ).sum(axis=1)
@@ -98,6 +117,79 @@ def voigt(t: np.ndarray, lorentz_hz: np.ndarray, gauss_hz: float) -> np.ndarray:
     """Voigt envelopes, shape (n_points, n) for n Lorentzian widths (Hz)."""
     lor = np.exp(-np.pi * np.outer(t, lorentz_hz))
     return lor * np.exp(-((np.pi * gauss_hz * t) ** 2) / (4.0 * np.log(2.0)))[:, None]
+
+
+@dataclass
+class Lineshape:
+    """Session lineshape distortion (multiplies the Voigt envelope), all shape (n_points,).
+
+    satellites: (weight, shift Hz) pairs; distortion = (1 + sum w e^{2 pi i d t}) / (1 + sum w),
+    shared by metabolites, MM and the water reference; residual: exp(i A e^{-t/tau}), an
+    eddy-current phase of the metabolite scan only.
+    """
+
+    satellites: list[tuple[float, float]]
+    residual_rad: float
+    residual_tau_s: float
+    distortion: np.ndarray
+    residual: np.ndarray
+
+    @property
+    def metabolite(self) -> np.ndarray:
+        return self.distortion * self.residual
+
+
+def draw_lineshape(rng: np.random.Generator, t: np.ndarray, sig: dict) -> Lineshape:
+    sats = []
+    for _ in range(sig["lineshape_satellites"]):
+        w = rng.uniform(*sig["lineshape_satellite_weight"])
+        d = rng.choice([-1.0, 1.0]) * rng.uniform(*sig["lineshape_satellite_shift_hz"])
+        sats.append((float(w), float(d)))
+    dist = np.ones(t.size, complex)
+    for w, d in sats:
+        dist = dist + w * np.exp(2j * np.pi * d * t)
+    dist /= 1.0 + sum(w for w, _ in sats)
+    amp = rng.uniform(-1.0, 1.0) * sig["residual_eddy_current_rad"]
+    tau = rng.uniform(0.02, 0.08)
+    return Lineshape(sats, float(amp), float(tau), dist, np.exp(1j * amp * np.exp(-t / tau)))
+
+
+def draw_baseline(
+    rng: np.random.Generator, model: SpectralModel, sig: dict, naa_height: float
+) -> tuple[np.ndarray, list[tuple[float, float, float, float]], float]:
+    """Smooth complex baseline FID (n_points,), its components and its relative size.
+
+    `baseline_components` complex Gaussians at 0.2-4.4 ppm, FWHM in baseline_fwhm_ppm, random
+    phase and weight; scaled so that the largest modulus of the baseline spectrum between
+    0 and 4.5 ppm is a fraction (drawn from baseline_amplitude) of the NAA height.
+    Components: (ppm, FWHM ppm, amplitude relative to the largest, phase deg).
+    """
+    t = model.t
+    lo, hi = sig["baseline_amplitude"]
+    k = sig["baseline_components"]
+    if hi <= 0 or k == 0:
+        return np.zeros(t.size, complex), [], 0.0
+    comps = []
+    fid = np.zeros(t.size, complex)
+    for _ in range(k):
+        ppm = rng.uniform(0.2, 4.4)
+        fwhm = rng.uniform(*sig["baseline_fwhm_ppm"])
+        a = rng.uniform(0.3, 1.0)
+        ph = rng.uniform(0.0, 2 * np.pi)
+        g = fwhm * model.cf_mhz
+        f = (ppm - PPM_CENTRE_1H) * model.cf_mhz
+        fid += a * np.exp(
+            -((np.pi * g * t) ** 2) / (4.0 * np.log(2.0)) + 1j * (ph + 2 * np.pi * f * t)
+        )
+        comps.append((ppm, fwhm, a, np.rad2deg(ph)))
+    n_zf = ZERO_FILL * model.n_points
+    spec = to_spectrum(np.pad(fid, (0, n_zf - t.size)))
+    ppm_ax = ppm_axis(n_zf, model.dwell_s, model.cf_mhz)
+    peak = float(np.abs(spec[(ppm_ax >= 0.0) & (ppm_ax <= 4.5)]).max())
+    rel = rng.uniform(lo, hi)
+    amax = max(c[2] for c in comps)
+    comps = [(round(p, 4), round(w, 4), round(a / amax, 4), round(d, 2)) for p, w, a, d in comps]
+    return fid * (rel * naa_height / peak), comps, float(rel)
 
 
 @dataclass
@@ -116,12 +208,23 @@ class SessionData:
 
 
 def simulate_session(
-    session: Session, fx: ParticipantEffects, model: SpectralModel, params: dict
+    session: Session,
+    fx: ParticipantEffects,
+    model: SpectralModel,
+    params: dict,
+    habits: SessionHabits | None = None,
 ) -> SessionData:
     """Simulate every transient of one session (deterministic given seed and session)."""
+    habits = habits or SessionHabits()
     p = session.participant
     rng = rng_for(params["seed"], STREAM_SPECTRA, p.index, session.index)
-    acq, sig, eff = params["acquisition"], params["signal"], params["effects"]
+    nrng = rng_for(params["seed"], STREAM_NUISANCE, p.index, session.index)
+    acq, sig, eff, hab = (
+        params["acquisition"],
+        params["signal"],
+        params["effects"],
+        params["habits"],
+    )
     t = model.t
     n_tr = session.n_transients
     names = model.basis.names
@@ -150,23 +253,42 @@ def simulate_session(
         gain[:, names.index(m)] = 1.0 + factor * resp * shape
     conc = base[None, :] * gain  # (n_tr, n_met)
 
-    # --- lineshape: Lorentzian narrows during infusion (BOLD), Gaussian fixed
+    # --- lineshape: Lorentzian narrows during infusion (BOLD), Gaussian fixed, distortion
     lor0 = rng.uniform(*sig["lorentz_hz"])
     gauss = rng.uniform(*sig["gauss_hz"])
-    lor = lor0 - sig["bold_narrowing_hz"] * response_timecourse(t_rel, sig["bold_tau_min"])
+    ls = draw_lineshape(nrng, t, sig)
 
-    # --- frequency drift/jitter and phase
+    # --- frequency drift/jitter and phase (water reference: f0_water, phi0)
     f0 = rng.uniform(-3.0, 3.0)
     rate = rng.uniform(*sig["drift_hz_per_min"])
     walk = np.cumsum(rng.normal(0.0, sig["drift_walk_hz"], n_tr))
-    dfreq = f0 + rate * times / 60.0 + walk + rng.normal(0.0, sig["frequency_jitter_hz"], n_tr)
+    jitter = rng.normal(0.0, sig["frequency_jitter_hz"], n_tr)
     phi0 = np.deg2rad(rng.uniform(*sig["phase_offset_deg"]))
-    phase = phi0 + np.deg2rad(rng.normal(0.0, sig["phase_jitter_deg"], n_tr))
+    phase_jitter = np.deg2rad(rng.normal(0.0, sig["phase_jitter_deg"], n_tr))
+    # habit parameters are drawn whatever the habits, so that one habit changes nothing else
+    u_water = nrng.uniform(-1.0, 1.0) * hab["water_offset_ppm"] * model.cf_mhz
+    u_offset = nrng.choice([-1.0, 1.0]) * nrng.uniform(*hab["large_offset_hz"])
+    u_rate = nrng.choice([-1.0, 1.0]) * nrng.uniform(*hab["large_drift_hz_per_min"])
+    u_phase = nrng.uniform(0.0, 2 * np.pi)
+    u_lor = nrng.uniform(*hab["broadened_lorentz_hz"])
+    u_snr = nrng.uniform(*hab["low_snr_naa"])
+    f0_water = f0
+    if habits.large_offset:
+        f0_water, f0 = u_water, u_water + u_offset
+    if habits.large_drift:
+        rate = u_rate
+    dphi = u_phase if habits.phase_unrelated else 0.0
+    if habits.broadened:
+        lor0 = u_lor
+    lor = lor0 - sig["bold_narrowing_hz"] * response_timecourse(t_rel, sig["bold_tau_min"])
+    dfreq = f0 + rate * times / 60.0 + walk + jitter
+    phase = phi0 + dphi + phase_jitter
 
-    # --- corrupt transients (motion)
+    # --- corrupt transients: scattered motion spikes
     n_bad = int(round(sig["corrupt_fraction"] * n_tr))
     bad = np.zeros(n_tr, bool)
     bad[rng.choice(np.arange(2, n_tr), size=n_bad, replace=False)] = True
+    reason = np.where(bad, "motion", "").astype(object)
     amp = np.ones(n_tr)
     extra_lor = np.zeros(n_tr)
     lipid = np.zeros(n_tr)
@@ -179,28 +301,67 @@ def simulate_session(
     extra_lor[bad] = rng.uniform(3.0, 8.0, k)
     lipid[bad] = rng.uniform(20.0, 60.0, k)
 
+    # --- habits: motion bursts (runs of corrupted transients, then a lasting small step)
+    bursts = []
+    if habits.motion:
+        bursts = motion_bursts(nrng, n_tr, hab["motion_bursts"], hab["motion_burst_transients"])
+        for first, last in bursts:
+            run = slice(first, last + 1)
+            m = last + 1 - first
+            bad[run] = True
+            reason[run] = "motion_burst"
+            amp[run] = nrng.uniform(0.2, 0.8, m)
+            phase[run] += nrng.choice([-1.0, 1.0], m) * np.deg2rad(nrng.uniform(30.0, 180.0, m))
+            dfreq_obs[run] += nrng.choice([-1.0, 1.0], m) * nrng.uniform(3.0, 15.0, m)
+            extra_lor[run] = nrng.uniform(2.0, 10.0, m)
+            lipid[run] = nrng.uniform(0.0, 40.0, m)
+            step_f = nrng.choice([-1.0, 1.0]) * nrng.uniform(0.5, 2.0)
+            step_p = nrng.choice([-1.0, 1.0]) * np.deg2rad(nrng.uniform(5.0, 20.0))
+            dfreq_obs[last + 1 :] += step_f
+            dfreq[last + 1 :] += step_f
+            phase[last + 1 :] += step_p
+    lipid_period = (np.nan, np.nan)
+    if habits.lipid:
+        size = int(round(nrng.uniform(*hab["lipid_min"]) * 60.0 / tr))
+        size = min(size, n_tr - 2)
+        first = int(nrng.integers(2, n_tr - size + 1))
+        run = slice(first, first + size)
+        level = nrng.uniform(*hab["lipid_amplitude"])
+        lipid[run] += level * np.exp(nrng.normal(0.0, 0.7, size))
+        fresh = ~bad[run]
+        reason[run] = np.where(fresh, "lipid", reason[run])
+        bad[run] = True
+        lipid_period = (float(times[first]), float(times[first + size - 1]))
+
     # --- eddy currents (same for metabolite and water acquisitions)
     ec = sig["eddy_current_rad"] * rng.uniform(0.5, 1.5)
     ec_phase = np.exp(1j * ec * np.exp(-t / sig["eddy_current_tau_s"]))
 
-    # --- noise-free metabolite + MM signal
-    mm_amp = np.array([sig["macromolecules"][m] for m in model.mm_names])
-    clean = model.basis.fids @ conc.T + (model.mm @ mm_amp)[:, None]  # (n_pts, n_tr)
-    clean = clean * amp[None, :] + model.lipids[:, None] * lipid[None, :]
-    env = voigt(t, lor + extra_lor, gauss)
-    rot = np.exp(1j * (phase[None, :] + 2 * np.pi * np.outer(t, dfreq_obs)))
-    signal = clean * env * rot * ec_phase[:, None]
-
     # --- SNR reference: height of the noise-free NAA component in a baseline transient
     n_zf = ZERO_FILL * model.n_points
     freq = frequency_axis(n_zf, model.dwell_s)
+    env0 = voigt(t, np.array([lor0]), gauss)[:, 0] * ls.metabolite
     naa = model.basis.fid("NAA") * base[names.index("NAA")]
-    spec_naa = to_spectrum(
-        np.pad(naa * voigt(t, np.array([lor0]), gauss)[:, 0], (0, n_zf - t.size))
-    )
+    spec_naa = to_spectrum(np.pad(naa * env0, (0, n_zf - t.size)))
     naa_height = float(spec_naa.real.max())
     snr = rng.uniform(*sig["snr_naa"])
+    if habits.low_snr:
+        snr = u_snr
     sigma = naa_height / (snr * np.sqrt(model.n_points))
+
+    # --- noise-free metabolite + MM signal, baseline, lipids
+    cv_mm = sig["mm_scale_cv"]
+    sd_mm = np.sqrt(np.log1p(cv_mm**2))
+    mm_scale = float(np.exp(nrng.normal(-0.5 * sd_mm**2, sd_mm))) if cv_mm > 0 else 1.0
+    mm_amp = np.array([sig["macromolecules"][m] for m in model.mm_names]) * mm_scale
+    mm_sig = model.mm @ mm_amp
+    baseline, baseline_comps, baseline_rel = draw_baseline(nrng, model, sig, naa_height)
+    clean = model.basis.fids @ conc.T + mm_sig[:, None]  # (n_pts, n_tr)
+    env = voigt(t, lor + extra_lor, gauss) * ls.metabolite[:, None]
+    clean = clean * env + baseline[:, None]
+    clean = clean * amp[None, :] + model.lipids[:, None] * lipid[None, :] * env
+    rot = np.exp(1j * (phase[None, :] + 2 * np.pi * np.outer(t, dfreq_obs)))
+    signal = clean * rot * ec_phase[:, None]
 
     # --- residual water: two Lorentzians near 4.65 ppm following the frequency drift
     water_height = rng.uniform(*sig["residual_water"]) * naa_height
@@ -220,15 +381,9 @@ def simulate_session(
     water_area = (
         sig["water_amplitude"] * float(np.abs(model.basis.fid("NAA")[1])) * base[names.index("NAA")]
     )
-    water_fid = (
-        water_area
-        * voigt(t, np.array([lw]), gauss)[:, 0]
-        * np.exp(1j * (phi0 + 2 * np.pi * f0 * t))
-        * ec_phase
-    )
-    water_fid = water_fid + (model.basis.fids @ base) * voigt(t, np.array([lw]), gauss)[:, 0] * (
-        np.exp(1j * (phi0 + 2 * np.pi * f0 * t)) * ec_phase
-    )
+    water_env = voigt(t, np.array([lw]), gauss)[:, 0] * ls.distortion
+    water_rot = np.exp(1j * (phi0 + 2 * np.pi * f0_water * t)) * ec_phase
+    water_fid = (water_area + model.basis.fids @ base) * water_env * water_rot
     water_clean = np.repeat(water_fid[:, None], n_w, axis=1)
 
     # --- coils and noise
@@ -255,7 +410,10 @@ def simulate_session(
         pop[idx["Gln"]] * period_factor * (1.0 + eff["gln_response_factor"] * resp_pop * shape)
     )
     pop_tnaa = pop[idx["NAA"]] + pop[idx["NAAG"]]
-    fwhm = _naa_fwhm(model, model.basis.fids @ base + model.mm @ mm_amp, lor, gauss, n_zf, freq)
+    met = model.basis.fids @ base
+    fwhm = _naa_fwhm(model, met + mm_sig, lor, gauss, ls.metabolite, n_zf, freq, baseline)
+    naa_only = model.basis.fid("NAA") * base[idx["NAA"]]
+    fwhm_singlet = _naa_fwhm(model, naa_only, lor, gauss, ls.metabolite, n_zf, freq)
     truth = pd.DataFrame(
         {
             "participant_id": p.participant_id,
@@ -272,9 +430,13 @@ def simulate_session(
             "lorentz_hz": lor,
             "gauss_hz": gauss,
             "naa_fwhm_hz": fwhm,
+            "naa_singlet_fwhm_hz": fwhm_singlet,
             "freq_offset_hz": dfreq_obs,
             "phase_deg": np.rad2deg(np.angle(np.exp(1j * phase))),
+            "amplitude": amp,
+            "lipid_amplitude": lipid,
             "corrupt": bad.astype(int),
+            "corrupt_reason": reason.astype(str),
         }
     )
     session_truth = {
@@ -286,16 +448,32 @@ def simulate_session(
         "n_transients": n_tr,
         "n_coils": session.n_coils,
         "infusion_start_s": session.infusion_start_s,
+        **habits.flags(),
         "snr_naa_single": snr,
         "noise_sd": sigma,
         "lorentz_hz": lor0,
         "gauss_hz": gauss,
         "naa_fwhm_hz": fwhm[0],
-        "water_fwhm_hz": _fwhm_of(water_area * voigt(t, np.array([lw]), gauss)[:, 0], n_zf, freq),
+        "naa_singlet_fwhm_hz": fwhm_singlet[0],
+        "water_fwhm_hz": _fwhm_of(water_area * water_env, n_zf, freq),
         "eddy_current_rad": ec,
         "freq_offset0_hz": f0,
+        "water_freq_offset_hz": f0_water,
         "drift_hz_per_min": rate,
-        "phase0_deg": float(np.rad2deg(phi0)),
+        "phase0_deg": float(np.rad2deg(np.angle(np.exp(1j * (phi0 + dphi))))),
+        "water_phase_deg": float(np.rad2deg(phi0)),
+        "metabolite_phase_offset_deg": float(np.rad2deg(dphi)),
+        "lineshape_satellites": ";".join(f"{w:.4f}@{d:+.3f}Hz" for w, d in ls.satellites),
+        "residual_eddy_current_rad": ls.residual_rad,
+        "residual_eddy_current_tau_s": ls.residual_tau_s,
+        "baseline_rel_naa_height": baseline_rel,
+        "baseline_components": ";".join(
+            f"{p_}ppm/{w}ppm/{a}/{d}deg" for p_, w, a, d in baseline_comps
+        ),
+        "mm_scale": mm_scale,
+        "motion_bursts": ";".join(f"{a}-{b}" for a, b in bursts),
+        "lipid_start_s": lipid_period[0],
+        "lipid_end_s": lipid_period[1],
         "glx_response": resp,
         "glx_response_expected": resp_pop,
         "n_corrupt": int(bad.sum()),
@@ -333,20 +511,35 @@ def _fwhm_of(fid: np.ndarray, n_zf: int, freq: np.ndarray) -> float:
 
 
 def _naa_fwhm(
-    model: SpectralModel, clean: np.ndarray, lor: np.ndarray, gauss: float, n_zf, freq
+    model: SpectralModel,
+    clean: np.ndarray,
+    lor: np.ndarray,
+    gauss: float,
+    distortion: np.ndarray,
+    n_zf,
+    freq,
+    baseline: np.ndarray | None = None,
 ) -> np.ndarray:
-    """FWHM (Hz) of the NAA peak of the noise-free metabolite + MM spectrum `clean`.
+    """FWHM (Hz) of the NAA peak of the noise-free spectrum `clean` (+ `baseline`).
 
     Measured as QC measures it on data: width at half the peak height (above zero) of the
-    real spectrum between 1.9 and 2.12 ppm, for each Lorentzian width in `lor`.
+    real spectrum between 1.9 and 2.12 ppm, for each Lorentzian width in `lor`, with the
+    session's lineshape distortion. The transient truth has it for metabolites + MM +
+    baseline (`naa_fwhm_hz`: the apparent width that a height-above-zero measure gives on
+    perfect data) and for the NAA singlet alone (`naa_singlet_fwhm_hz`: the line's own width,
+    what a measure that models the background under NAA should give).
     """
     ppm = ppm_axis(n_zf, model.dwell_s, model.cf_mhz)
     lo, hi = np.searchsorted(ppm, [1.9, 2.12])
-    naa = clean
-    unique, inverse = np.unique(np.round(lor, 4), return_inverse=True)
-    env = voigt(model.t, unique, gauss)
-    padded = np.zeros((n_zf, unique.size), complex)
-    padded[: model.n_points] = naa[:, None] * env
+    # the FWHM is smooth in the Lorentzian width: evaluate it on a grid spanning the session's
+    # widths (BOLD narrowing) and interpolate (error far below 0.01 Hz)
+    span = float(np.ptp(lor))
+    grid = np.linspace(lor.min(), lor.max(), FWHM_GRID) if span > 1e-6 else lor[:1]
+    env = voigt(model.t, grid, gauss) * distortion[:, None]
+    padded = np.zeros((n_zf, grid.size), complex)
+    padded[: model.n_points] = clean[:, None] * env
+    if baseline is not None:
+        padded[: model.n_points] += baseline[:, None]
     spec = to_spectrum(padded).real
-    widths = np.array([fwhm_hz(spec[:, j], freq, lo, hi) for j in range(unique.size)])
-    return widths[inverse]
+    widths = np.array([fwhm_hz(spec[:, j], freq, lo, hi) for j in range(grid.size)])
+    return np.interp(lor, grid, widths) if grid.size > 1 else np.full(lor.shape, widths[0])

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import InputError
 from .clinical import SCALE_DEFAULTS
+from .macromolecules import MM_AMPLITUDES
 
 #: Population mean concentrations in the anterior cingulate, mM-like basis units
 #: (healthy/depressed adult ACC at 3T; cf. Govindaraju 2000, Moriguchi 2019 review).
@@ -37,8 +38,12 @@ CONCENTRATIONS = {
     "Tau": 1.5,
 }
 
-#: Macromolecule components and their amplitudes (protons x mM-like units).
-MACROMOLECULES = {"MM09": 3.0, "MM12": 2.0, "MM14": 3.0, "MM17": 1.5, "MM20": 4.0}
+#: Macromolecule peaks and their amplitudes (protons x mM-like units): the literature MM
+#: spectrum of `simulate.macromolecules` (Bell et al. 2024), not the fitter's MM Gaussians.
+MACROMOLECULES = dict(MM_AMPLITUDES)
+
+#: The fitter's own basis set (GE) and LCModel-style MM Gaussians: the inverse crime.
+GE_BASIS = "basis/lcmodel_press35_3T/3T_PRESS_GE_35ms_noMM.BASIS"
 
 DEFAULTS: dict[str, Any] = {
     "seed": 20260917,
@@ -51,7 +56,7 @@ DEFAULTS: dict[str, Any] = {
         "age_max": 65,
     },
     "acquisition": {
-        "basis": "basis/lcmodel_press35_3T/3T_PRESS_GE_35ms_noMM.BASIS",
+        "basis": "basis/lcmodel_press35_3T/3T_PRESS_Philips_35ms_noMM.BASIS",
         "spectral_width_hz": 1200.0,
         "points": 1024,
         "tr_s": 3.0,
@@ -60,6 +65,7 @@ DEFAULTS: dict[str, Any] = {
         "baseline_jitter_min": 0.5,
         "infusion_min": 30.0,
         "water_ref_transients": 8,
+        "block_min": 6.0,
         "multi_coil_fraction": 0.1,
         "coils": 4,
         "coil_noise_correlation": 0.2,
@@ -85,6 +91,32 @@ DEFAULTS: dict[str, Any] = {
         "residual_water": [5.0, 30.0],
         "water_amplitude": 1500.0,
         "corrupt_fraction": 0.02,
+        "mm_scale_cv": 0.1,
+        "baseline_amplitude": [0.1, 0.3],
+        "baseline_components": 4,
+        "baseline_fwhm_ppm": [0.6, 2.0],
+        "lineshape_satellites": 2,
+        "lineshape_satellite_weight": [0.05, 0.3],
+        "lineshape_satellite_shift_hz": [1.0, 3.0],
+        "residual_eddy_current_rad": 0.1,
+    },
+    "habits": {
+        "phase_unrelated_fraction": 0.2,
+        "large_offset_fraction": 0.1,
+        "large_offset_hz": [12.0, 38.0],
+        "water_offset_ppm": 0.05,
+        "large_drift_fraction": 0.15,
+        "large_drift_hz_per_min": [0.15, 0.4],
+        "motion_fraction": 0.25,
+        "motion_bursts": [1, 3],
+        "motion_burst_transients": [5, 40],
+        "lipid_fraction": 0.06,
+        "lipid_min": [3.0, 10.0],
+        "lipid_amplitude": [20.0, 60.0],
+        "broadened_sessions": 1,
+        "broadened_lorentz_hz": [11.0, 13.0],
+        "low_snr_sessions": 1,
+        "low_snr_naa": [0.8, 1.2],
     },
     "effects": {
         "glx_response_placebo": 0.04,
@@ -110,6 +142,38 @@ DEFAULTS: dict[str, Any] = {
     },
 }
 
+#: Overrides that switch every session-level habit off (phase unrelated to the reference,
+#: large offsets and drift, motion bursts, lipids, a broadened and a low-SNR session).
+NO_HABITS: dict[str, Any] = {
+    "habits": {
+        "phase_unrelated_fraction": 0.0,
+        "large_offset_fraction": 0.0,
+        "large_drift_fraction": 0.0,
+        "motion_fraction": 0.0,
+        "lipid_fraction": 0.0,
+        "broadened_sessions": 0,
+        "low_snr_sessions": 0,
+    }
+}
+
+#: Overrides that make the simulator the fitter's mirror, for inverse-crime unit tests only:
+#: the GE basis the default fit uses, its LCModel-style MM Gaussians with fixed amplitudes,
+#: a pure Voigt lineshape, no baseline, no habits.
+INVERSE_CRIME: dict[str, Any] = {
+    "acquisition": {"basis": GE_BASIS},
+    "signal": {
+        "macromolecules": {"MM09": 3.0, "MM12": 2.0, "MM14": 3.0, "MM17": 1.5, "MM20": 4.0},
+        "mm_scale_cv": 0.0,
+        "baseline_amplitude": [0.0, 0.0],
+        "lineshape_satellites": 0,
+        "residual_eddy_current_rad": 0.0,
+    },
+    **NO_HABITS,
+}
+
+#: Mappings that an override replaces as a whole (their keys are names, not settings).
+_WHOLE = ("concentrations", "macromolecules")
+
 _RANGES = {
     "participants": (2, 10000),
 }
@@ -125,12 +189,25 @@ def deep_merge(base: Mapping, override: Mapping, path: str = "simulate") -> dict
                 f"unknown simulation key '{where}' (known: {', '.join(sorted(out))})",
                 file="simulation config",
             )
-        if isinstance(out[key], Mapping) and key not in ("concentrations", "macromolecules"):
+        if isinstance(out[key], Mapping) and key not in _WHOLE:
             if not isinstance(value, Mapping):
                 raise InputError(f"'{where}' must be a mapping", file="simulation config")
             out[key] = deep_merge(out[key], value, where)
         else:
             out[key] = copy.deepcopy(value)
+    return out
+
+
+def combine(*overrides: Mapping) -> dict:
+    """Override mappings merged key by key (later ones win); validated later by `resolve`."""
+    out: dict = {}
+    for o in overrides:
+        for key, value in o.items():
+            nested = key not in _WHOLE and isinstance(out.get(key), Mapping)
+            if nested and isinstance(value, Mapping):
+                out[key] = combine(out[key], value)
+            else:
+                out[key] = copy.deepcopy(value)
     return out
 
 
@@ -145,9 +222,37 @@ def resolve(overrides: Mapping | None = None, **top: Any) -> dict:
             f"simulate.participants must be an integer in [{lo}, {hi}], got {n!r}",
             file="simulation config",
         )
+    _check_habits(params)
     if not isinstance(params["seed"], int) or params["seed"] < 0:
         raise InputError(
             f"simulate.seed must be a non-negative integer, got {params['seed']!r}",
             file="simulation config",
         )
     return params
+
+
+def _check_habits(params: dict) -> None:
+    """Fractions in [0, 1], counts non-negative integers, [low, high] ranges ordered."""
+
+    def bad(key: str, expected: str, value: Any) -> InputError:
+        return InputError(
+            f"simulate.{key} must be {expected}, got {value!r}", file="simulation config"
+        )
+
+    for section in ("signal", "habits"):
+        for key, value in params[section].items():
+            where = f"{section}.{key}"
+            if key.endswith("_fraction") and not (
+                isinstance(value, int | float) and 0 <= value <= 1
+            ):
+                raise bad(where, "a number in [0, 1]", value)
+            if key.endswith(("_sessions", "_satellites", "_components")) and not (
+                isinstance(value, int) and not isinstance(value, bool) and value >= 0
+            ):
+                raise bad(where, "an integer >= 0", value)
+            if isinstance(value, list) and not (
+                len(value) == 2
+                and all(isinstance(v, int | float) for v in value)
+                and value[0] <= value[1]
+            ):
+                raise bad(where, "a pair [low, high] of numbers with low <= high", value)

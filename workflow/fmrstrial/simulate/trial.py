@@ -26,6 +26,7 @@ from ..spectra import PPM_CENTRE_1H
 from .clinical import SCALES, load_scale_definitions, simulate_ratings
 from .design import Session, make_participants, make_sessions
 from .effects import STREAM_DESIGN, draw_participant_effects, rng_for
+from .habits import assign_habits
 from .mrs import build_model, simulate_session
 
 TASK = "ketamine"
@@ -71,13 +72,13 @@ def _to_mrs(
 
 
 def _simulate_and_write(args):
-    session, fx, params, root = args
+    session, fx, habits, params, root = args
     key = repr(params["acquisition"]) + repr(params["signal"])
     if key not in _MODEL_CACHE:
         _MODEL_CACHE.clear()
         _MODEL_CACHE[key] = build_model(params)
     model = _MODEL_CACHE[key]
-    data = simulate_session(session, fx, model, params)
+    data = simulate_session(session, fx, model, params, habits)
     pid, sid = session.participant.participant_id, session.session_id
     svs, ref = mrs_paths(Path(root), pid, sid)
     multi = session.n_coils > 1
@@ -98,7 +99,60 @@ def _simulate_and_write(args):
     )
     truth_dir = Path(root) / "derivatives" / "truth" / pid / sid
     write_tsv(data.truth, truth_dir / f"{pid}_{sid}_transients.tsv")
-    return data.session_truth
+    blocks = block_truth(data.truth, data.session_truth, params)
+    return data.session_truth, blocks
+
+
+def block_truth(transients: pd.DataFrame, session: dict, params: dict) -> pd.DataFrame:
+    """Corruption per block of the trial protocol: one baseline block (every pre-infusion
+    transient) and infusion blocks of `acquisition.block_min` over `infusion_min` (the last
+    one shorter if they do not divide).
+
+    expected_fail names why the block is expected to fail QC: excluded_fraction (more than
+    the default `qc_max_excluded_fraction` of its transients motion-corrupted), lipid (as
+    many lipid-contaminated: needs a QC that looks at 0.9-1.3 ppm), fwhm (broadened
+    session), snr (low-SNR session); empty when none.
+    """
+    from ..preprocess.settings import DEFAULTS as QC
+
+    acq = params["acquisition"]
+    t = transients.t_rel_infusion_s.to_numpy() / 60.0
+    edges = [(float(t.min()), 0.0, "baseline")]
+    step, total = acq["block_min"], acq["infusion_min"]
+    n_inf = int(np.ceil(total / step - 1e-9))
+    edges += [(k * step, min((k + 1) * step, total), "infusion") for k in range(n_inf)]
+    rows = []
+    for k, (lo, hi, phase) in enumerate(edges):
+        inside = (t >= lo) & (t < hi) if phase == "infusion" else t < 0
+        sub = transients[inside]
+        frac = float(sub.corrupt.mean()) if len(sub) else float("nan")
+        reasons = sorted({r for r in sub.corrupt_reason if isinstance(r, str) and r})
+        limit = QC["qc_max_excluded_fraction"]
+        fail = []
+        if (sub.corrupt_reason.isin(["motion", "motion_burst"])).mean() > limit:
+            fail.append("excluded_fraction")
+        if (sub.corrupt_reason == "lipid").mean() > limit:
+            fail.append("lipid")
+        if session["habit_broadened"]:
+            fail.append("fwhm")
+        if session["habit_low_snr"]:
+            fail.append("snr")
+        rows.append(
+            {
+                "participant_id": session["participant_id"],
+                "session_id": session["session_id"],
+                "block": k,
+                "phase": phase,
+                "t_start_min": round(lo, 4),
+                "t_end_min": round(hi, 4),
+                "n_transients": int(len(sub)),
+                "n_corrupt": int(sub.corrupt.sum()),
+                "corrupt_fraction": frac,
+                "corrupt_reasons": ",".join(reasons),
+                "expected_fail": ",".join(fail),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def simulate_trial(out_dir: str | os.PathLike, params: dict, jobs: int = 1) -> dict:
@@ -108,15 +162,30 @@ def simulate_trial(out_dir: str | os.PathLike, params: dict, jobs: int = 1) -> d
     participants = make_participants(params, rng)
     sessions = make_sessions(participants, params, rng)
     effects = {p.participant_id: draw_participant_effects(p, params) for p in participants}
+    habits = assign_habits(sessions, params)
     definitions = load_scale_definitions()
     with atomic_dir(out_dir) as root:
         _write_layout(root, participants, sessions, params)
-        work = [(s, effects[s.participant.participant_id], params, str(root)) for s in sessions]
+        work = [
+            (
+                s,
+                effects[s.participant.participant_id],
+                habits[(s.participant.index, s.index)],
+                params,
+                str(root),
+            )
+            for s in sessions
+        ]
         if jobs > 1:
             with ProcessPoolExecutor(max_workers=jobs) as pool:
-                session_truth = list(pool.map(_simulate_and_write, work))
+                results = list(pool.map(_simulate_and_write, work))
         else:
-            session_truth = [_simulate_and_write(w) for w in work]
+            results = [_simulate_and_write(w) for w in work]
+        session_truth = [r[0] for r in results]
+        write_tsv(
+            pd.concat([r[1] for r in results], ignore_index=True),
+            root / "derivatives" / "truth" / "blocks.tsv",
+        )
         tables, scores, madrs_course = simulate_ratings(sessions, effects, params, definitions)
         _write_phenotype(root, tables, definitions)
         _write_truth(root, participants, effects, session_truth, scores, madrs_course, params)
@@ -283,6 +352,14 @@ def _write_truth(
             "madrs_attenuation_pct": 100.0 * eff["madrs_attenuation"],
             "glx_madrs_correlation_latent": eff["glx_madrs_correlation"],
             "notes": {
+                "nuisance": "Glx/tNAA truth is the ratio of metabolite concentrations; the "
+                "macromolecule background, baseline, lineshape distortion, lipids and residual "
+                "water are nuisance signals (their parameters are in sessions.tsv). Spectra "
+                "are built from the basis set in parameters.acquisition.basis.",
+                "habits": "sessions.tsv habit_* flags the session habits (see docs/simulator.md); "
+                "transient tables mark corrupted transients (corrupt, corrupt_reason: motion, "
+                "motion_burst, lipid); blocks.tsv gives the corrupted fraction per block of the "
+                "trial protocol and the habit expected to fail it at the default QC.",
                 "expected columns": "transient tables carry expected_glx_tnaa/expected_glu_tnaa: "
                 "the population value (no participant or session variation, "
                 "no noise) for that participant's sex, condition, period and "
