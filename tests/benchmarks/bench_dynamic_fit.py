@@ -85,7 +85,9 @@ def simulate(n: int, seed: int, realistic: bool) -> dict:
         ses = make_session(seed * 100_000 + i, sim, realistic=realistic)
         nb = ses.fids.shape[1]
         t0 = time.perf_counter()
-        mean = fit_spectrum(ses.fids.mean(axis=1), sim.dwell_s, sim.cf_mhz, fb, settings)
+        mean = fit_spectrum(
+            ses.fids.mean(axis=1), sim.dwell_s, sim.cf_mhz, fb, settings, averaged_blocks=nb
+        )
         t_mean = time.perf_counter() - t0
         blocks = [
             fit_spectrum(

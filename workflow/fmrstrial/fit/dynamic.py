@@ -8,13 +8,15 @@ Model of block j (j = 0 .. J-1) over the fit range, with the single-spectrum mod
 - shared by all blocks: phi0, phi1, every group's shift d_g and Lorentzian and Gaussian
   widths L_g, G_g (those of block 0), the optional lineshape distortion, the baseline (one
   spline, penalty chosen on the session's mean spectrum as in block mode) and the
-  macromolecule/lipid amplitudes;
+  macromolecule amplitudes;
 - per block (setting dynamic_block_lineshape): a frequency shift delta_j and an extra
   Lorentzian broadening ell_j added to every group (delta_0 = ell_0 = 0), so theta_j has
   shifts d_g + delta_j and widths L_g + ell_j (drift, BOLD narrowing);
 - metabolite amplitudes c_j = sum_p X[j, p] beta_p (`dynamic_design.TemporalModel`), for
   the metabolites of the setting dynamic_metabolites (all if empty); the other metabolites
-  have one amplitude shared by all blocks, like the macromolecules.
+  have one amplitude shared by all blocks, like the macromolecules;
+- lipid amplitudes free per block (setting dynamic_lipids_per_block: scalp lipid picked up
+  during motion comes and goes between blocks), else shared.
 
 Objective: sum_j || stack(Y_j - M_j) / sigma_j ||^2 (sigma_j: block j's noise SD from the
 signal-free region) + lambda sum_j sigma_j^-2 ||D2 b||^2 (the baseline penalty lambda per
@@ -144,14 +146,18 @@ class JointProblem:
         varying = np.array(fb.kinds) == "metabolite"
         if settings["dynamic_metabolites"]:
             varying &= np.isin(fb.names, settings["dynamic_metabolites"])
+        per_block = np.zeros(len(fb.names), dtype=bool)
+        if settings["dynamic_lipids_per_block"]:
+            per_block = np.isin(fb.names, settings["lipids"]) & ~varying
         self.met = np.flatnonzero(varying)
-        self.shared = np.flatnonzero(~varying)
+        self.per_block = np.flatnonzero(per_block)
+        self.shared = np.flatnonzero(~varying & ~per_block)
         n_p = temporal.matrix.shape[1]
-        self.n_lin = n_p * self.met.size + self.shared.size
+        self.n_lin = n_p * self.met.size + self.n_blocks * self.per_block.size + self.shared.size
         self.maps = [self._linear_map(j) for j in range(self.n_blocks)]
         self.lin_lb = np.concatenate(
             [np.repeat(np.where(temporal.nonneg, 0.0, -np.inf), self.met.size),
-             np.zeros(self.shared.size)]
+             np.zeros(self.n_blocks * self.per_block.size + self.shared.size)]
         )  # fmt: skip
         # baseline: one spline shared by all blocks, augmented with its penalty rows
         design, diff2 = baseline_design(model, settings)
@@ -199,7 +205,10 @@ class JointProblem:
         t = np.zeros((k, self.n_lin))
         for p in range(x.shape[1]):
             t[self.met, p * m + np.arange(m)] = x[j, p]
-        t[self.shared, x.shape[1] * m + np.arange(self.shared.size)] = 1.0
+        start = x.shape[1] * m + j * self.per_block.size
+        t[self.per_block, start + np.arange(self.per_block.size)] = 1.0
+        start = x.shape[1] * m + self.n_blocks * self.per_block.size
+        t[self.shared, start + np.arange(self.shared.size)] = 1.0
         return t
 
     def _joint_priors(self, single: Priors, settings: dict) -> Priors:
@@ -323,7 +332,8 @@ class DynamicResult:
     fits: (block, FitResult) per block, as block mode returns them (amplitudes, CRLBs and
     covariances from the joint Fisher information); temporal: the temporal model;
     coef_names: names of the linear coefficients (n_lin,), '<metabolite>:<column>' and the
-    shared components (MM/lipids, metabolites held constant); gamma (n_lin,) and
+    '<lipid>:block<j>' (lipids per block), then the shared components (MM, lipids if not
+    per block, metabolites held constant); gamma (n_lin,) and
     cov_gamma (n_lin, n_lin) their estimates and covariance; maps: T_j (K, n_lin) per block;
     theta: joint nonlinear parameters (`JointLayout`); names: components (K,);
     chi2_per_dof: whitened residual per degree of freedom; block_fits: the block-by-block
@@ -373,8 +383,9 @@ def fit_dynamic(
 def _fit_dynamic(fids, dwell_s, cf_mhz, fb, settings, temporal, source, mean_fit):
     if mean_fit is None:
         mean_fit = fit_spectrum(
-            fids.mean(axis=1), dwell_s, cf_mhz, fb, settings, source=f"{source}, mean of the blocks"
-        )
+            fids.mean(axis=1), dwell_s, cf_mhz, fb, settings,
+            source=f"{source}, mean of the blocks", averaged_blocks=fids.shape[1],
+        )  # fmt: skip
     model = SpectralModel(
         fb,
         settings["ppm_range"],
@@ -521,6 +532,7 @@ def _assemble(problem, settings, theta, gamma, b, blocks, noise, res, mean_fit) 
         )
     met_names = [names[i] for i in problem.met]
     coef_names = [f"{m}:{col}" for col in problem.temporal.names for m in met_names]
+    coef_names += [f"{names[i]}:block{j}" for j in range(n_blocks) for i in problem.per_block]
     coef_names += [names[i] for i in problem.shared]
     return DynamicResult(
         fits=fits,

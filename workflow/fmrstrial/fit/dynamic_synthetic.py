@@ -20,6 +20,7 @@ import numpy as np
 from ..simulate import resolve
 from ..simulate.mrs import SpectralModel as SimModel
 from ..simulate.mrs import voigt
+from ..simulate.params import INVERSE_CRIME
 from .dynamic_design import BASELINE, INFUSION
 from .synthetic import _broad_baseline, _naa_height, demo_model, vendor_basis_on_grid
 
@@ -61,7 +62,7 @@ def make_session(
 ) -> Session:
     """One synthetic session drawn with a generator seeded by `seed` (see module doc)."""
     sim = demo_model() if sim is None else sim
-    sig = resolve()["signal"]
+    sig = resolve(INVERSE_CRIME)["signal"]
     names = sim.basis.names
     rng = np.random.default_rng(seed)
     fids_met = vendor_basis_on_grid(sim, "Philips") if realistic else sim.basis.fids

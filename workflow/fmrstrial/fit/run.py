@@ -143,7 +143,7 @@ def fit_data_dynamic(
         )
         mean_fit = fit_spectrum(
             fids.mean(axis=1), data.dwell_s, data.cf_mhz, fb, settings,
-            source=f"{source}, mean of the blocks",
+            source=f"{source}, mean of the blocks", averaged_blocks=n_blocks,
         )  # fmt: skip
         penalty = mean_fit.baseline_penalty if settings["baseline"] == "spline" else None
         block_fits = []

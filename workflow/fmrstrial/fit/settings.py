@@ -118,6 +118,7 @@ DEFAULTS: dict[str, Any] = {
     "dynamic_design": {},
     "dynamic_block_lineshape": True,
     "dynamic_metabolites": [],
+    "dynamic_lipids_per_block": True,
 }
 
 DESCRIPTIONS: dict[str, str] = {
@@ -206,7 +207,7 @@ DESCRIPTIONS: dict[str, str] = {
     "ratios": "Ratios reported with propagated CRLB, name -> [numerator, denominator].",
     "mode": (
         "'blocks' fits every block on its own; 'dynamic' fits all blocks of a session jointly "
-        "with shared phase, lineshape, baseline and MM/lipid amplitudes (docs/dynamic-fitting.md)."
+        "with shared phase, lineshape, baseline and MM amplitudes (docs/dynamic-fitting.md)."
     ),
     "dynamic_model": (
         "Temporal model of the metabolite amplitudes in dynamic mode: 'free' (one amplitude "
@@ -223,6 +224,10 @@ DESCRIPTIONS: dict[str, str] = {
     "dynamic_metabolites": (
         "Metabolites whose amplitudes follow the temporal model in dynamic mode, the others "
         "having one amplitude shared by all blocks; [] lets every metabolite vary."
+    ),
+    "dynamic_lipids_per_block": (
+        "In dynamic mode, fit the lipid amplitudes per block (lipid contamination comes and "
+        "goes with motion) instead of sharing them like the macromolecules."
     ),
 }
 
@@ -322,7 +327,7 @@ def resolve_settings(
         smallest = 0 if key == "baseline_poly_order" else 1
         if isinstance(value, bool) or not isinstance(value, int) or value < smallest:
             raise _fail(key, f"expected an integer >= {smallest}, got {value!r}", source)
-    for key in ("crlb", "fit_phase1", "dynamic_block_lineshape"):
+    for key in ("crlb", "fit_phase1", "dynamic_block_lineshape", "dynamic_lipids_per_block"):
         if not isinstance(out[key], bool):
             raise _fail(key, f"expected true or false, got {out[key]!r}", source)
     if not isinstance(out["noise_ppm"], list | tuple):
