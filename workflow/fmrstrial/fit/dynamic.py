@@ -9,14 +9,16 @@ Model of block j (j = 0 .. J-1) over the fit range, with the single-spectrum mod
   widths L_g, G_g (those of block 0), the optional lineshape distortion, the baseline (one
   spline, penalty chosen on the session's mean spectrum as in block mode) and the
   macromolecule amplitudes;
-- per block (setting dynamic_block_lineshape): a frequency shift delta_j and an extra
-  Lorentzian broadening ell_j added to every group (delta_0 = ell_0 = 0), so theta_j has
-  shifts d_g + delta_j and widths L_g + ell_j (drift, BOLD narrowing);
+- per block (setting dynamic_block_lineshape): a frequency shift delta_j added to every
+  group and an extra Lorentzian broadening ell_j added to every group but the broad
+  macromolecule group (delta_0 = ell_0 = 0), so theta_j has shifts d_g + delta_j and
+  metabolite widths L_g + ell_j (drift, BOLD narrowing); ell_j >= -L_g at the start;
 - metabolite amplitudes c_j = sum_p X[j, p] beta_p (`dynamic_design.TemporalModel`), for
   the metabolites of the setting dynamic_metabolites (all if empty); the other metabolites
   have one amplitude shared by all blocks, like the macromolecules;
 - lipid amplitudes free per block (setting dynamic_lipids_per_block: scalp lipid picked up
-  during motion comes and goes between blocks), else shared.
+  during motion comes and goes between blocks), else shared; the same for the
+  macromolecules with dynamic_mm_per_block.
 
 Objective: sum_j || stack(Y_j - M_j) / sigma_j ||^2 (sigma_j: block j's noise SD from the
 signal-free region) + lambda sum_j sigma_j^-2 ||D2 b||^2 (the baseline penalty lambda per
@@ -47,7 +49,7 @@ from scipy.optimize import least_squares, lsq_linear, nnls
 
 from ..blas import single_threaded_blas
 from ..errors import InputError
-from .basis_setup import FitBasis
+from .basis_setup import MM_GROUP, FitBasis
 from .core import (
     FitResult,
     _component_sets,
@@ -141,14 +143,17 @@ class JointProblem:
             self.n_blocks,
             bool(settings["dynamic_block_lineshape"]) and self.n_blocks > 1,
             tuple(lay.shift(g) for g in range(lay.n_groups)),
-            tuple(lay.lorentz(g) for g in range(lay.n_groups)),
+            tuple(lay.lorentz(g) for g, name in enumerate(fb.groups) if name != MM_GROUP),
         )
         varying = np.array(fb.kinds) == "metabolite"
         if settings["dynamic_metabolites"]:
             varying &= np.isin(fb.names, settings["dynamic_metabolites"])
         per_block = np.zeros(len(fb.names), dtype=bool)
         if settings["dynamic_lipids_per_block"]:
-            per_block = np.isin(fb.names, settings["lipids"]) & ~varying
+            per_block |= np.isin(fb.names, settings["lipids"]) & ~varying
+        if settings["dynamic_mm_per_block"]:
+            mm = list(settings["macromolecules"]) + list(settings["measured_mm"])
+            per_block |= np.isin(fb.names, mm) & ~varying
         self.met = np.flatnonzero(varying)
         self.per_block = np.flatnonzero(per_block)
         self.shared = np.flatnonzero(~varying & ~per_block)
@@ -159,35 +164,51 @@ class JointProblem:
             [np.repeat(np.where(temporal.nonneg, 0.0, -np.inf), self.met.size),
              np.zeros(self.n_blocks * self.per_block.size + self.shared.size)]
         )  # fmt: skip
-        # baseline: one spline shared by all blocks, augmented with its penalty rows
+        # baseline: one spline per group of blocks (all blocks, or each block on its own),
+        # augmented with its penalty rows (lambda per block, so the effective dimension is
+        # the one chosen on the mean spectrum)
         design, diff2 = baseline_design(model, settings)
         self.design, self.diff2, self.lam = design, diff2, lam
         nb, n = design.shape[1], model.n_fit
         base = np.zeros((2 * n, 2 * nb))
         base[:n, :nb] = design
         base[n:, nb:] = design
-        self.base = base
-        scale = np.sqrt(lam * np.sum(sigmas**-2.0))
-        penalty = np.zeros((2 * diff2.shape[0], 2 * nb))
-        if diff2.size:
-            penalty[: diff2.shape[0], :nb] = diff2 * scale
-            penalty[diff2.shape[0] :, nb:] = diff2 * scale
-        self.penalty = penalty
+        self.base, self.nb2 = base, 2 * nb
+        j_all = list(range(self.n_blocks))
+        shared_baseline = settings["dynamic_baseline"] == "shared"
+        self.base_groups = [j_all] if shared_baseline else [[j] for j in j_all]
+        self.group_of = np.zeros(self.n_blocks, dtype=int)
+        for g, members in enumerate(self.base_groups):
+            self.group_of[members] = g
+        m_pen = 2 * diff2.shape[0]
+        n_groups = len(self.base_groups)
         link = ratio_prior_rows(fb.names, settings["ratio_priors"], c_ref)
         link = np.zeros((0, len(fb.names))) if link is None else link
         self.link = (
             np.vstack([link @ t for t in self.maps]) if link.size else np.zeros((0, self.n_lin))
         )
         self.n_data = 2 * n * self.n_blocks
-        self.n_aug = self.n_data + penalty.shape[0] + self.link.shape[0]
-        b_aug = np.zeros((self.n_aug, 2 * nb))
-        for j in range(self.n_blocks):
-            b_aug[2 * n * j : 2 * n * (j + 1)] = base / sigmas[j]
-        b_aug[self.n_data : self.n_data + penalty.shape[0]] = penalty
-        if nb:
-            self.q, self.r = _orthonormalise(b_aug)
-        else:
-            self.q, self.r = np.zeros((self.n_aug, 0)), np.zeros((0, 0))
+        self.n_pen = m_pen * n_groups
+        self.n_aug = self.n_data + self.n_pen + self.link.shape[0]
+        self.penalty = np.zeros((self.n_pen, n_groups * self.nb2))
+        self.group_rows, self.qs, self.rs = [], [], []
+        for g, members in enumerate(self.base_groups):
+            scale = np.sqrt(lam * np.sum(sigmas[members] ** -2.0))
+            pen = np.zeros((m_pen, 2 * nb))
+            if diff2.size:
+                pen[: diff2.shape[0], :nb] = diff2 * scale
+                pen[diff2.shape[0] :, nb:] = diff2 * scale
+            self.penalty[g * m_pen : (g + 1) * m_pen, g * self.nb2 : (g + 1) * self.nb2] = pen
+            rows = [np.arange(2 * n * j, 2 * n * (j + 1)) for j in members]
+            rows.append(self.n_data + g * m_pen + np.arange(m_pen))
+            self.group_rows.append(np.concatenate(rows))
+            b_aug = np.vstack([base / sigmas[j] for j in members] + [pen])
+            if nb:
+                q, r = _orthonormalise(b_aug)
+            else:
+                q, r = np.zeros((b_aug.shape[0], 0)), np.zeros((0, 0))
+            self.qs.append(q)
+            self.rs.append(r)
         self.y_aug = np.zeros(self.n_aug)
         self.y_aug[: self.n_data] = np.concatenate(
             [stack(ys[j]) / sigmas[j] for j in range(self.n_blocks)]
@@ -227,16 +248,19 @@ class JointProblem:
         return Priors(matrix, mean, sd)
 
     def project(self, a: np.ndarray) -> np.ndarray:
-        """Remove the component in the (augmented) baseline's column space."""
-        if self.q.shape[1] == 0:
+        """Remove the component in the (augmented) baselines' column space."""
+        if self.nb2 == 0:
             return a
-        return a - self.q @ (self.q.T @ a)
+        out = a.copy()
+        for rows, q in zip(self.group_rows, self.qs, strict=True):
+            out[rows] -= q @ (q.T @ a[rows])
+        return out
 
     def _augment(self, data_rows: np.ndarray, with_link: bool) -> np.ndarray:
         out = np.zeros((self.n_aug, data_rows.shape[1]))
         out[: self.n_data] = data_rows
         if with_link and self.link.shape[0]:
-            out[self.n_data + self.penalty.shape[0] :] = self.link
+            out[self.n_data + self.n_pen :] = self.link
         return out
 
     # ------------------------------------------------------------------ evaluation
@@ -309,7 +333,8 @@ class JointProblem:
         return np.vstack([-d_proj, self.priors.jacobian])
 
     def lower_bounds(self, theta0: np.ndarray) -> np.ndarray:
-        """Single-model bounds on the shared part; ell_j >= -(smallest starting Lorentz width)."""
+        """Single-model bounds on the shared part; ell_j >= -(smallest starting Lorentz width
+        of the groups it broadens)."""
         lb = np.full(self.layout.size, -np.inf)
         lb[: self.layout.n_single] = lower_bounds(self.model)
         if self.layout.n_extra:
@@ -318,11 +343,23 @@ class JointProblem:
         return lb
 
     def baseline_coefs(self, blocks, gamma) -> np.ndarray:
-        """Baseline coefficients (2 nb,) in data units."""
-        if self.q.shape[1] == 0:
+        """Baseline coefficients (n_groups * 2 nb,) in data units, group after group."""
+        if self.nb2 == 0:
             return np.zeros(0)
         resid = self.y_aug - self._augment(self.design_rows(blocks), True) @ gamma
-        return np.linalg.solve(self.r, self.q.T @ resid)
+        return np.concatenate(
+            [np.linalg.solve(r, q.T @ resid[rows])
+             for rows, q, r in zip(self.group_rows, self.qs, self.rs, strict=True)]
+        )  # fmt: skip
+
+    def block_baseline(self, b: np.ndarray, j: int) -> np.ndarray:
+        """Baseline spectrum (n_fit,) complex of block j from all coefficients b."""
+        n_fit = self.model.n_fit
+        if self.nb2 == 0:
+            return np.zeros(n_fit, dtype=np.complex128)
+        g = self.group_of[j]
+        stacked = self.base @ b[g * self.nb2 : (g + 1) * self.nb2]
+        return stacked[:n_fit] + 1j * stacked[n_fit:]
 
 
 @dataclass
@@ -428,13 +465,15 @@ def _fit_dynamic(fids, dwell_s, cf_mhz, fb, settings, temporal, source, mean_fit
 def _fisher(problem: JointProblem, theta, blocks, gamma):
     """Data and prior Fisher information of (theta, gamma, b), (P, P) each."""
     jl, model = problem.layout, problem.model
-    nt, nl, nb = jl.size, problem.n_lin, problem.base.shape[1]
+    nt, nl, nb = jl.size, problem.n_lin, problem.penalty.shape[1]
     data = np.zeros((nt + nl + nb, nt + nl + nb))
     for j, (th, cols, phase) in enumerate(blocks):
         deriv = model.derivatives(th, problem.maps[j] @ gamma, cols, phase)
+        base = np.zeros((2 * model.n_fit, nb))
+        g = problem.group_of[j]
+        base[:, g * problem.nb2 : (g + 1) * problem.nb2] = problem.base
         jac = np.hstack(
-            [stack(deriv) @ jl.block_map(j), stack(phase[:, None] * cols) @ problem.maps[j],
-             problem.base]
+            [stack(deriv) @ jl.block_map(j), stack(phase[:, None] * cols) @ problem.maps[j], base]
         ) / problem.sigmas[j]  # fmt: skip
         data += jac.T @ jac
     data /= model.zero_fill
@@ -451,13 +490,12 @@ def _fisher(problem: JointProblem, theta, blocks, gamma):
 def _assemble(problem, settings, theta, gamma, b, blocks, noise, res, mean_fit) -> DynamicResult:
     model, fb, jl = problem.model, problem.model.fb, problem.layout
     n_fit, n_blocks = model.n_fit, problem.n_blocks
-    base_stacked = problem.base @ b if b.size else np.zeros(2 * n_fit)
-    baseline = base_stacked[:n_fit] + 1j * base_stacked[n_fit:]
+    baselines = [problem.block_baseline(b, j) for j in range(n_blocks)]
     metabs, rss = [], np.zeros(n_blocks)
     for j, (_, cols, phase) in enumerate(blocks):
         metab = phase * cmatvec(cols, problem.maps[j] @ gamma)
         metabs.append(metab)
-        rss[j] = float(np.sum(stack(problem.ys[j] - metab - baseline) ** 2))
+        rss[j] = float(np.sum(stack(problem.ys[j] - metab - baselines[j]) ** 2))
     data_info, prior_info = _fisher(problem, theta, blocks, gamma)
     edf = float(np.trace(invert(data_info + prior_info) @ data_info))
     chi2 = float(np.sum(rss / problem.sigmas**2))
@@ -520,8 +558,8 @@ def _assemble(problem, settings, theta, gamma, b, blocks, noise, res, mean_fit) 
                     fwhm_hz=fwhm,
                     ppm=model.ppm.copy(),
                     data=problem.ys[j] * unphase,
-                    fit=(metabs[j] + baseline) * unphase,
-                    baseline=baseline * unphase,
+                    fit=(metabs[j] + baselines[j]) * unphase,
+                    baseline=baselines[j] * unphase,
                     components=cols * c[None, :],
                     theta=th.copy(),
                     baseline_penalty=float(lam) if settings["baseline"] == "spline" else np.nan,

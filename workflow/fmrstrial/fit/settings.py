@@ -119,6 +119,8 @@ DEFAULTS: dict[str, Any] = {
     "dynamic_block_lineshape": True,
     "dynamic_metabolites": [],
     "dynamic_lipids_per_block": True,
+    "dynamic_mm_per_block": True,
+    "dynamic_baseline": "shared",
 }
 
 DESCRIPTIONS: dict[str, str] = {
@@ -207,7 +209,7 @@ DESCRIPTIONS: dict[str, str] = {
     "ratios": "Ratios reported with propagated CRLB, name -> [numerator, denominator].",
     "mode": (
         "'blocks' fits every block on its own; 'dynamic' fits all blocks of a session jointly "
-        "with shared phase, lineshape, baseline and MM amplitudes (docs/dynamic-fitting.md)."
+        "with shared phase, lineshape and baseline (docs/dynamic-fitting.md)."
     ),
     "dynamic_model": (
         "Temporal model of the metabolite amplitudes in dynamic mode: 'free' (one amplitude "
@@ -229,6 +231,14 @@ DESCRIPTIONS: dict[str, str] = {
         "In dynamic mode, fit the lipid amplitudes per block (lipid contamination comes and "
         "goes with motion) instead of sharing them like the macromolecules."
     ),
+    "dynamic_mm_per_block": (
+        "In dynamic mode, fit the macromolecule amplitudes per block (false: once for the "
+        "session)."
+    ),
+    "dynamic_baseline": (
+        "Baseline in dynamic mode: 'shared' (one spline for the session) or 'block' (one per "
+        "block, e.g. for residual water that differs between blocks), penalty as in block mode."
+    ),
 }
 
 #: Fit modes and temporal models of the dynamic mode.
@@ -240,6 +250,7 @@ _CHOICES = {
     "crlb_noise": ("residual", "region"),
     "mode": MODES,
     "dynamic_model": DYNAMIC_MODELS,
+    "dynamic_baseline": ("shared", "block"),
 }
 
 
@@ -297,7 +308,7 @@ def resolve_settings(
         out[key] = _check_names(key, out[key], source)
     if not out["metabolites"]:
         raise _fail("metabolites", "at least one metabolite is needed", source)
-    for key in ("baseline", "crlb_noise", "mode", "dynamic_model"):
+    for key in ("baseline", "crlb_noise", "mode", "dynamic_model", "dynamic_baseline"):
         if out[key] not in _CHOICES[key]:
             raise _fail(key, f"expected one of {_CHOICES[key]}, got {out[key]!r}", source)
     for key in (
@@ -327,7 +338,13 @@ def resolve_settings(
         smallest = 0 if key == "baseline_poly_order" else 1
         if isinstance(value, bool) or not isinstance(value, int) or value < smallest:
             raise _fail(key, f"expected an integer >= {smallest}, got {value!r}", source)
-    for key in ("crlb", "fit_phase1", "dynamic_block_lineshape", "dynamic_lipids_per_block"):
+    for key in (
+        "crlb",
+        "fit_phase1",
+        "dynamic_block_lineshape",
+        "dynamic_lipids_per_block",
+        "dynamic_mm_per_block",
+    ):
         if not isinstance(out[key], bool):
             raise _fail(key, f"expected true or false, got {out[key]!r}", source)
     if not isinstance(out["noise_ppm"], list | tuple):
