@@ -237,7 +237,7 @@ DESCRIPTIONS: dict[str, str] = {
     ),
     "dynamic_baseline": (
         "Baseline in dynamic mode: 'shared' (one spline for the session) or 'block' (one per "
-        "block, e.g. for residual water that differs between blocks), penalty as in block mode."
+        "block, for residual water that differs between blocks), penalty as in block mode."
     ),
 }
 
