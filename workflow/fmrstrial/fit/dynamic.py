@@ -6,29 +6,30 @@ Model of block j (j = 0 .. J-1) over the fit range, with the single-spectrum mod
     M_j = exp(i(phi0 + phi1 rel_ppm)) sum_k c_jk S_k(theta_j) + baseline
 
 - shared by all blocks: phi0, phi1, every group's shift d_g and Lorentzian and Gaussian
-  widths L_g, G_g (those of block 0), the optional lineshape distortion, the baseline (one
-  spline, penalty chosen on the session's mean spectrum as in block mode) and the
-  macromolecule amplitudes;
+  widths L_g, G_g (those of block 0), the optional lineshape distortion and (setting
+  dynamic_baseline 'shared') the baseline: one spline, penalty chosen on the session's mean
+  spectrum as in block mode ('block': one spline per block with that penalty);
 - per block (setting dynamic_block_lineshape): a frequency shift delta_j added to every
   group and an extra Lorentzian broadening ell_j added to every group but the broad
   macromolecule group (delta_0 = ell_0 = 0), so theta_j has shifts d_g + delta_j and
   metabolite widths L_g + ell_j (drift, BOLD narrowing); ell_j >= -L_g at the start;
 - metabolite amplitudes c_j = sum_p X[j, p] beta_p (`dynamic_design.TemporalModel`), for
   the metabolites of the setting dynamic_metabolites (all if empty); the other metabolites
-  have one amplitude shared by all blocks, like the macromolecules;
+  have one amplitude shared by all blocks;
 - lipid amplitudes free per block (setting dynamic_lipids_per_block: scalp lipid picked up
   during motion comes and goes between blocks), else shared; the same for the
-  macromolecules with dynamic_mm_per_block.
+  macromolecules with dynamic_mm_per_block (default true).
 
 Objective: sum_j || stack(Y_j - M_j) / sigma_j ||^2 (sigma_j: block j's noise SD from the
-signal-free region) + lambda sum_j sigma_j^-2 ||D2 b||^2 (the baseline penalty lambda per
-block, so the baseline keeps the effective dimension chosen on the mean spectrum) + the
+signal-free region) + lambda sum_j sigma_j^-2 ||D2 b||^2 for a shared baseline b (the
+penalty lambda per block, so it keeps the effective dimension chosen on the mean spectrum;
+lambda sigma_j^-2 ||D2 b_j||^2 for per-block baselines) + the
 priors of the single fit on the shared parameters + weak priors on delta_j, ell_j (the
 single fit's shift and Lorentzian prior SDs, around 0) + the ratio priors applied to every
 block, linearised at the mean spectrum's amplitudes.
 
-Solver: variable projection as in `solver`: for fixed nonlinear parameters the shared
-baseline is projected out and the linear coefficients (beta, MM/lipid amplitudes) are solved
+Solver: variable projection as in `solver`: for fixed nonlinear parameters the baseline(s)
+are projected out and the linear coefficients (beta, MM/lipid amplitudes) are solved
 exactly with their bounds (non-negative levels, see `dynamic_design`) on the small
 triangular system of the Gram matrix; the nonlinear parameters by trust-region least
 squares with the analytic Kaufman Jacobian (chain rule from the single model's derivatives).
