@@ -232,8 +232,7 @@ DESCRIPTIONS: dict[str, str] = {
         "goes with motion) instead of sharing them like the macromolecules."
     ),
     "dynamic_mm_per_block": (
-        "In dynamic mode, fit the macromolecule amplitudes per block (false: once for the "
-        "session)."
+        "In dynamic mode, fit the macromolecule amplitudes per block (false: once for the session)."
     ),
     "dynamic_baseline": (
         "Baseline in dynamic mode: 'shared' (one spline for the session) or 'block' (one per "
