@@ -240,12 +240,13 @@ def test_block_table_of_another_length_is_an_input_error(sim, tmp_path):
         fit_file(src, GE, tmp_path / "o", {"mode": "dynamic"}, block_table=table)
 
 
-def test_copies_of_one_spectrum_give_the_single_fit(sim, fb):
+@pytest.mark.parametrize("baseline", ["shared", "block"])
+def test_copies_of_one_spectrum_give_the_single_fit(sim, fb, baseline):
     """J identical blocks: the joint objective is J times the single one (data, baseline
     penalty and ratio priors per block), so the joint fit reproduces the single fit."""
     ses = make_session(13, sim, n_blocks=1, realistic=True)
     fids = np.repeat(ses.fids, 3, axis=1)
-    settings = resolve_settings({"mode": "dynamic"})
+    settings = resolve_settings({"mode": "dynamic", "dynamic_baseline": baseline})
     single = fit_spectrum(fids[:, 0], sim.dwell_s, sim.cf_mhz, fb, settings)
     dyn = fit_dynamic(
         fids, sim.dwell_s, sim.cf_mhz, fb, settings, temporal_model(settings, 3), mean_fit=single
