@@ -81,7 +81,7 @@ DEFAULTS: dict[str, Any] = {
     "baseline": "spline",
     "baseline_knot_spacing_ppm": 0.1,
     "baseline_penalty": "auto",
-    "baseline_ed_per_ppm": [0.5, 7.0],
+    "baseline_ed_per_ppm": [0.5, 12.0],
     "baseline_aic_factor": 5.0,
     "baseline_poly_order": 3,
     "shift_search_ppm": 0.1,
