@@ -77,6 +77,11 @@ def main() -> None:
     values = np.array(list(rms.values()))
     print(f"frequency error per transient (RMS, clean transients): median {np.median(values):.3f} Hz, "
           f"max {values.max():.3f} Hz over {values.size} sessions (target < 0.5 Hz)")  # fmt: skip
+    worst = max(rms, key=rms.get)
+    row = sessions[(sessions.participant_id == worst[0]) & (sessions.session_id == worst[1])]
+    print(f"  worst: {worst[0]} {worst[1]} {rms[worst]:.3f} Hz, habits "
+          f"{[c for c in habit_cols if bool(row.iloc[0][c])]}; sessions above 0.5 Hz: "
+          f"{int((values >= 0.5).sum())}")  # fmt: skip
     for col in ("habit_phase_unrelated", "habit_large_offset"):
         if col in sessions:
             sel = [rms[(r.participant_id, r.session_id)] for r in sessions.itertuples()
