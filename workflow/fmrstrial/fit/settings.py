@@ -204,6 +204,27 @@ DESCRIPTIONS: dict[str, str] = {
 _CHOICES = {"baseline": ("spline", "polynomial", "none"), "crlb_noise": ("residual", "region")}
 
 
+def describe_model(overrides: Mapping[str, Any] | None = None) -> str:
+    """One line naming the spectral model behind a Glx/tNAA value (for the findings table)."""
+    s = resolve_settings(overrides)
+    changed = sorted(overrides or {})
+    parts = [
+        f"fmrstrial linear combination, {s['ppm_range'][0]:g}-{s['ppm_range'][1]:g} ppm",
+        "+".join(s["macromolecules"] + s["lipids"] + s["measured_mm"]) or "no MM",
+        f"{len(s['ratio_priors'])} LCModel ratio priors" if s["ratio_priors"] else "no priors",
+        f"{s['baseline']} baseline"
+        + (
+            f", penalty chosen per session (modified AIC, k={s['baseline_aic_factor']:g})"
+            if s["baseline"] == "spline" and s["baseline_penalty"] == "auto"
+            else ""
+        ),
+        "fitted block by block",
+    ]
+    if changed:
+        parts.append("settings changed: " + ", ".join(changed))
+    return "; ".join(parts)
+
+
 def _fail(key: str, message: str, source: str) -> InputError:
     return InputError(f"fit setting '{key}': {message}", file=source)
 
