@@ -3,7 +3,8 @@
 findings.tsv columns (DESIGN): finding_id, outcome, term, statistic, num_df, den_df,
 p_value, estimate, ci_low, ci_high, published, truth, ci_covers_truth; then value (the
 statistic's value: F, r or rho), se, model, n_obs, n_participants, converged, status,
-note, spectral_model (for outcomes from the spectra: the fit model that gave them). `truth` is empty on real data; on simulated data it is the value the analysis would
+note, spectral_model (for outcomes from the spectra: the fit model that gave them).
+`truth` is empty on real data; on simulated data it is the value the analysis would
 give without noise (see `models.ols_truth`, `derived`).
 
 Every configured analysis gives at least one row. `status` is `estimated`, or
