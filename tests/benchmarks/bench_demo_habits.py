@@ -37,8 +37,11 @@ def main() -> None:
     tc = tsv(res / "tables" / "glx_timecourse.tsv")
     blocks = tsv(truth / "blocks.tsv")
     sessions = tsv(truth / "sessions.tsv")
-    keys = ["participant_id", "session_id", "block"]
-    m = tc.merge(blocks[keys + ["expected_fail"]], on=keys, how="left")
+    # the truth numbers blocks from 0, preprocessing from 1: match them by their order
+    keys = ["participant_id", "session_id", "order"]
+    for frame in (tc, blocks):
+        frame["order"] = frame.sort_values("block").groupby(keys[:2]).cumcount()
+    m = tc.merge(blocks[keys + ["expected_fail"]], on=keys, how="left", validate="one_to_one")
     clean = m.expected_fail.isna() | (m.expected_fail.astype(str).str.strip() == "")
     ok = m.qc_pass.astype(bool)
     share = 100 * (ok & clean).sum() / clean.sum()
