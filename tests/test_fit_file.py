@@ -167,9 +167,25 @@ def test_cli_config_errors_name_the_file(dyn_file, tmp_path, capsys):
     assert "Glx" in capsys.readouterr().err
 
 
-def test_empty_block_is_an_input_error_naming_the_block(blocks, tmp_path):
+def test_empty_block_is_reported_not_fitted(blocks, tmp_path):
+    """A block without any kept transient (preprocessing writes zeros) gets an n/a row and
+    converged 0, so one bad block does not stop the session; a file of empty blocks, or a
+    non-finite one, is an input error naming the file."""
     _, bl = blocks
-    fids = np.stack([bl[0].fid, np.zeros_like(bl[0].fid)], axis=1)
+    fids = np.stack([bl[0].fid, np.zeros_like(bl[0].fid), bl[1].fid], axis=1)
     path = write(tmp_path / "empty.nii.gz", fids, ("DIM_DYN",))
-    with pytest.raises(InputError, match=r"empty\.nii\.gz, block 1: the spectrum is empty"):
-        fit_file(path, GE, tmp_path / "o")
+    fits = fit_file(path, GE, tmp_path / "o")
+    assert [r.converged for _, r in fits] == [True, False, True]
+    ratios = pd.read_csv(tmp_path / "o" / "ratios.tsv", sep="\t", na_values="n/a")
+    glx = ratios[ratios.ratio == "Glx/tNAA"].set_index("block")["value"]
+    assert np.isnan(glx[1]) and glx[0] > 0 and glx[2] > 0
+    qc = pd.read_csv(tmp_path / "o" / "fit_qc.tsv", sep="\t", na_values="n/a")
+    assert list(qc.converged) == [1, 0, 1]
+    zeros = write(tmp_path / "zeros.nii.gz", np.zeros_like(fids), ("DIM_DYN",))
+    with pytest.raises(InputError, match=r"zeros\.nii\.gz: every block is empty"):
+        fit_file(zeros, GE, tmp_path / "o2")
+    bad = fids.copy()
+    bad[5, 0] = np.nan
+    nan_path = write(tmp_path / "nan.nii.gz", bad, ("DIM_DYN",))
+    with pytest.raises(InputError, match=r"nan\.nii\.gz: data contain NaN"):
+        fit_file(nan_path, GE, tmp_path / "o3")

@@ -134,3 +134,15 @@ def test_multiple_imputation_is_pooled(trial, tmp_path):
     teps = f[f.outcome == "teps_anticipatory"].iloc[0]
     assert teps.statistic == "F (Rubin, m=5)"
     assert pd.notna(teps.den_df) and teps.den_df > 0
+
+
+def test_findings_state_the_spectral_model(trial, tmp_path):
+    from fmrstrial.fit.settings import describe_model
+
+    text = describe_model({})
+    assert "LCModel ratio priors" in text and "penalty chosen per session" in text
+    f = _run(trial, tmp_path, spectral_model=text).set_index(["finding_id", "outcome"])
+    assert f.loc[("glx_condition_infusion", "glx_tnaa"), "spectral_model"] == text
+    assert f.loc[("sensitivity_glu_tnaa", "glu_tnaa"), "spectral_model"] == text
+    assert f.loc[("madrs_condition_by_time", "madrs_total"), "spectral_model"] != text  # n/a
+    assert "settings changed: baseline_penalty" in describe_model({"baseline_penalty": 5.0})

@@ -94,6 +94,7 @@ def main() -> None:
 
     from fmrstrial.blas import single_threaded_blas
     from fmrstrial.simulate import resolve, simulate_trial
+    from fmrstrial.simulate.params import NO_HABITS, combine
 
     params = {
         "participants": args.participants,
@@ -108,7 +109,7 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     with tempfile.TemporaryDirectory() as tmp, single_threaded_blas():
         root = Path(tmp) / "ds"
-        simulate_trial(root, resolve(params))
+        simulate_trial(root, resolve(combine(NO_HABITS, params)))  # habits added below
         cf = 127.73
         rows = []
         for k in range(args.participants):

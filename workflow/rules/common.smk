@@ -209,6 +209,13 @@ def preprocess_input(wildcards, with_reference):
     return inputs
 
 
+def spectral_model():
+    """One line describing the fit model (the findings table's spectral_model column)."""
+    from fmrstrial.fit.settings import describe_model
+
+    return describe_model(fit_settings())
+
+
 def fit_settings():
     """Fit settings: overrides of the package defaults (`fmrstrial.fit.DEFAULTS`), the same
     that `fmrstrial fit --config config/config.yaml` reads."""

@@ -19,4 +19,5 @@ with logged(snakemake.log[0]):
         clinical=inp.clinical,
         clinical_mi=inp.clinical_mi,
         truth_dir=snakemake.params.truth or None,
+        spectral_model=snakemake.params.spectral_model,
     )

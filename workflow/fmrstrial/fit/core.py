@@ -247,6 +247,45 @@ def _expand_theta(simple: SpectralModel, model: SpectralModel, theta1: np.ndarra
     return theta
 
 
+def empty_result(fb: FitBasis, settings: dict | None = None, reason: str = "") -> FitResult:
+    """The result of a block that was not fitted (e.g. no transient kept): every amplitude,
+    ratio and parameter n/a, converged False, `message` the reason. Same names and keys as a
+    fitted result, so that tables keep one row per block."""
+    settings = resolve_settings(settings)
+    k = len(fb.names)
+    nan = float("nan")
+    params = {"phase0_deg": nan, "phase1_deg_per_ppm": nan}
+    for gname in fb.groups:
+        params.update({f"shift_hz_{gname}": nan, f"lorentz_hz_{gname}": nan})
+        params[f"gauss_hz_{gname}"] = nan
+    empty = np.zeros(0, dtype=np.complex128)
+    return FitResult(
+        names=list(fb.names),
+        kinds=list(fb.kinds),
+        amplitudes=np.full(k, nan),
+        amplitude_sd=np.full(k, nan),
+        covariance=np.full((k, k), nan),
+        sums={n: Estimate(nan, nan) for n in settings["sums"]},
+        ratios={n: Estimate(nan, nan) for n in settings["ratios"]},
+        params=params,
+        converged=False,
+        iterations=0,
+        message=reason,
+        noise_sd=nan,
+        noise_source="n/a",
+        residual_sd=nan,
+        crlb_noise_sd=nan,
+        effective_dof=nan,
+        snr=nan,
+        fwhm_hz=nan,
+        ppm=np.zeros(0),
+        data=empty,
+        fit=empty,
+        baseline=empty,
+        components=np.zeros((0, k), dtype=np.complex128),
+    )
+
+
 def fit_spectrum(
     fid: np.ndarray,
     dwell_s: float,

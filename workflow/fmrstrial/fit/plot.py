@@ -56,8 +56,9 @@ def _panel(ax, block: int, r: FitResult) -> None:
 
 
 def plot_fits(fits: list[tuple[int, FitResult]], path: str | os.PathLike, title: str = "") -> None:
-    """Write the figure for a file's fits (first and last block) to `path` (PNG)."""
-    shown = [fits[0]] if len(fits) == 1 else [fits[0], fits[-1]]
+    """Write the figure for a file's fits (first and last fitted block) to `path` (PNG)."""
+    fitted = [f for f in fits if f[1].ppm.size] or fits[:1]
+    shown = [fitted[0]] if len(fitted) == 1 else [fitted[0], fitted[-1]]
     fig, axes = plt.subplots(1, len(shown), figsize=(6.5 * len(shown), 6.0), squeeze=False)
     for ax, (block, r) in zip(axes[0], shown, strict=True):
         _panel(ax, block, r)

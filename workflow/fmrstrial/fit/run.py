@@ -24,7 +24,7 @@ from ..io.basis import Basis, read_basis
 from ..io.nifti_mrs import MRSData, read_nifti_mrs
 from ..io.tables import json_text, tsv_text
 from .basis_setup import prepare_basis
-from .core import FitResult, fit_spectrum
+from .core import FitResult, empty_result, fit_spectrum
 from .plot import plot_fits
 from .results import (
     FIT_COLUMNS,
@@ -91,11 +91,15 @@ def fit_data(
         fb = prepare_basis(
             basis, data.n_points, data.dwell_s, data.cf_mhz, settings, echo_time_ms(data), source
         )
+        # a block without any kept transient (all zeros) is reported, not fitted
+        used = [j for j in range(fids.shape[1]) if np.any(fids[:, j])]
+        if not used:
+            raise InputError("every block is empty (no transient kept)", file=source)
         penalty = None
-        if fids.shape[1] > 1 and settings["baseline_penalty"] == "auto":
+        if len(used) > 1 and settings["baseline_penalty"] == "auto":
             mean_fit = fit_spectrum(
-                fids.mean(axis=1), data.dwell_s, data.cf_mhz, fb, settings,
-                source=f"{source}, mean of the blocks", averaged_blocks=fids.shape[1],
+                fids[:, used].mean(axis=1), data.dwell_s, data.cf_mhz, fb, settings,
+                source=f"{source}, mean of the blocks", averaged_blocks=len(used),
             )  # fmt: skip
             penalty = mean_fit.baseline_penalty
         return [
@@ -109,7 +113,9 @@ def fit_data(
                     settings,
                     source=f"{source}, block {j}",
                     baseline_penalty=penalty,
-                ),
+                )
+                if j in used
+                else empty_result(fb, settings, "empty block: no transient kept"),
             )
             for j in range(fids.shape[1])
         ]

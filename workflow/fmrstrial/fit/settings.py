@@ -81,7 +81,7 @@ DEFAULTS: dict[str, Any] = {
     "baseline": "spline",
     "baseline_knot_spacing_ppm": 0.1,
     "baseline_penalty": "auto",
-    "baseline_ed_per_ppm": [0.5, 7.0],
+    "baseline_ed_per_ppm": [0.5, 12.0],
     "baseline_aic_factor": 5.0,
     "baseline_poly_order": 3,
     "shift_search_ppm": 0.1,
@@ -251,6 +251,27 @@ _CHOICES = {
     "dynamic_model": DYNAMIC_MODELS,
     "dynamic_baseline": ("shared", "block"),
 }
+
+
+def describe_model(overrides: Mapping[str, Any] | None = None) -> str:
+    """One line naming the spectral model behind a Glx/tNAA value (for the findings table)."""
+    s = resolve_settings(overrides)
+    changed = sorted(overrides or {})
+    parts = [
+        f"fmrstrial linear combination, {s['ppm_range'][0]:g}-{s['ppm_range'][1]:g} ppm",
+        "+".join(s["macromolecules"] + s["lipids"] + s["measured_mm"]) or "no MM",
+        f"{len(s['ratio_priors'])} LCModel ratio priors" if s["ratio_priors"] else "no priors",
+        f"{s['baseline']} baseline"
+        + (
+            f", penalty chosen per session (modified AIC, k={s['baseline_aic_factor']:g})"
+            if s["baseline"] == "spline" and s["baseline_penalty"] == "auto"
+            else ""
+        ),
+        "fitted block by block",
+    ]
+    if changed:
+        parts.append("settings changed: " + ", ".join(changed))
+    return "; ".join(parts)
 
 
 def _fail(key: str, message: str, source: str) -> InputError:

@@ -3,7 +3,8 @@
 findings.tsv columns (DESIGN): finding_id, outcome, term, statistic, num_df, den_df,
 p_value, estimate, ci_low, ci_high, published, truth, ci_covers_truth; then value (the
 statistic's value: F, r or rho), se, model, n_obs, n_participants, converged, status,
-note. `truth` is empty on real data; on simulated data it is the value the analysis would
+note, spectral_model (for outcomes from the spectra: the fit model that gave them).
+`truth` is empty on real data; on simulated data it is the value the analysis would
 give without noise (see `models.ols_truth`, `derived`).
 
 Every configured analysis gives at least one row. `status` is `estimated`, or
@@ -50,7 +51,10 @@ FINDING_COLUMNS = [
     "converged",
     "status",
     "note",
+    "spectral_model",
 ]
+#: Model data sets whose outcome comes from the spectral fit.
+SPECTRAL_DATA = ("glx", "glx_unmatched")
 ESTIMATED, NOT_AVAILABLE = "estimated", "not available"
 
 
@@ -239,8 +243,12 @@ def _check_columns(model_id: str, spec: dict, frame: pd.DataFrame) -> None:
         )
 
 
-def run_analyses(inputs: StatsInputs, settings: dict) -> tuple[pd.DataFrame, dict[str, dict]]:
-    """All findings (DataFrame, FINDING_COLUMNS) and the JSON document of every model."""
+def run_analyses(
+    inputs: StatsInputs, settings: dict, spectral_model: str | None = None
+) -> tuple[pd.DataFrame, dict[str, dict]]:
+    """All findings (DataFrame, FINDING_COLUMNS) and the JSON document of every model;
+    `spectral_model` (the fit model's description) fills that column for rows whose outcome
+    comes from the spectra."""
     kr = settings["ddf"] == "kenward_roger"
     rows, docs, notes = [], {}, []
     for model_id, spec in settings["models"].items():
@@ -272,6 +280,11 @@ def run_analyses(inputs: StatsInputs, settings: dict) -> tuple[pd.DataFrame, dic
     # the association's truth is the correlation of noise-free responses, which measurement
     # error attenuates: the CI of the noisy correlation does not target it
     table["ci_covers_truth"] = [None if r["model"] == "association" else covers(r) for r in rows]
+    spectral = {m for m, spec in settings["models"].items() if spec.get("data") in SPECTRAL_DATA}
+    spectral.add("association")
+    table["spectral_model"] = [
+        spectral_model if spectral_model and r["model"] in spectral else np.nan for r in rows
+    ]
     table = table[FINDING_COLUMNS]
     return table, docs
 

@@ -27,11 +27,12 @@ def compute(
     clinical=None,
     clinical_mi=None,
     truth_dir=None,
+    spectral_model=None,
 ) -> None:
     """Load the tables, run the analyses, write findings.tsv and the model JSONs."""
     inputs = load_inputs(participants, glx, glx_unmatched, clinical, clinical_mi, truth_dir)
     try:
-        table, docs = run_analyses(inputs, settings)
+        table, docs = run_analyses(inputs, settings, spectral_model)
     except (FormulaError, DesignError) as exc:
         field = getattr(exc, "field", None)
         raise InputError(
@@ -53,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
         args.clinical,
         args.clinical_mi,
         args.truth,
+        args.spectral_model,
     )
     print(f"wrote {Path(args.out) / 'findings.tsv'}")
     return 0
@@ -70,5 +72,9 @@ def add_parser(sub) -> None:
         help="derivatives/truth of a dataset the fmrstrial simulator wrote (refused otherwise)",
     )
     p.add_argument("--config", help="YAML with a 'stats:' section")
+    p.add_argument(
+        "--spectral-model",
+        help="description of the fit model behind the Glx values (spectral_model column)",
+    )
     p.add_argument("--out", required=True, help="output folder (findings.tsv, <model>.json)")
     p.set_defaults(func=run)
