@@ -256,3 +256,23 @@ def test_copies_of_one_spectrum_give_the_single_fit(sim, fb, baseline):
             single.ratios["Glx/tNAA"].value, rel=1e-3
         )
         assert np.allclose(joint.baseline, single.baseline, atol=0.02 * np.abs(single.fit).max())
+
+
+def test_empty_block_is_reported_not_fitted(sim, tmp_path):
+    ses = make_session(17, sim, n_blocks=4)
+    fids = ses.fids.copy()
+    fids[:, 2] = 0.0  # no transient kept in block 2
+    src = _write(tmp_path / "blocks.nii.gz", sim, fids)
+    (tmp_path / "blocks.tsv").write_text(
+        "block\tphase\n1\tbaseline\n2\tinfusion\n3\tinfusion\n4\tinfusion\n"
+    )
+    out = tmp_path / "out"
+    fits = fit_file(src, GE, out, {"mode": "dynamic", "dynamic_model": "glm"})
+    assert [j for j, _ in fits] == [0, 1, 2, 3]
+    assert not fits[2][1].converged and np.isnan(fits[2][1].ratios["Glx/tNAA"].value)
+    ratios = pd.read_csv(out / "ratios.tsv", sep="\t", na_values="n/a")
+    glx = ratios[ratios.ratio == "Glx/tNAA"].set_index("block")["value"]
+    assert np.isnan(glx[2]) and np.isfinite(glx[[0, 1, 3]]).all()
+    resp = pd.read_csv(out / "response.tsv", sep="\t")
+    assert {"block1-baseline", "block3-baseline"} <= set(resp.term)
+    assert "block2-baseline" not in set(resp.term)

@@ -375,7 +375,8 @@ class DynamicResult:
     cov_gamma (n_lin, n_lin) their estimates and covariance; maps: T_j (K, n_lin) per block;
     theta: joint nonlinear parameters (`JointLayout`); names: components (K,);
     chi2_per_dof: whitened residual per degree of freedom; block_fits: the block-by-block
-    fits for comparison (empty unless made).
+    fits for comparison (empty unless made); empty: n/a results of blocks that were not
+    fitted (no transient kept).
     """
 
     fits: list[tuple[int, FitResult]]
@@ -390,6 +391,7 @@ class DynamicResult:
     iterations: int
     chi2_per_dof: float
     block_fits: list[tuple[int, FitResult]] = field(default_factory=list)
+    empty: list[tuple[int, FitResult]] = field(default_factory=list)
 
 
 def fit_dynamic(

@@ -112,14 +112,33 @@ def temporal_model(
     return TemporalModel("glm", names, x, _nonneg_columns(x))
 
 
+def restrict(tm: TemporalModel, rows: list[int], source: str = "<data>") -> TemporalModel:
+    """The temporal model for the blocks `rows` only (e.g. without empty blocks); free mode
+    keeps the blocks' own numbers in its column names. InputError if a GLM design becomes
+    rank deficient."""
+    if tm.kind == "free":
+        n = len(rows)
+        return TemporalModel("free", [tm.names[j] for j in rows], np.eye(n), np.ones(n, bool))
+    x = tm.matrix[rows]
+    if np.linalg.matrix_rank(x) < x.shape[1]:
+        raise InputError(
+            f"without the empty blocks the GLM design (columns {', '.join(tm.names)}) is rank "
+            "deficient: its coefficients cannot be estimated",
+            file=source,
+        )
+    return TemporalModel("glm", tm.names, x, _nonneg_columns(x))
+
+
 def block_contrasts(
-    phases: list[str] | None, n_blocks: int
+    phases: list[str] | None, n_blocks: int, labels: list[int] | None = None
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Contrasts of the per-block values, name -> (weights (n_blocks,), reference weights
     (n_blocks,)); the reference (the baseline level) is the denominator of the relative
     change. With baseline and infusion phases: 'infusion-baseline' (mean of the infusion
     blocks minus mean of the baseline blocks) and 'block<j>-baseline' for every other block;
-    otherwise 'block<j>-block0'."""
+    otherwise 'block<j>-block<first>'. `labels`: the blocks' numbers in the file (default
+    0..n_blocks-1)."""
+    labels = list(range(n_blocks)) if labels is None else list(labels)
     out = {}
     if phases is not None and len(phases) == n_blocks:
         base = np.array([p == BASELINE for p in phases], dtype=float)
@@ -130,12 +149,12 @@ def block_contrasts(
             for j in np.flatnonzero(base == 0):
                 w = -ref.copy()
                 w[j] += 1.0
-                out[f"block{j}-baseline"] = (w, ref)
+                out[f"block{labels[j]}-baseline"] = (w, ref)
             return out
     ref = np.zeros(n_blocks)
     ref[0] = 1.0
     for j in range(1, n_blocks):
         w = -ref.copy()
         w[j] += 1.0
-        out[f"block{j}-block0"] = (w, ref)
+        out[f"block{labels[j]}-block{labels[0]}"] = (w, ref)
     return out

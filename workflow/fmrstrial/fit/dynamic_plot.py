@@ -31,7 +31,8 @@ def _series(fits, name):
 def _change_text(dyn: DynamicResult, settings: dict | None, phases, name: str) -> str:
     """'infusion - baseline: joint x ± se; block by block y ± se' (SE from the joint
     covariance, and from independent block CRLBs), or '' without baseline/infusion phases."""
-    contrast = block_contrasts(phases, dyn.temporal.n_blocks).get("infusion-baseline")
+    labels = [j for j, _ in dyn.fits]
+    contrast = block_contrasts(phases, dyn.temporal.n_blocks, labels).get("infusion-baseline")
     if contrast is None or settings is None:
         return ""
     w = contrast[0]

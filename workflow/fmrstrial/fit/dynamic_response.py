@@ -91,9 +91,10 @@ def quantities(settings: dict) -> list[str]:
 def response_table(
     dyn: DynamicResult, settings: dict, phases: list[str] | None = None
 ) -> pd.DataFrame:
-    """Rows quantity, term, estimate, se, relative_pct, relative_se_pct (see module doc)."""
+    """Rows quantity, term, estimate, se, relative_pct, relative_se_pct (see module doc);
+    `phases`: one per fitted block of `dyn`."""
     cov = dyn.cov_gamma
-    contrasts = block_contrasts(phases, dyn.temporal.n_blocks)
+    contrasts = block_contrasts(phases, dyn.temporal.n_blocks, [j for j, _ in dyn.fits])
     rows = []
     tm = dyn.temporal
     intercept = [p for p, n in enumerate(tm.names) if np.all(tm.matrix[:, p] == 1.0)]

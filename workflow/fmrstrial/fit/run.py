@@ -136,20 +136,26 @@ def fit_data_dynamic(
     `fit_data` does) into `block_fits`, for the comparison figure; None: when there are at
     most `COMPARE_MAX_BLOCKS` blocks."""
     from .dynamic import fit_dynamic
-    from .dynamic_design import temporal_model
+    from .dynamic_design import restrict, temporal_model
 
     settings = resolve_settings(settings)
     fids = blocks_of(data, source)
     n_blocks = fids.shape[1]
     temporal = temporal_model(settings, n_blocks, phases, source)
-    compare = n_blocks <= COMPARE_MAX_BLOCKS if compare is None else compare
+    # a block without any kept transient (all zeros) is reported, not fitted
+    used = [j for j in range(n_blocks) if np.any(fids[:, j])]
+    if not used:
+        raise InputError("every block is empty (no transient kept)", file=source)
+    if len(used) < n_blocks:
+        temporal = restrict(temporal, used, source)
+    compare = len(used) <= COMPARE_MAX_BLOCKS if compare is None else compare
     with single_threaded_blas():
         fb = prepare_basis(
             basis, data.n_points, data.dwell_s, data.cf_mhz, settings, echo_time_ms(data), source
         )
         mean_fit = fit_spectrum(
-            fids.mean(axis=1), data.dwell_s, data.cf_mhz, fb, settings,
-            source=f"{source}, mean of the blocks", averaged_blocks=n_blocks,
+            fids[:, used].mean(axis=1), data.dwell_s, data.cf_mhz, fb, settings,
+            source=f"{source}, mean of the blocks", averaged_blocks=len(used),
         )  # fmt: skip
         penalty = mean_fit.baseline_penalty if settings["baseline"] == "spline" else None
         block_fits = []
@@ -167,13 +173,16 @@ def fit_data_dynamic(
                         baseline_penalty=penalty,
                     ),
                 )  # fmt: skip
-                for j in range(n_blocks)
+                for j in used
             ]
         dyn = fit_dynamic(
-            fids, data.dwell_s, data.cf_mhz, fb, settings, temporal,
+            fids[:, used], data.dwell_s, data.cf_mhz, fb, settings, temporal,
             source=source, mean_fit=mean_fit,
         )  # fmt: skip
+    dyn.fits = [(used[i], r) for i, r in dyn.fits]
     dyn.block_fits = block_fits
+    reason = "empty block: no transient kept"
+    dyn.empty = [(j, empty_result(fb, settings, reason)) for j in range(n_blocks) if j not in used]
     return dyn
 
 
@@ -235,9 +244,11 @@ def _fit_file_dynamic(data, basis, settings, source, block_table, out_dir: Path)
     dyn = fit_data_dynamic(data, basis, settings, source, phases)
     settings = resolve_settings(settings)
     title = Path(source).name
-    write_outputs(dyn.fits, out_dir, title=f"{title} (dynamic fit)")
-    table = response_table(dyn, settings, phases)
+    fits = sorted(dyn.fits + dyn.empty, key=lambda item: item[0])
+    write_outputs(fits, out_dir, title=f"{title} (dynamic fit)")
+    fitted_phases = None if phases is None else [phases[j] for j, _ in dyn.fits]
+    table = response_table(dyn, settings, fitted_phases)
     write_text(out_dir / "response.tsv", tsv_text(table, FLOAT_FORMAT))
     write_text(out_dir / "response.json", json_text(RESPONSE_COLUMNS))
-    plot_dynamic(dyn, out_dir / "dynamic.png", phases, title, settings)
-    return dyn.fits
+    plot_dynamic(dyn, out_dir / "dynamic.png", fitted_phases, title, settings)
+    return fits
