@@ -111,6 +111,9 @@ def test_fslmrs_json_basis():
     assert basis.names == ["Cr", "Glu", "NAA"]
     assert basis.cf_mhz == pytest.approx(297.19, abs=0.01)
     assert basis.dwell_s == pytest.approx(1 / 6000)
+    # singlets where they belong (the JSON holds the conjugate of our FID convention)
+    assert basis.singlet_ppm("NAA", 2.008, window_ppm=0.3) == pytest.approx(2.008, abs=0.02)
+    assert basis.singlet_ppm("Cr", 3.027, window_ppm=0.3) == pytest.approx(3.027, abs=0.02)
 
 
 def test_unknown_basis_format(tmp_path):

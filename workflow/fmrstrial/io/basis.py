@@ -221,7 +221,9 @@ def read_fslmrs_basis(directory: str | os.PathLike, only: list[Path] | None = No
         try:
             doc = json.loads(f.read_text())
             b = doc["basis"]
-            fid = np.asarray(b["basis_re"], float) + 1j * np.asarray(b["basis_im"], float)
+            # FSL-MRS stores basis FIDs in its (NIfTI-MRS) convention, the complex conjugate
+            # of the one used in memory (fmrstrial.spectra): without it NAA sits at 7.29 ppm
+            fid = np.asarray(b["basis_re"], float) - 1j * np.asarray(b["basis_im"], float)
             d, c = float(b["basis_dwell"]), float(b["basis_centre"])
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise InputError(
