@@ -85,7 +85,7 @@ def check(
         "identifier_keys": f"{len(IDENTIFIER_KEYS)} keys of "
         "fmrstrial.convert.deidentify.IDENTIFIER_KEYS",
         "forbidden_paths": "the absolute path of the dataset"
-        + (f" and {len(extra)} more" if extra else ""),
+        + (f" and {len(extra)} more (e.g. the repository's)" if extra else ""),
         "findings": found,
         "clean": not found,
     }

@@ -82,12 +82,24 @@ def session_ref(pid, sid):
     return SOURCES[(pid, sid)]["mrsref"]
 
 
+def repository_path():
+    """The clone's absolute path when the workflow runs in it (then no result may contain
+    it: the privacy scan looks for it), else '' (a run directory elsewhere)."""
+    repo = Path(workflow.basedir).resolve()
+    return str(repo) if Path.cwd().resolve() == repo else ""
+
+
 def basis_file():
-    """The configured basis set (absolute, or relative to workflow/resources)."""
+    """The configured basis set (absolute, or relative to workflow/resources), relative to
+    the working directory when it lies inside it, so that no absolute path of the clone
+    reaches results/ (e.g. the quality notebook's parameters)."""
     path = Path(config["basis"])
-    return str(
-        path if path.is_absolute() or path.exists() else resource(config["basis"])
-    )
+    if not (path.is_absolute() or path.exists()):
+        path = resource(config["basis"])
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def convert_input(wildcards, with_reference):

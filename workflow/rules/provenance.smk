@@ -37,5 +37,6 @@ rule privacy_check:
         "../../envs/simulate.yaml"
     params:
         dataset=str(DATASET),
+        repository=repository_path(),
     script:
         "../scripts/privacy_check.py"

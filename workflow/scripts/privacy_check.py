@@ -9,4 +9,9 @@ from fmrstrial.smk import logged
 
 with logged(snakemake.log[0]):
     results = Path(snakemake.output.report).parents[1]
-    check(results, snakemake.params.dataset, snakemake.output.report)
+    check(
+        results,
+        snakemake.params.dataset,
+        snakemake.output.report,
+        extra=[p for p in [snakemake.params.repository] if p],
+    )
