@@ -1,6 +1,6 @@
 """Dynamic (joint) fit vs block-by-block fit: within-session change and the FSL-MRS test.
 
-    python tests/benchmarks/bench_dynamic_fit.py [--n 30] [--seed 1] [--shared ../shared]
+    python tests/benchmarks/bench_dynamic_fit.py [--n 30] [--seed 1] [--shared SHARED_DIR]
                                                  [--skip-sim] [--skip-fsl] [--repeats 3]
                                                  [--bootstrap 20] [--sets ideal,realistic]
                                                  [--demo results]

@@ -1,6 +1,6 @@
 """Validation of the default fit against data we did not make, with timings.
 
-    python tests/benchmarks/bench_fit_validation.py [--shared ../shared] [--sims 50] [--repeats 3]
+    python tests/benchmarks/bench_fit_validation.py [--shared SHARED_DIR] [--sims 50] [--repeats 3]
 
 1. Real spectra vs LCModel 6.3 (default settings; shared/reference/lcmodel): Philips PRESS
    TE 35 ms sub-01, sub-02 and Siemens RDA PRESS TE 30 ms ACC, PCG (Siemens 35 ms basis, as

@@ -73,6 +73,31 @@ def echo_time_ms(data: MRSData) -> float | None:
         return None
 
 
+def used_blocks(fids: np.ndarray, source: str) -> list[int]:
+    """Indices of the blocks holding data (n_points, n_blocks): a block without any kept
+    transient (all zeros) is reported, not fitted; InputError when every block is empty."""
+    used = [j for j in range(fids.shape[1]) if np.any(fids[:, j])]
+    if not used:
+        raise InputError("every block is empty (no transient kept)", file=source)
+    return used
+
+
+def mean_fit(fids, used, data: MRSData, fb, settings: dict, source: str) -> FitResult:
+    """Fit of the mean of the used blocks, its baseline penalty chosen for one block's noise."""
+    return fit_spectrum(
+        fids[:, used].mean(axis=1), data.dwell_s, data.cf_mhz, fb, settings,
+        source=f"{source}, mean of the blocks", averaged_blocks=len(used),
+    )  # fmt: skip
+
+
+def block_fit(fids, j: int, data: MRSData, fb, settings: dict, source: str, penalty):
+    """Fit of block j with the session's baseline penalty (None: chosen on the block)."""
+    return fit_spectrum(
+        fids[:, j], data.dwell_s, data.cf_mhz, fb, settings,
+        source=f"{source}, block {j}", baseline_penalty=penalty,
+    )  # fmt: skip
+
+
 def fit_data(
     data: MRSData,
     basis: Basis,
@@ -91,29 +116,14 @@ def fit_data(
         fb = prepare_basis(
             basis, data.n_points, data.dwell_s, data.cf_mhz, settings, echo_time_ms(data), source
         )
-        # a block without any kept transient (all zeros) is reported, not fitted
-        used = [j for j in range(fids.shape[1]) if np.any(fids[:, j])]
-        if not used:
-            raise InputError("every block is empty (no transient kept)", file=source)
+        used = used_blocks(fids, source)
         penalty = None
         if len(used) > 1 and settings["baseline_penalty"] == "auto":
-            mean_fit = fit_spectrum(
-                fids[:, used].mean(axis=1), data.dwell_s, data.cf_mhz, fb, settings,
-                source=f"{source}, mean of the blocks", averaged_blocks=len(used),
-            )  # fmt: skip
-            penalty = mean_fit.baseline_penalty
+            penalty = mean_fit(fids, used, data, fb, settings, source).baseline_penalty
         return [
             (
                 j,
-                fit_spectrum(
-                    fids[:, j],
-                    data.dwell_s,
-                    data.cf_mhz,
-                    fb,
-                    settings,
-                    source=f"{source}, block {j}",
-                    baseline_penalty=penalty,
-                )
+                block_fit(fids, j, data, fb, settings, source, penalty)
                 if j in used
                 else empty_result(fb, settings, "empty block: no transient kept"),
             )
@@ -142,10 +152,7 @@ def fit_data_dynamic(
     fids = blocks_of(data, source)
     n_blocks = fids.shape[1]
     temporal = temporal_model(settings, n_blocks, phases, source)
-    # a block without any kept transient (all zeros) is reported, not fitted
-    used = [j for j in range(n_blocks) if np.any(fids[:, j])]
-    if not used:
-        raise InputError("every block is empty (no transient kept)", file=source)
+    used = used_blocks(fids, source)
     if len(used) < n_blocks:
         temporal = restrict(temporal, used, source)
     compare = len(used) <= COMPARE_MAX_BLOCKS if compare is None else compare
@@ -153,31 +160,16 @@ def fit_data_dynamic(
         fb = prepare_basis(
             basis, data.n_points, data.dwell_s, data.cf_mhz, settings, echo_time_ms(data), source
         )
-        mean_fit = fit_spectrum(
-            fids[:, used].mean(axis=1), data.dwell_s, data.cf_mhz, fb, settings,
-            source=f"{source}, mean of the blocks", averaged_blocks=len(used),
-        )  # fmt: skip
-        penalty = mean_fit.baseline_penalty if settings["baseline"] == "spline" else None
+        mean = mean_fit(fids, used, data, fb, settings, source)
+        penalty = mean.baseline_penalty if settings["baseline"] == "spline" else None
         block_fits = []
         if compare:
             block_fits = [
-                (
-                    j,
-                    fit_spectrum(
-                        fids[:, j],
-                        data.dwell_s,
-                        data.cf_mhz,
-                        fb,
-                        settings,
-                        source=f"{source}, block {j}",
-                        baseline_penalty=penalty,
-                    ),
-                )  # fmt: skip
-                for j in used
+                (j, block_fit(fids, j, data, fb, settings, source, penalty)) for j in used
             ]
         dyn = fit_dynamic(
             fids[:, used], data.dwell_s, data.cf_mhz, fb, settings, temporal,
-            source=source, mean_fit=mean_fit,
+            source=source, mean_fit=mean,
         )  # fmt: skip
     dyn.fits = [(used[i], r) for i, r in dyn.fits]
     dyn.block_fits = block_fits
