@@ -327,10 +327,9 @@ def penalty_for_dimension(design: np.ndarray, diff2: np.ndarray, target: float) 
     return float(10.0 ** (0.5 * (lo + hi)))
 
 
-def candidate_penalties(model: SpectralModel, settings: dict) -> np.ndarray:
+def candidate_penalties(design: np.ndarray, diff2: np.ndarray, settings: dict) -> np.ndarray:
     """Penalties for effective dimensions log-spaced over `baseline_ed_per_ppm` (clipped to
-    what the spline can take), shape (N_PENALTY_CANDIDATES,)."""
-    design, diff2 = baseline_design(model, settings)
+    what the spline `design`, `diff2` can take), shape (N_PENALTY_CANDIDATES,)."""
     width = settings["ppm_range"][1] - settings["ppm_range"][0]
     lo, hi = (e * width for e in settings["baseline_ed_per_ppm"])
     lo, hi = max(lo, 2.05), min(hi, design.shape[1] - 0.5)
@@ -341,8 +340,8 @@ def candidate_penalties(model: SpectralModel, settings: dict) -> np.ndarray:
 def _data_rss(system, ev) -> float:
     """Whitened residual sum of squares over the data rows (penalty rows excluded)."""
     a_aug = system.augment(stack(ev.phase[:, None] * ev.cols))
-    b = system.baseline_coefs(system.y_aug - a_aug @ ev.c)
     resid = system.y_aug - a_aug @ ev.c
+    b = system.baseline_coefs(resid)
     if b.size:
         resid = resid - system.q @ (system.r @ b)
     return float(np.sum(resid[: system.n_data] ** 2))
@@ -364,7 +363,7 @@ def select_baseline_penalty(
     n = 2 * model.n_fit / model.zero_fill
     extra = 2.0 * model.n_fit * (averaged_blocks - 1)
     best = None
-    for lam in candidate_penalties(model, settings):
+    for lam in candidate_penalties(design, diff2, settings):
         system = build_linear_system(model, y, sigma, settings, link, lam)
         ev = VarProProblem(model, system, priors).evaluate(theta)
         ed = 2.0 * baseline_effective_dimension(design, diff2, lam)
