@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from fmrstrial.io.tables import read_tsv
+from fmrstrial.io.tsv import read_tsv
 from fmrstrial.timecourse import block_truth
 
 

@@ -14,7 +14,7 @@ import yaml
 from conftest import DATA, REPO, tree_digest
 from fmrstrial.cli import main
 from fmrstrial.dataset import svs_path
-from fmrstrial.io.tables import read_tsv, write_tsv
+from fmrstrial.io.tsv import read_tsv, write_tsv
 from fmrstrial.paths import resource
 
 BAD = DATA / "bad"

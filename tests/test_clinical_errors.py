@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from fmrstrial.clinical import command, score_dataset
+from fmrstrial.clinical import score_dataset
 from fmrstrial.errors import InputError
+from fmrstrial.steps import score_clinical as command
 
 FIXTURE = Path(__file__).parent / "data" / "clinical" / "dataset"
 LINE = "(data row {r} = line {l} of the file, counting the header)"

@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fmrstrial.clinical import OUTPUT_FILES, command, rubin_pool, score_dataset, write_outputs
+from fmrstrial.clinical import OUTPUT_FILES, rubin_pool, score_dataset, write_outputs
 from fmrstrial.clinical.mice import impute
 from fmrstrial.clinical.rules import MiceSettings
+from fmrstrial.steps import score_clinical as command
 
 FIXTURE = Path(__file__).parent / "data" / "clinical" / "dataset"
 SETTINGS = MiceSettings(m=4, seed=11, iterations=5, donors=5)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from fmrstrial.clinical import score_dataset
-from fmrstrial.io.tables import read_tsv
+from fmrstrial.io.tsv import read_tsv
 
 
 def test_scores_equal_simulation_truth(small_dataset):

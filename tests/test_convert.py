@@ -13,11 +13,12 @@ import pytest
 
 from conftest import DATA
 from fmrstrial.cli import main
-from fmrstrial.convert import convert_acquisition, summarise_conversions
+from fmrstrial.convert import convert_acquisition
 from fmrstrial.convert.deidentify import IDENTIFIER_KEYS, deidentify, find_identifiers
 from fmrstrial.errors import InputError
 from fmrstrial.io.nifti_mrs import read_nifti_mrs
 from fmrstrial.paths import resource
+from fmrstrial.steps.conversion_summary import summarise_conversions
 
 VENDOR = DATA / "vendor"
 BAD = DATA / "bad" / "convert"

@@ -17,13 +17,14 @@ import pytest
 
 from conftest import DATA
 from fmrstrial.cli import main
-from fmrstrial.convert import convert_acquisition, summarise_conversions
+from fmrstrial.convert import convert_acquisition
 from fmrstrial.convert import formats as formats_module
 from fmrstrial.convert.discover import session_sources
 from fmrstrial.convert.formats import detect, load_source
 from fmrstrial.errors import InputError
 from fmrstrial.io.nifti_mrs import MRSData, read_nifti_mrs, write_nifti_mrs
 from fmrstrial.spectra import shift_hz
+from fmrstrial.steps.conversion_summary import summarise_conversions
 
 VENDOR = DATA / "vendor"
 MEGA = VENDOR / "siemens_ima_megapress"
@@ -226,7 +227,7 @@ def _edited_copies(tmp_path, edit):
 
 def test_one_file_of_a_series_without_protocol_is_not_silent(tmp_path, capsys, monkeypatch):
     """As XA enhanced DICOM, whose header has no Siemens protocol announcing the averages."""
-    from fmrstrial.convert import session
+    from fmrstrial.convert import acquisition as session
 
     real = session.vendor_facts
     monkeypatch.setattr(

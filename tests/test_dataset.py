@@ -14,7 +14,7 @@ from conftest import tree_digest
 from fmrstrial.cli import main
 from fmrstrial.dataset import sessions_table, svs_path, validate_dataset
 from fmrstrial.io.nifti_mrs import read_nifti_mrs, write_nifti_mrs
-from fmrstrial.io.tables import read_tsv, write_tsv
+from fmrstrial.io.tsv import read_tsv, write_tsv
 from fmrstrial.workflow_plan import dataset_was_simulated
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from fmrstrial.cli import main
 from fmrstrial.errors import InputError
-from fmrstrial.fit import fit_file, fit_spectrum, prepare_basis, resolve_settings
+from fmrstrial.fit import fit_spectrum, prepare_basis, resolve_settings
 from fmrstrial.fit.dynamic import JointProblem, fit_dynamic
 from fmrstrial.fit.dynamic_design import block_contrasts, temporal_model
 from fmrstrial.fit.dynamic_response import response_table
@@ -23,6 +23,7 @@ from fmrstrial.fit.synthetic import demo_model
 from fmrstrial.io.basis import read_basis
 from fmrstrial.io.nifti_mrs import MRSData, write_nifti_mrs
 from fmrstrial.paths import resource
+from fmrstrial.steps.fit import FitOutputs, fit_file
 
 GE = str(resource("basis/lcmodel_press35_3T/3T_PRESS_GE_35ms_noMM.BASIS"))
 PHASES = ["baseline"] + ["infusion"] * 3
@@ -184,7 +185,7 @@ def test_fit_file_dynamic_writes_the_block_tables_and_the_response(sim, tmp_path
     table.write_text("block\tphase\n1\tbaseline\n2\tinfusion\n3\tinfusion\n")
     settings = {"mode": "dynamic", "dynamic_model": "glm"}
     out = tmp_path / "out"
-    fits = fit_file(src, GE, out, settings)
+    fits = fit_file(src, GE, FitOutputs.in_folder(out, dynamic=True), settings, table)
     assert [j for j, _ in fits] == [0, 1, 2]
     for name in ("fit.tsv", "ratios.tsv", "fit_qc.tsv", "fit.png", "response.tsv", "dynamic.png"):
         assert (out / name).exists(), name
@@ -217,7 +218,7 @@ def test_fit_file_dynamic_writes_the_block_tables_and_the_response(sim, tmp_path
 def test_blocks_mode_writes_no_dynamic_outputs(sim, tmp_path):
     ses = make_session(8, sim, n_blocks=2)
     src = _write(tmp_path / "b.nii.gz", sim, ses.fids)
-    fit_file(src, GE, tmp_path / "o", {"max_iterations": 30})
+    fit_file(src, GE, FitOutputs.in_folder(tmp_path / "o", dynamic=True), {"max_iterations": 30})
     assert not (tmp_path / "o" / "response.tsv").exists()
     assert not (tmp_path / "o" / "dynamic.png").exists()
 
@@ -227,7 +228,7 @@ def test_fit_file_with_a_design_of_the_wrong_length_names_the_file(sim, tmp_path
     src = _write(tmp_path / "s.nii.gz", sim, ses.fids)
     settings = {"mode": "dynamic", "dynamic_model": "glm", "dynamic_design": {"a": [1, 1]}}
     with pytest.raises(InputError, match=r"s\.nii\.gz.*2 values but the data have 3 blocks"):
-        fit_file(src, GE, tmp_path / "o", settings)
+        fit_file(src, GE, FitOutputs.in_folder(tmp_path / "o", dynamic=True), settings)
     assert not (tmp_path / "o").exists()
 
 
@@ -237,7 +238,13 @@ def test_block_table_of_another_length_is_an_input_error(sim, tmp_path):
     table = tmp_path / "t.tsv"
     table.write_text("block\tphase\n1\tbaseline\n2\tinfusion\n3\tinfusion\n")
     with pytest.raises(InputError, match="lists 3 blocks but the data have 2"):
-        fit_file(src, GE, tmp_path / "o", {"mode": "dynamic"}, block_table=table)
+        fit_file(
+            src,
+            GE,
+            FitOutputs.in_folder(tmp_path / "o", dynamic=True),
+            {"mode": "dynamic"},
+            block_table=table,
+        )
 
 
 @pytest.mark.parametrize("baseline", ["shared", "block"])
@@ -263,11 +270,11 @@ def test_empty_block_is_reported_not_fitted(sim, tmp_path):
     fids = ses.fids.copy()
     fids[:, 2] = 0.0  # no transient kept in block 2
     src = _write(tmp_path / "blocks.nii.gz", sim, fids)
-    (tmp_path / "blocks.tsv").write_text(
-        "block\tphase\n1\tbaseline\n2\tinfusion\n3\tinfusion\n4\tinfusion\n"
-    )
+    table = tmp_path / "blocks.tsv"
+    table.write_text("block\tphase\n1\tbaseline\n2\tinfusion\n3\tinfusion\n4\tinfusion\n")
     out = tmp_path / "out"
-    fits = fit_file(src, GE, out, {"mode": "dynamic", "dynamic_model": "glm"})
+    settings = {"mode": "dynamic", "dynamic_model": "glm"}
+    fits = fit_file(src, GE, FitOutputs.in_folder(out, dynamic=True), settings, table)
     assert [j for j, _ in fits] == [0, 1, 2, 3]
     assert not fits[2][1].converged and np.isnan(fits[2][1].ratios["Glx/tNAA"].value)
     ratios = pd.read_csv(out / "ratios.tsv", sep="\t", na_values="n/a")

@@ -12,10 +12,11 @@ import pytest
 
 from fmrstrial.cli import main
 from fmrstrial.errors import InputError
-from fmrstrial.fit import DEFAULTS, fit_file
+from fmrstrial.fit import DEFAULTS
 from fmrstrial.fit.synthetic import demo_model, make_blocks
 from fmrstrial.io.nifti_mrs import MRSData, write_nifti_mrs
 from fmrstrial.paths import resource
+from fmrstrial.steps.fit import FitOutputs, fit_file
 
 GE = str(resource("basis/lcmodel_press35_3T/3T_PRESS_GE_35ms_noMM.BASIS"))
 N_COMPONENTS = (
@@ -103,15 +104,15 @@ def test_cli_fits_every_block_and_writes_tables(dyn_file, blocks, tmp_path, caps
 
 
 def test_outputs_are_byte_identical_between_runs(dyn_file, tmp_path):
-    fit_file(dyn_file, GE, tmp_path / "a")
-    fit_file(dyn_file, GE, tmp_path / "b")
+    fit_file(dyn_file, GE, FitOutputs.in_folder(tmp_path / "a"))
+    fit_file(dyn_file, GE, FitOutputs.in_folder(tmp_path / "b"))
     assert digest(tmp_path / "a") == digest(tmp_path / "b")
 
 
 def test_spectrum_without_dynamic_dimension_is_one_block(blocks, tmp_path):
     _, bl = blocks
     path = write(tmp_path / "one.nii.gz", bl[0].fid)
-    fits = fit_file(path, GE, tmp_path / "out")
+    fits = fit_file(path, GE, FitOutputs.in_folder(tmp_path / "out"))
     assert [b for b, _ in fits] == [0]
     assert (tmp_path / "out" / "fit.png").stat().st_size > 10_000
 
@@ -130,13 +131,13 @@ def test_mismatches_are_input_errors(blocks, tmp_path):
     _, bl = blocks
     te = write(tmp_path / "te.nii.gz", bl[0].fid, te_s=0.080)
     with pytest.raises(InputError, match=r"te\.nii\.gz.*echo-time mismatch"):
-        fit_file(te, GE, tmp_path / "o1")
+        fit_file(te, GE, FitOutputs.in_folder(tmp_path / "o1"))
     field = write(tmp_path / "field.nii.gz", bl[0].fid, cf=297.2)
     with pytest.raises(InputError, match=r"field\.nii\.gz.*field mismatch"):
-        fit_file(field, GE, tmp_path / "o2")
+        fit_file(field, GE, FitOutputs.in_folder(tmp_path / "o2"))
     good = write(tmp_path / "good.nii.gz", bl[0].fid)
     with pytest.raises(InputError, match=r"BASIS.*GABA2.*not in the basis"):
-        fit_file(good, GE, tmp_path / "o3", {"metabolites": ["NAA", "GABA2"]})
+        fit_file(good, GE, FitOutputs.in_folder(tmp_path / "o3"), {"metabolites": ["NAA", "GABA2"]})
     assert not any((tmp_path / d).exists() for d in ("o1", "o2", "o3"))
 
 
@@ -174,7 +175,7 @@ def test_empty_block_is_reported_not_fitted(blocks, tmp_path):
     _, bl = blocks
     fids = np.stack([bl[0].fid, np.zeros_like(bl[0].fid), bl[1].fid], axis=1)
     path = write(tmp_path / "empty.nii.gz", fids, ("DIM_DYN",))
-    fits = fit_file(path, GE, tmp_path / "o")
+    fits = fit_file(path, GE, FitOutputs.in_folder(tmp_path / "o"))
     assert [r.converged for _, r in fits] == [True, False, True]
     ratios = pd.read_csv(tmp_path / "o" / "ratios.tsv", sep="\t", na_values="n/a")
     glx = ratios[ratios.ratio == "Glx/tNAA"].set_index("block")["value"]
@@ -183,9 +184,9 @@ def test_empty_block_is_reported_not_fitted(blocks, tmp_path):
     assert list(qc.converged) == [1, 0, 1]
     zeros = write(tmp_path / "zeros.nii.gz", np.zeros_like(fids), ("DIM_DYN",))
     with pytest.raises(InputError, match=r"zeros\.nii\.gz: every block is empty"):
-        fit_file(zeros, GE, tmp_path / "o2")
+        fit_file(zeros, GE, FitOutputs.in_folder(tmp_path / "o2"))
     bad = fids.copy()
     bad[5, 0] = np.nan
     nan_path = write(tmp_path / "nan.nii.gz", bad, ("DIM_DYN",))
     with pytest.raises(InputError, match=r"nan\.nii\.gz: data contain NaN"):
-        fit_file(nan_path, GE, tmp_path / "o3")
+        fit_file(nan_path, GE, FitOutputs.in_folder(tmp_path / "o3"))

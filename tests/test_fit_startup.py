@@ -3,6 +3,7 @@ scipy.interpolate import) and the CLI that loads only the chosen step's module."
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -10,7 +11,8 @@ import numpy as np
 import pytest
 from scipy.interpolate import BSpline
 
-from fmrstrial.cli import COMMANDS, STEP_MODULES, build_parser
+from conftest import REPO
+from fmrstrial.cli import COMMANDS, build_parser
 from fmrstrial.fit.bspline import design_matrix
 
 
@@ -34,10 +36,25 @@ def test_design_matrix_rejects_points_outside():
 
 
 def test_cli_names_every_step_module_once():
-    assert sorted(COMMANDS.values()) == sorted(STEP_MODULES)
+    steps = {f"fmrstrial.steps.{p.stem}" for p in (REPO / "workflow/fmrstrial/steps").glob("*.py")}
+    steps.discard("fmrstrial.steps.__init__")
+    assert len(COMMANDS) == len(set(COMMANDS.values()))
+    assert steps == set(COMMANDS.values()) - {"fmrstrial.lmm.command"}
     for name, module in COMMANDS.items():
         sub = build_parser([name])._subparsers._group_actions[0]
         assert list(sub.choices) == [name], module
+
+
+def test_every_rule_script_runs_a_step_the_cli_has():
+    """The CLI covers the DAG: each rule's script calls a fmrstrial.steps module (the
+    notebooks' rules run notebooks, which the CLI does not)."""
+    for script in sorted((REPO / "workflow/scripts").glob("*.py")):
+        text = script.read_text()
+        used = re.findall(r"^from (fmrstrial\.steps\.\w+) import", text, flags=re.M)
+        if script.name == "run_notebook.py":
+            assert not used
+            continue
+        assert len(used) == 1 and used[0] in COMMANDS.values(), script.name
 
 
 def test_fit_command_does_not_import_other_steps():

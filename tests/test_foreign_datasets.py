@@ -27,13 +27,13 @@ from fmrstrial.clinical import score_dataset, write_outputs
 from fmrstrial.dataset import sessions_table, validate_dataset
 from fmrstrial.errors import InputError
 from fmrstrial.figures import plots
-from fmrstrial.figures.tables import NOT_COLLECTED, participant_flow, table1
-from fmrstrial.io.tables import read_tsv, write_tsv
+from fmrstrial.figures.reporting_tables import NOT_COLLECTED, participant_flow, table1
+from fmrstrial.io.tsv import read_tsv, write_tsv
 from fmrstrial.notebooks import FINDINGS_FIGURES, figure_files, run_notebook
 from fmrstrial.simulate import resolve as sim_resolve
 from fmrstrial.simulate import simulate_trial
 from fmrstrial.stats import resolve
-from fmrstrial.stats.command import compute
+from fmrstrial.steps.stats import compute
 from fmrstrial.workflow_plan import (
     check_simulator_truth,
     dataset_was_simulated,

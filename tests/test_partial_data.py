@@ -10,11 +10,11 @@ from stats_fixtures import truth_timecourse
 
 from fmrstrial.clinical import score_dataset, write_outputs
 from fmrstrial.dataset import sessions_table, validate_dataset
-from fmrstrial.figures.tables import flow_summary, participant_flow
-from fmrstrial.io.tables import read_tsv, write_tsv
+from fmrstrial.figures.reporting_tables import flow_summary, participant_flow
+from fmrstrial.io.tsv import read_tsv, write_tsv
 from fmrstrial.simulate import resolve, simulate_trial
 from fmrstrial.stats import resolve as stats_resolve
-from fmrstrial.stats.command import compute
+from fmrstrial.steps.stats import compute
 
 TRIAL = {
     "participants": 12,

@@ -10,11 +10,10 @@ import yaml
 
 from fmrstrial.cli import main
 from fmrstrial.errors import InputError
-from fmrstrial.io.tables import write_json
+from fmrstrial.io.tsv import write_json
 from fmrstrial.lmm import fit_lmm
 from fmrstrial.power import resolve
 from fmrstrial.power.analytic import analytic_power
-from fmrstrial.power.command import output_paths, run_power
 from fmrstrial.power.design import Scenario, build_template, table
 from fmrstrial.power.fastlmm import f_tests, fit_replicates, grouped_stats
 from fmrstrial.power.params import PowerParams, from_config, from_model
@@ -22,6 +21,7 @@ from fmrstrial.power.run import compute
 from fmrstrial.power.simulate import analyse, clopper_pearson, draw, simulate_power
 from fmrstrial.stats.models import factors_for, fit_model
 from fmrstrial.stats.settings import DEFAULTS as STATS
+from fmrstrial.steps.power import output_paths, run_power
 
 MADRS = {"effect": 3.92, "participant_sd": 4.0, "residual_sd": 4.3}
 GLX = {"effect": -0.021, "participant_sd": 0.05, "residual_sd": 0.03, "block_noise_sd": 0.024}

@@ -11,8 +11,8 @@ import pytest
 from fmrstrial.cli import main
 from fmrstrial.dataset import ref_path, svs_path
 from fmrstrial.io.nifti_mrs import read_nifti_mrs, write_nifti_mrs
-from fmrstrial.io.tables import read_tsv
-from fmrstrial.preprocess.command import PreprocessOutputs
+from fmrstrial.io.tsv import read_tsv
+from fmrstrial.steps.preprocess import PreprocessOutputs
 
 
 def _session(root, pid="sub-01", sid="ses-1"):

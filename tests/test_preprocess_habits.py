@@ -16,7 +16,7 @@ import pytest
 from fmrstrial.dataset import ref_path, svs_path
 from fmrstrial.errors import InputError
 from fmrstrial.io.nifti_mrs import read_nifti_mrs
-from fmrstrial.io.tables import read_tsv
+from fmrstrial.io.tsv import read_tsv
 from fmrstrial.preprocess import preprocess_session, qc
 from fmrstrial.simulate import resolve, simulate_trial
 from fmrstrial.simulate.params import NO_HABITS, combine

@@ -16,9 +16,9 @@ import pytest
 
 from fmrstrial.errors import InputError
 from fmrstrial.io.nifti_mrs import read_nifti_mrs
-from fmrstrial.preprocess import coils, preprocess_session, qc, run_session
-from fmrstrial.preprocess.command import PreprocessOutputs
+from fmrstrial.preprocess import coils, preprocess_session, qc
 from fmrstrial.spectra import ppm_axis, to_spectrum
+from fmrstrial.steps.preprocess import PreprocessOutputs, run_session
 
 VENDOR = Path(__file__).parent / "data" / "vendor"
 PHILIPS = VENDOR / "philips_sdat_press35"

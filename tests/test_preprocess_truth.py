@@ -17,12 +17,13 @@ import pytest
 from fmrstrial.dataset import ref_path, svs_path
 from fmrstrial.errors import InputError
 from fmrstrial.io.nifti_mrs import read_nifti_mrs
-from fmrstrial.io.tables import read_tsv
-from fmrstrial.preprocess import preprocess_session, qc, run_session
+from fmrstrial.io.tsv import read_tsv
+from fmrstrial.preprocess import preprocess_session, qc
 from fmrstrial.preprocess.linewidth import envelope
 from fmrstrial.simulate import resolve, simulate_trial
 from fmrstrial.simulate.mrs import build_model, voigt
 from fmrstrial.simulate.params import MACROMOLECULES, NO_HABITS, combine
+from fmrstrial.steps.preprocess import PreprocessOutputs, run_session
 
 SHORT = combine(NO_HABITS, {
     "participants": 2,
@@ -81,7 +82,10 @@ def full(tmp_path_factory):
     _, row = _truth(root, pid, sid)
     out = tmp_path_factory.mktemp("pp_full_out")
     result = run_session(
-        svs_path(root, pid, sid), ref_path(root, pid, sid), float(row.infusion_start_s), out
+        svs_path(root, pid, sid),
+        ref_path(root, pid, sid),
+        float(row.infusion_start_s),
+        PreprocessOutputs.in_folder(out),
     )
     unmatched = _run(root, pid, sid, {"linewidth_matching": False})
     return result, *_truth(root, pid, sid), out, unmatched

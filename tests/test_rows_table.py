@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from fmrstrial.io.tables import Rows, tsv_text
+from fmrstrial.io.tsv import Rows, tsv_text
 
 
 def test_rows_text_equals_pandas_text():

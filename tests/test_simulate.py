@@ -12,7 +12,7 @@ import yaml
 from conftest import NOISELESS, REPO, SMALL, tree_digest
 from fmrstrial.dataset import ref_path, svs_path
 from fmrstrial.io.nifti_mrs import read_nifti_mrs
-from fmrstrial.io.tables import read_tsv
+from fmrstrial.io.tsv import read_tsv
 from fmrstrial.macromolecules import MACROMOLECULES
 from fmrstrial.simulate import resolve, simulate_trial
 from fmrstrial.simulate.clinical import load_scale_definitions

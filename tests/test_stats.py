@@ -10,11 +10,11 @@ from stats_fixtures import truth_timecourse
 
 from fmrstrial.clinical import score_dataset, write_outputs
 from fmrstrial.errors import InputError
-from fmrstrial.io.tables import read_tsv, write_tsv
+from fmrstrial.io.tsv import read_tsv, write_tsv
 from fmrstrial.simulate import resolve as sim_resolve
 from fmrstrial.simulate import simulate_trial
 from fmrstrial.stats import resolve
-from fmrstrial.stats.command import compute
+from fmrstrial.steps.stats import compute
 
 TRIAL = {
     "participants": 16,

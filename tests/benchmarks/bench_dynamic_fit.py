@@ -237,7 +237,7 @@ def demo(results: Path, name: str = "blocks.nii.gz") -> None:
     import pandas as pd
 
     from fmrstrial.fit.dynamic_response import response_table
-    from fmrstrial.fit.run import fit_data_dynamic
+    from fmrstrial.fit.session import fit_data_dynamic
 
     tc = pd.read_csv(results / "tables" / "glx_timecourse.tsv", sep="\t", na_values="n/a")
     raw = read_basis(resource(GE))

@@ -36,7 +36,7 @@ import numpy as np  # noqa: E402
 
 from fmrstrial.cli import main as cli  # noqa: E402
 from fmrstrial.fit import fit_spectrum  # noqa: E402
-from fmrstrial.fit.run import blocks_of  # noqa: E402
+from fmrstrial.fit.session import blocks_of  # noqa: E402
 from fmrstrial.io.basis import read_basis  # noqa: E402
 from fmrstrial.io.nifti_mrs import read_nifti_mrs  # noqa: E402
 

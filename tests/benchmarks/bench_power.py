@@ -26,22 +26,21 @@ import importlib.util
 import json
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parents[1] / "workflow"))
+from fmrstrial.lmm import fit_lmm
+from fmrstrial.power.analytic import analytic_power
+from fmrstrial.power.design import Scenario, build_template, table
+from fmrstrial.power.params import from_config
+from fmrstrial.power.simulate import clopper_pearson, draw, simulate_power
+from fmrstrial.stats.models import factors_for
 
-from fmrstrial.lmm import fit_lmm  # noqa: E402
-from fmrstrial.power.analytic import analytic_power  # noqa: E402
-from fmrstrial.power.design import Scenario, build_template, table  # noqa: E402
-from fmrstrial.power.params import from_config  # noqa: E402
-from fmrstrial.power.simulate import clopper_pearson, draw, simulate_power  # noqa: E402
-from fmrstrial.stats.models import factors_for  # noqa: E402
+HERE = Path(__file__).resolve().parent
+
 
 MODELS = {"glx": "glx_condition_infusion", "madrs": "madrs_condition_by_time"}
 #: Rejections at p < 0.05 in the README's calibration run (20 trials, seeds 1000-1019).
@@ -59,11 +58,11 @@ def brute_force(trials: int, first_seed: int = 1000, noise_sd: float = 0.024) ->
     """Run the calibration chain; per test: p-values, fitted SDs and true coefficients."""
     calib = _calibration_module()
     from fmrstrial.clinical import score_dataset, write_outputs
-    from fmrstrial.io.tables import write_tsv
+    from fmrstrial.io.tsv import write_tsv
     from fmrstrial.simulate import resolve as sim_resolve
     from fmrstrial.simulate import simulate_trial
     from fmrstrial.stats import resolve
-    from fmrstrial.stats.command import compute
+    from fmrstrial.steps.stats import compute
 
     settings = resolve({"bootstrap": {"n": 500, "seed": 1}})
     out = {t: {"p": [], "tau": [], "sigma": [], "truth": [], "n_obs": []} for t in MODELS}

@@ -36,7 +36,7 @@ N_SESSIONS = 52
 def sessions(root: Path) -> list[tuple[str, str, float]]:
     """(svs, ref, infusion_start_s) of every session of the dataset."""
     from fmrstrial.dataset import ref_path, svs_path
-    from fmrstrial.io.tables import read_tsv
+    from fmrstrial.io.tsv import read_tsv
 
     out = []
     for sub in sorted(p for p in root.glob("sub-*") if p.is_dir()):
@@ -60,18 +60,18 @@ def _read(job) -> float:
 
 
 def _process(job) -> tuple[float, float]:
-    from fmrstrial.preprocess import run_session
+    from fmrstrial.steps.preprocess import PreprocessOutputs, run_session
 
     svs, ref, t0, out = job
     start, cpu = time.perf_counter(), time.process_time()
-    run_session(svs, ref, t0, out)
+    run_session(svs, ref, t0, PreprocessOutputs.in_folder(out))
     return time.perf_counter() - start, time.process_time() - cpu
 
 
 def _warm(_):
     import matplotlib.backends.backend_agg  # noqa: F401
 
-    import fmrstrial.preprocess.command  # noqa: F401
+    import fmrstrial.steps.preprocess  # noqa: F401
 
     return os.getpid()
 

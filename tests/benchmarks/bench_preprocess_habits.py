@@ -45,7 +45,7 @@ def _session(root: Path, pid: str, sid: str, draw: tuple[float, float, float]) -
     from fmrstrial.dataset import ref_path, svs_path
     from fmrstrial.errors import InputError
     from fmrstrial.io.nifti_mrs import read_nifti_mrs
-    from fmrstrial.io.tables import read_tsv
+    from fmrstrial.io.tsv import read_tsv
     from fmrstrial.preprocess import preprocess_session
 
     svs = read_nifti_mrs(svs_path(root, pid, sid))

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,15 +26,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "workflow"))
-
-from fmrstrial.clinical import score_dataset, write_outputs  # noqa: E402
-from fmrstrial.io.tables import read_tsv, write_tsv  # noqa: E402
-from fmrstrial.simulate import resolve as sim_resolve  # noqa: E402
-from fmrstrial.simulate import simulate_trial  # noqa: E402
-from fmrstrial.stats import resolve  # noqa: E402
-from fmrstrial.stats.command import compute  # noqa: E402
-from fmrstrial.timecourse import block_truth  # noqa: E402
+from fmrstrial.clinical import score_dataset, write_outputs
+from fmrstrial.io.tsv import read_tsv, write_tsv
+from fmrstrial.simulate import resolve as sim_resolve
+from fmrstrial.simulate import simulate_trial
+from fmrstrial.stats import resolve
+from fmrstrial.steps.stats import compute
+from fmrstrial.timecourse import block_truth
 
 
 def analysis_blocks(infusion_start_s: float) -> pd.DataFrame:

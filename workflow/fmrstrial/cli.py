@@ -1,7 +1,9 @@
-"""The `fmrstrial` command: one subcommand per workflow step.
+"""The `fmrstrial` command: one subcommand per workflow step (and `lmm`, the mixed-model
+tool).
 
-Each step module exposes ``add_parser(subparsers)`` which registers its subcommand and sets
-``func`` (a callable taking the parsed arguments and returning an exit code).
+Each step module (fmrstrial.steps) exposes ``add_parser(subparsers)`` which registers its
+subcommand and sets ``func`` (a callable taking the parsed arguments and returning an exit
+code).
 """
 
 from __future__ import annotations
@@ -13,34 +15,24 @@ import sys
 from . import __version__
 from .errors import InputError
 
-#: Modules that provide a subcommand, in the order shown by --help.
-STEP_MODULES = (
-    "fmrstrial.simulate.command",
-    "fmrstrial.dataset",
-    "fmrstrial.convert.command",
-    "fmrstrial.preprocess.command",
-    "fmrstrial.fit.command",
-    "fmrstrial.clinical.command",
-    "fmrstrial.lmm.command",
-    "fmrstrial.stats.command",
-    "fmrstrial.power.command",
-    "fmrstrial.privacy",
-)
-
-
-#: Subcommand name -> module, so that one step imports only its own module (start-up time
-#: of a one-spectrum job); --help imports them all.
+#: Subcommand -> module (fmrstrial.steps.<rule name>, in workflow order; `lmm` is a tool),
+#: so that one step imports only its own module (start-up time of a one-spectrum job);
+#: --help imports them all.
 COMMANDS = {
-    "simulate": "fmrstrial.simulate.command",
-    "validate-dataset": "fmrstrial.dataset",
-    "convert": "fmrstrial.convert.command",
-    "preprocess": "fmrstrial.preprocess.command",
-    "fit": "fmrstrial.fit.command",
-    "score": "fmrstrial.clinical.command",
+    "simulate": "fmrstrial.steps.simulate",
+    "validate-dataset": "fmrstrial.steps.validate_dataset",
+    "convert": "fmrstrial.steps.convert",
+    "conversion-summary": "fmrstrial.steps.conversion_summary",
+    "preprocess": "fmrstrial.steps.preprocess",
+    "fit": "fmrstrial.steps.fit",
+    "glx-timecourse": "fmrstrial.steps.glx_timecourse",
+    "score": "fmrstrial.steps.score_clinical",
+    "stats": "fmrstrial.steps.stats",
+    "reporting-tables": "fmrstrial.steps.reporting_tables",
+    "provenance": "fmrstrial.steps.provenance",
+    "privacy-check": "fmrstrial.steps.privacy_check",
+    "power": "fmrstrial.steps.power",
     "lmm": "fmrstrial.lmm.command",
-    "stats": "fmrstrial.stats.command",
-    "privacy-check": "fmrstrial.privacy",
-    "power": "fmrstrial.power.command",
 }
 
 
@@ -52,7 +44,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"fmrstrial {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     first = next((a for a in (argv or []) if not a.startswith("-")), None)
-    wanted = [COMMANDS[first]] if first in COMMANDS else STEP_MODULES
+    wanted = [COMMANDS[first]] if first in COMMANDS else list(COMMANDS.values())
     for name in wanted:
         importlib.import_module(name).add_parser(sub)
     return parser

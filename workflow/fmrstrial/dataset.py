@@ -7,7 +7,6 @@ Rows are 1-based data rows (the header is not counted); messages also give the f
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ import pandas as pd
 
 from .clinical.scales import load_scales
 from .errors import InputError, Problem, row_problem
-from .io.tables import read_tsv, write_json
+from .io.tsv import read_tsv
 
 CONDITIONS = ("placebo", "naltrexone")
 SEQUENCES = {"PN": ("placebo", "naltrexone"), "NP": ("naltrexone", "placebo")}
@@ -350,51 +349,3 @@ def infusion_start_s(sessions_tsv: str | Path, session_id: str) -> float:
         raise InputError(
             f"{sessions_tsv}: infusion_start_s of {session_id} must be a number of seconds"
         ) from None
-
-
-def validation_report(
-    dataset: str | Path,
-    report: str | Path | None = None,
-    required_scales: tuple[str, ...] = ("madrs",),
-) -> dict:
-    """Validate; raise InputError listing every problem, else return (and write) a summary.
-
-    The summary names the dataset folder only (no absolute paths).
-    """
-    v = validate_dataset(dataset, required_scales=required_scales)
-    if v.problems:
-        raise InputError(v.problems)
-    for note in v.notes:
-        print(f"note: {note}")
-    summary = {
-        "dataset": Path(dataset).name,
-        "valid": True,
-        "participants": len({s.participant_id for s in v.sessions}),
-        "sessions": len(v.sessions),
-        "notes": v.notes,
-    }
-    if report:
-        write_json(summary, report)
-    print(
-        f"{dataset}: valid ({summary['participants']} participants, {summary['sessions']} sessions)"
-    )
-    return summary
-
-
-def run(args: argparse.Namespace) -> int:
-    validation_report(args.dataset, args.report, tuple(args.require_scale or ("madrs",)))
-    return 0
-
-
-def add_parser(sub) -> None:
-    p = sub.add_parser(
-        "validate-dataset", help="check a trial dataset before analysis", description=__doc__
-    )
-    p.add_argument("dataset", help="dataset directory (DESIGN layout)")
-    p.add_argument(
-        "--require-scale",
-        action="append",
-        help="phenotype table that must exist (repeatable; default: madrs)",
-    )
-    p.add_argument("--report", help="write a JSON summary here when the dataset is valid")
-    p.set_defaults(func=run)

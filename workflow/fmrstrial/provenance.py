@@ -6,6 +6,7 @@ the manifest holds no absolute path of the machine or the source data.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import importlib.metadata
 import os
@@ -14,7 +15,6 @@ import subprocess
 from pathlib import Path
 
 from . import __version__
-from .io.tables import write_json
 
 PACKAGES = (
     "snakemake",
@@ -71,7 +71,7 @@ def git_commit(repo: str | os.PathLike) -> dict[str, str | bool]:
         return {"commit": "unknown (not a git checkout)", "modified": False}
 
 
-def _relative(path: Path, bases: list[tuple[str, Path]]) -> str:
+def relative_name(path: Path, bases: list[tuple[str, Path]]) -> str:
     resolved = path.resolve()
     for label, base in bases:
         try:
@@ -81,27 +81,19 @@ def _relative(path: Path, bases: list[tuple[str, Path]]) -> str:
     return path.name
 
 
-def write_manifest(
-    out: str | os.PathLike,
-    dataset: str | os.PathLike,
-    inputs: list[str],
-    workflow_files: list[str],
-    config: dict,
-    repo: str | os.PathLike,
-) -> dict:
-    """Write results/provenance/manifest.json; returns it."""
-    bases = [("dataset", Path(dataset)), ("workflow", Path(repo))]
-    manifest = {
-        "description": "Provenance of this run: SHA-256 of every input, the resolved "
-        "configuration, software versions and the workflow's git commit.",
-        "dataset": Path(dataset).resolve().name,
-        "inputs": {_relative(Path(p), bases): sha256(p) for p in sorted(set(inputs))},
-        "workflow_files": {
-            _relative(Path(p), bases): sha256(p) for p in sorted(set(workflow_files))
-        },
-        "config": config,
-        "versions": versions(),
-        "git": git_commit(repo),
-    }
-    write_json(manifest, out)
-    return manifest
+def workflow_files(repo: str | os.PathLike) -> list[str]:
+    """Files of the workflow at `repo` that define the analysis (their checksums go into
+    the manifest): Snakefile, config, schemas, rules and scale definitions."""
+    base = Path(repo)
+    files = [base / "Snakefile", base / "config" / "config.yaml"]
+    files += sorted((base / "config" / "schemas").glob("*.yaml"))
+    files += sorted((base / "workflow" / "rules").glob("*.smk"))
+    files += sorted((base / "workflow" / "resources" / "scales").glob("*.yaml"))
+    return [str(f) for f in files]
+
+
+def sanitised_config(config: dict, dataset: str | os.PathLike) -> dict:
+    """The resolved config with the dataset given by its folder name only."""
+    out = copy.deepcopy(dict(config))
+    out["dataset"] = Path(dataset).resolve().name
+    return out

@@ -22,8 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .dataset import sessions_table
-from .io.tables import read_tsv, write_tsv
+from .io.tsv import read_tsv
 from .workflow_plan import check_simulator_truth
 
 TRUTH_COLUMNS = {
@@ -203,18 +202,3 @@ def assemble(
             raise ValueError(f"no preprocessing/fit tables were given for {pid} {sid}")
         frames.append(session_timecourse(s, files[(pid, sid)], qc, truth))
     return pd.concat(frames, ignore_index=True)
-
-
-def write_timecourse(
-    dataset: str | os.PathLike,
-    files: dict[tuple[str, str], SessionFiles],
-    qc: dict,
-    truth_root: str | None,
-    out_path: str | os.PathLike,
-) -> pd.DataFrame:
-    """The glx_timecourse step: validate the dataset's tables, `assemble` every session's
-    rows and write them to `out_path` (TSV); returns the table."""
-    table = assemble(sessions_table(dataset), files, qc, truth_root)
-    write_tsv(table, out_path)
-    print(f"{out_path}: {len(table)} blocks, {int(table.qc_pass.sum())} pass QC")
-    return table

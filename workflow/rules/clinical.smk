@@ -22,7 +22,7 @@ rule score_clinical:
     conda:
         "../../envs/stats.yaml"
     params:
-        dataset=str(DATASET),
+        dataset=lambda wildcards, input: str(Path(input.tables[0]).parent),
         rules=config["clinical"],
     script:
         "../scripts/score_clinical.py"

@@ -7,6 +7,7 @@ from fmrstrial.convert.discover import session_sources
 from fmrstrial.dataset import sessions_table
 from fmrstrial.notebooks import FINDINGS_FIGURES, QUALITY_FIGURES, figure_files
 from fmrstrial.paths import resource
+from fmrstrial.provenance import sanitised_config, workflow_files
 from fmrstrial.simulate.design import participant_label
 from fmrstrial.simulate.trial import mrs_paths
 from fmrstrial.clinical.scales import load_scales
@@ -16,7 +17,7 @@ from fmrstrial.workflow_plan import simulator_truth_dir
 
 #: read by envs/install-fmrstrial.sh, which installs this clone's package into each per-rule
 #: conda environment (--sdm conda)
-os.environ["FMRSTRIAL_REPOSITORY"] = str(Path(workflow.basedir).resolve())
+os.environ.update(FMRSTRIAL_REPOSITORY=str(Path(workflow.basedir).resolve()))
 
 DATASET = Path(config["dataset"])
 SIMULATE = config["demo"]["generate_if_missing"] and (
@@ -169,25 +170,6 @@ def dataset_spectra():
             if src:
                 files += src if isinstance(src, list) else [src]
     return list(dict.fromkeys(files))
-
-
-def workflow_files():
-    """Files that define the analysis (their checksums go into the manifest)."""
-    base = Path(workflow.basedir)
-    files = [base / "Snakefile", base / "config" / "config.yaml"]
-    files += sorted((base / "config" / "schemas").glob("*.yaml"))
-    files += sorted((base / "workflow" / "rules").glob("*.smk"))
-    files += sorted((base / "workflow" / "resources" / "scales").glob("*.yaml"))
-    return [str(f) for f in files]
-
-
-def sanitised_config():
-    """The resolved config with the dataset given by its folder name only."""
-    import copy
-
-    out = copy.deepcopy(config)
-    out["dataset"] = DATASET.resolve().name
-    return out
 
 
 PREPROC_OUTPUTS = {

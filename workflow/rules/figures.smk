@@ -30,7 +30,7 @@ rule reporting_tables:
     conda:
         "../../envs/stats.yaml"
     params:
-        dataset=str(DATASET),
+        dataset=lambda wildcards, input: str(Path(input.tables[0]).parent),
         config=config,
     script:
         "../scripts/reporting_tables.py"

@@ -38,7 +38,7 @@ rule glx_timecourse:
     conda:
         "../../envs/stats.yaml"
     params:
-        dataset=str(DATASET),
+        dataset=lambda wildcards, input: str(Path(input.participants).parent),
         sessions=SESSIONS,
         qc=config["qc"],
         truth=truth_dir(),

@@ -7,7 +7,7 @@ rule provenance:
         + phenotype_tables(present_scales())
         + dataset_spectra(),
         basis=basis_file(),
-        workflow=workflow_files(),
+        workflow=workflow_files(workflow.basedir),
     output:
         manifest=report(
             "results/provenance/manifest.json",
@@ -19,9 +19,9 @@ rule provenance:
     conda:
         "../../envs/simulate.yaml"
     params:
-        dataset=str(DATASET),
-        config=sanitised_config(),
-        repo=workflow.basedir,
+        dataset=lambda wildcards, input: str(Path(input.dataset[0]).parent),
+        config=sanitised_config(config, DATASET),
+        repo=lambda wildcards, input: str(Path(input.workflow[0]).parent),
     script:
         "../scripts/provenance.py"
 
@@ -36,7 +36,7 @@ rule privacy_check:
     conda:
         "../../envs/simulate.yaml"
     params:
-        results="results",
+        results=lambda wildcards, output: str(Path(output.report).parent.parent),
         dataset=str(DATASET),
         repository=repository_path(),
     script:

@@ -1,7 +1,7 @@
 """Snakemake entry point: acquisition-parameter table and cross-session consistency check."""
 
-from fmrstrial.convert import summarise_conversions
 from fmrstrial.smk import logged
+from fmrstrial.steps.conversion_summary import summarise_conversions
 
 with logged(snakemake.log[0]):
     summarise_conversions(

@@ -5,8 +5,8 @@ of DICOM files (one series stored one file per transient); a GE P-file is also t
 reference source when it holds the session's water reference.
 """
 
-from fmrstrial.convert import convert_reference, convert_svs
 from fmrstrial.smk import logged
+from fmrstrial.steps.convert import convert_reference, convert_svs
 
 with logged(snakemake.log[0]):
     inp, out, params = snakemake.input, snakemake.output, snakemake.params

@@ -1,8 +1,8 @@
 """Snakemake entry point: fit every block of one session, with and without linewidth
 matching (the fit mode, blocks or dynamic, comes with the fit settings)."""
 
-from fmrstrial.fit import FitOutputs, fit_file
 from fmrstrial.smk import logged
+from fmrstrial.steps.fit import FitOutputs, fit_file
 
 with logged(snakemake.log[0]):
     inp, out = snakemake.input, snakemake.output

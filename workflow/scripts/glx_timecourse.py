@@ -1,7 +1,8 @@
 """Snakemake entry point: assemble the Glx/tNAA time course (with and without matching)."""
 
 from fmrstrial.smk import logged
-from fmrstrial.timecourse import session_files, write_timecourse
+from fmrstrial.steps.glx_timecourse import write_timecourse
+from fmrstrial.timecourse import session_files
 
 with logged(snakemake.log[0]):
     inp, out, params = snakemake.input, snakemake.output, snakemake.params

@@ -1,8 +1,8 @@
 """Snakemake entry point: power curves and sample sizes for the next trial."""
 
 from fmrstrial.power import resolve
-from fmrstrial.power.command import run_power
 from fmrstrial.smk import logged
+from fmrstrial.steps.power import run_power
 
 with logged(snakemake.log[0]):
     run_power(

@@ -1,8 +1,8 @@
 """Snakemake entry point: preprocess one session."""
 
 from fmrstrial.dataset import infusion_start_s
-from fmrstrial.preprocess import PreprocessOutputs, run_session
 from fmrstrial.smk import logged
+from fmrstrial.steps.preprocess import PreprocessOutputs, run_session
 
 with logged(snakemake.log[0]):
     run_session(

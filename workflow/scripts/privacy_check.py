@@ -1,7 +1,7 @@
 """Snakemake entry point: scan results/ for identifiers and source paths."""
 
-from fmrstrial.privacy import check
 from fmrstrial.smk import logged
+from fmrstrial.steps.privacy_check import check
 
 with logged(snakemake.log[0]):
     check(

@@ -1,7 +1,7 @@
 """Snakemake entry point: write the provenance manifest."""
 
-from fmrstrial.provenance import write_manifest
 from fmrstrial.smk import logged
+from fmrstrial.steps.provenance import write_manifest
 
 with logged(snakemake.log[0]):
     write_manifest(

@@ -1,7 +1,7 @@
 """Snakemake entry point: Table 1, participant flow and the MRSinMRS table."""
 
-from fmrstrial.figures.tables import write_reporting_tables
 from fmrstrial.smk import logged
+from fmrstrial.steps.reporting_tables import write_reporting_tables
 
 with logged(snakemake.log[0]):
     write_reporting_tables(

@@ -1,10 +1,7 @@
 """Snakemake entry point: score the clinical scales."""
 
-from fmrstrial.clinical import score_dataset, write_tables
 from fmrstrial.smk import logged
+from fmrstrial.steps.score_clinical import score_clinical
 
 with logged(snakemake.log[0]):
-    scores = score_dataset(snakemake.params.dataset, snakemake.params.rules)
-    for scale, reason in scores.absent.items():
-        print(f"note: {scale} not scored ({reason})")
-    write_tables(scores, snakemake.output)
+    score_clinical(snakemake.params.dataset, snakemake.params.rules, snakemake.output)

@@ -2,7 +2,7 @@
 
 from fmrstrial.smk import logged
 from fmrstrial.stats import resolve
-from fmrstrial.stats.command import write_findings
+from fmrstrial.steps.stats import write_findings
 
 with logged(snakemake.log[0]):
     inp, out, params = snakemake.input, snakemake.output, snakemake.params

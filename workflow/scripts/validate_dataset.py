@@ -1,7 +1,7 @@
 """Snakemake entry point: validate the dataset and write a JSON summary."""
 
-from fmrstrial.dataset import validation_report
 from fmrstrial.smk import logged
+from fmrstrial.steps.validate_dataset import validation_report
 
 with logged(snakemake.log[0]):
     validation_report(

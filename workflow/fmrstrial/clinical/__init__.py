@@ -11,11 +11,11 @@ Public API::
 The command ``fmrstrial score DATASET --out DIR [--config YAML]`` runs the same steps.
 """
 
-from .core import ClinicalScores, score_dataset
+from .dataset_scores import ClinicalScores, score_dataset
+from .output_tables import OUTPUT_FILES, write_outputs, write_tables
 from .rubin import PooledEstimate, rubin_pool
 from .rules import DEFAULT_RULES, merge_rules
 from .scales import SCALE_ORDER, TIMEPOINTS, Scale, ScoreRule, load_scales
-from .tables import OUTPUT_FILES, write_outputs, write_tables
 
 __all__ = [
     "DEFAULT_RULES",

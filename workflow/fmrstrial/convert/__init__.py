@@ -1,17 +1,7 @@
-"""Conversion of raw spectra (vendor files or NIfTI-MRS) to de-identified, checked NIfTI-MRS."""
+"""Conversion of raw spectra (vendor files or NIfTI-MRS) to de-identified, checked NIfTI-MRS
+(the conversion step and the conversion summary, with their workflow entry points, are in
+`fmrstrial.steps.convert` and `fmrstrial.steps.conversion_summary`)."""
 
-from .session import (
-    DEFAULTS,
-    convert_acquisition,
-    convert_reference,
-    convert_svs,
-    summarise_conversions,
-)
+from .acquisition import DEFAULTS, convert_acquisition
 
-__all__ = [
-    "DEFAULTS",
-    "convert_acquisition",
-    "convert_reference",
-    "convert_svs",
-    "summarise_conversions",
-]
+__all__ = ["DEFAULTS", "convert_acquisition"]

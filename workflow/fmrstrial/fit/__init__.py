@@ -2,9 +2,7 @@
 
 API
     fit_spectrum(fid, dwell_s, cf_mhz, basis, settings) -> FitResult   one FID
-    fit_file(in_path, basis_path, outputs, settings)                   every block of a file,
-                                                                       writes tables + figure
-    fit_data(data, basis, settings)                                    the same for MRSData
+    fit_data(data, basis, settings)                                    every block of MRSData
     prepare_basis(basis, n_points, dwell_s, cf_mhz, settings)          components on a grid
     DEFAULTS, DESCRIPTIONS, resolve_settings                           settings
 
@@ -25,7 +23,7 @@ Method (modules in brackets)
     Baseline flexibility [core]: the penalty is chosen per spectrum by a modified AIC,
     n log(RSS) + 2 k ED (k = 5, as ABfit, Wilson 2021), over baselines with 0.5-12 effective
     dimensions per ppm, at the nonlinear parameters of a first fit; for a file of blocks it
-    is chosen once on the mean of the blocks and kept for every block [run].
+    is chosen once on the mean of the blocks and kept for every block [session].
     Priors [solver, settings]: Gaussian priors on shifts and widths; LCModel 6.3's ratio
     priors on amplitudes (MM/lipid pattern, Asp, GABA, Scyllo, Tau relative to tNAA + tCr +
     tCho, GSH/(Gln+GSH)), linearised at the first fit's amplitudes.
@@ -39,25 +37,23 @@ Method (modules in brackets)
     the full covariance (delta method for ratios).
     QC [core, noise]: noise SD from signal-free regions, SNR = fitted NAA height / noise SD,
     FWHM of the fitted spectrum at NAA (definitions in fmrstrial.fit.core).
-    Outputs [results, plot, run, command]: fit.tsv, ratios.tsv, fit_qc.tsv (with the chosen
-    baseline penalty and effective dimension) with JSON column descriptions, fit.png; fixed
-    float format and PNG metadata so reruns are byte-identical.
+    Outputs [results, plot; written by fmrstrial.steps.fit]: fit, ratio and QC tables (the
+    chosen baseline penalty and effective dimension) with JSON column descriptions, a
+    figure; fixed float format and PNG metadata so reruns are byte-identical.
     BOLD narrowing during infusion is handled by fitting the widths of every block.
 """
 
 from .basis_setup import FitBasis, prepare_basis
 from .core import FitResult, fit_spectrum
-from .run import FitOutputs, fit_data, fit_file
+from .session import fit_data
 from .settings import DEFAULTS, DESCRIPTIONS, resolve_settings
 
 __all__ = [
     "DEFAULTS",
     "DESCRIPTIONS",
     "FitBasis",
-    "FitOutputs",
     "FitResult",
     "fit_data",
-    "fit_file",
     "fit_spectrum",
     "prepare_basis",
     "resolve_settings",

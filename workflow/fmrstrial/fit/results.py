@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..io.tables import Rows
+from ..io.tsv import Rows
 from .core import NAA_WINDOW_PPM, FitResult
 
 FLOAT_FORMAT = "%.6g"

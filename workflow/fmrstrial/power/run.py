@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..io.atomic import write_text
-from ..io.tables import write_json, write_tsv
+from ..io.tsv import write_json, write_tsv
 from .analytic import analytic_power
 from .design import Scenario, build_template
 from .params import PowerParams, from_config, from_model

@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from ..errors import InputError
-from . import command
+from ..steps import preprocess as command
 
 
 def main(argv: list[str] | None = None) -> int:

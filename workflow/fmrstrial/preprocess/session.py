@@ -46,7 +46,7 @@ from ..blas import single_threaded_blas
 from ..errors import InputError
 from ..io.nifti_mrs import MRSData
 from ..spectra import PPM_CENTRE_1H, ppm_axis
-from . import coils, eddy, hlsvd, linewidth, locate, qc, tables
+from . import coils, eddy, hlsvd, linewidth, locate, qc, qc_tables
 from .align import Registration, apply_corrections, register
 from .blocks import define_blocks, membership
 from .reject import reject, wrap_deg
@@ -461,15 +461,15 @@ def _preprocess(svs, ref, infusion_start_s, settings, source, ref_source) -> Pre
         "averaging into time blocks",
         s["linewidth_matching"] and f"{s['linewidth_lineshape']} linewidth matching",
     ]
-    sidecar = tables.qc_sidecar(s, session)
-    sidecar["transients_qc.tsv"] = tables.TRANSIENT_COLUMNS
+    sidecar = qc_tables.qc_sidecar(s, session)
+    sidecar["transients_qc.tsv"] = qc_tables.TRANSIENT_COLUMNS
     return PreprocessResult(
-        blocks=tables.blocks_mrs(svs, out_fids, [x for x in steps if x], len(blocks)),
-        block_table=tables.block_table(blocks, n_total, n_kept),
-        transients=tables.transient_table(
+        blocks=qc_tables.blocks_mrs(svs, out_fids, [x for x in steps if x], len(blocks)),
+        block_table=qc_tables.block_table(blocks, n_total, n_kept),
+        transients=qc_tables.transient_table(
             t_rel, freq_offset, phase_deg, reg, rej, blocks, member, s["sliding_window"]
         ),
-        qc=table[tables.QC_COLUMNS],
+        qc=table[qc_tables.QC_COLUMNS],
         qc_sidecar=sidecar,
         unmatched=block_fids,
         session=session

@@ -21,7 +21,7 @@ import pandas as pd
 from .. import __version__
 from ..io.atomic import atomic_dir
 from ..io.nifti_mrs import TRANSIENT_COMPRESSLEVEL, MRSData, write_nifti_mrs
-from ..io.tables import write_json, write_tsv
+from ..io.tsv import write_json, write_tsv
 from ..spectra import PPM_CENTRE_1H
 from .clinical import SCALES, load_scale_definitions, simulate_ratings
 from .design import Session, make_participants, make_sessions

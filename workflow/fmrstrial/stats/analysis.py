@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..clinical.scales import load_scales
 from ..errors import InputError
-from ..io.tables import write_json, write_tsv
+from ..io.tsv import write_json, write_tsv
 from ..lmm import DesignError, parse_formula
 from . import derived
 from .data import StatsInputs, clinical_frame, glx_frame

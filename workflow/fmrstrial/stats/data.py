@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import InputError
-from ..io.tables import read_tsv
+from ..io.tsv import read_tsv
 from ..workflow_plan import check_simulator_truth
 
 IDS = ["participant_id", "session_id"]

@@ -8,9 +8,9 @@ from pathlib import Path
 from ..errors import InputError
 from ..io.config import load_section
 from ..lmm import DesignError, FormulaError
-from .analysis import run_analyses, write_results
-from .data import load_inputs
-from .settings import resolve
+from ..stats.analysis import run_analyses, write_results
+from ..stats.data import load_inputs
+from ..stats.settings import resolve
 
 
 def read_settings(path: str | None) -> dict:
@@ -18,31 +18,12 @@ def read_settings(path: str | None) -> dict:
     return resolve(load_section(path, "stats"))
 
 
-def compute(
-    participants,
-    out_dir,
-    settings,
-    glx=None,
-    glx_unmatched=None,
-    clinical=None,
-    clinical_mi=None,
-    truth_dir=None,
-    spectral_model=None,
-) -> None:
-    """`write_findings` into one folder: findings.tsv and <model>.json."""
+def compute(participants, out_dir, settings, *tables, **named) -> None:
+    """`write_findings` into one folder: findings.tsv and <model>.json (the other
+    arguments as for `write_findings`)."""
     out_dir = Path(out_dir)
-    write_findings(
-        participants,
-        out_dir / "findings.tsv",
-        {model: out_dir / f"{model}.json" for model in settings["models"]},
-        settings,
-        glx=glx,
-        glx_unmatched=glx_unmatched,
-        clinical=clinical,
-        clinical_mi=clinical_mi,
-        truth_dir=truth_dir,
-        spectral_model=spectral_model,
-    )
+    models = {model: out_dir / f"{model}.json" for model in settings["models"]}
+    write_findings(participants, out_dir / "findings.tsv", models, settings, *tables, **named)
 
 
 def write_findings(

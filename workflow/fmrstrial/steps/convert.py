@@ -4,13 +4,53 @@ NIfTI-MRS. A GE P-file's embedded water reference is written beside the metaboli
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 from pathlib import Path
 
+from ..convert.acquisition import DEFAULTS, convert_acquisition
 from ..errors import InputError
 from ..io.config import load_section
 from ..io.nifti_mrs import read_nifti_mrs
-from .session import DEFAULTS, convert_acquisition
+
+
+def _source_arg(source):
+    """A file path, or the files of a one-file-per-transient series (any sequence)."""
+    return source if isinstance(source, str | os.PathLike) else [str(p) for p in source]
+
+
+def convert_svs(source, basis_path, out_path, summary_path, settings=None, labels=None) -> dict:
+    """The workflow's metabolite conversion: individual transients required (fMRS), NAA and
+    basis checks; writes `out_path` (NIfTI-MRS) and `summary_path` (JSON); returns the
+    summary with its notes."""
+    return convert_acquisition(
+        _source_arg(source),
+        out_path,
+        role="svs",
+        settings=settings,
+        basis_path=basis_path,
+        labels=labels,
+        summary_path=summary_path,
+        require_transients=True,
+    )
+
+
+def convert_reference(
+    source, svs_summary, out_path, summary_path, settings=None, labels=None
+) -> dict:
+    """The workflow's water-reference conversion, brought to the dwell time (s) and points
+    of the session's converted metabolite data (read from its summary JSON `svs_summary`)."""
+    svs = json.loads(Path(svs_summary).read_text(encoding="utf-8"))
+    return convert_acquisition(
+        _source_arg(source),
+        out_path,
+        role="mrsref",
+        settings=settings,
+        labels=labels,
+        summary_path=summary_path,
+        match=(float(svs["dwell_s"]), int(svs["n_points"])),
+    )
 
 
 def _settings(path: str | None) -> dict:

@@ -14,19 +14,20 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..io.atomic import atomic_path, write_text
 from ..io.nifti_mrs import read_nifti_mrs, write_nifti_mrs
-from ..io.tables import json_text, tsv_text
-from .plot import qc_figure_png
-from .session import PreprocessResult, preprocess_session
-from .settings import load_settings
+from ..io.outputs import StepOutputs
+from ..io.tsv import json_text, tsv_text
+from ..preprocess.plot import qc_figure_png
+from ..preprocess.session import PreprocessResult, preprocess_session
+from ..preprocess.settings import load_settings
 
 
 @dataclass(frozen=True)
-class PreprocessOutputs:
+class PreprocessOutputs(StepOutputs):
     """Paths of the files one session's preprocessing writes (names as in the rule)."""
 
     blocks: str | os.PathLike
@@ -36,11 +37,6 @@ class PreprocessOutputs:
     qc: str | os.PathLike
     qc_json: str | os.PathLike
     figure: str | os.PathLike
-
-    @classmethod
-    def from_mapping(cls, paths) -> PreprocessOutputs:
-        """From a mapping with these names (e.g. Snakemake's output)."""
-        return cls(**{f.name: paths[f.name] for f in fields(cls)})
 
     @classmethod
     def in_folder(cls, folder: str | os.PathLike) -> PreprocessOutputs:

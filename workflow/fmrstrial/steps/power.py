@@ -7,9 +7,9 @@ from pathlib import Path
 
 from ..figures.style import save_as
 from ..io.config import load_section
-from .plot import power_curve
-from .run import OUTPUT_FILES, compute, load_params, write_outputs
-from .settings import resolve
+from ..power.plot import power_curve
+from ..power.run import OUTPUT_FILES, compute, load_params, write_outputs
+from ..power.settings import resolve
 
 
 def run_power(settings: dict, models: dict, paths: dict) -> None:

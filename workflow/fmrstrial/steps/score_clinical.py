@@ -1,4 +1,5 @@
-"""The ``fmrstrial score`` subcommand: score the phenotype files of a BIDS dataset."""
+"""The score_clinical step (``fmrstrial score``): score the phenotype tables of a dataset
+by each scale's published rules and write the clinical tables (`score_clinical`)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,19 @@ from pathlib import Path
 
 import yaml
 
+from ..clinical.dataset_scores import score_dataset
+from ..clinical.output_tables import write_outputs, write_tables
+from ..clinical.rules import merge_rules
 from ..errors import InputError
-from .core import score_dataset
-from .rules import merge_rules
-from .tables import write_outputs
+
+
+def score_clinical(dataset, rules: dict | None, outputs) -> None:
+    """Score `dataset` with the missing-item `rules` and write the tables to outputs[key]
+    for every key of clinical.OUTPUT_FILES; prints the scales not scored and why."""
+    scores = score_dataset(dataset, rules)
+    for scale, reason in scores.absent.items():
+        print(f"note: {scale} not scored ({reason})")
+    write_tables(scores, outputs)
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:

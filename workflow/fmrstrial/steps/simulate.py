@@ -1,4 +1,5 @@
-"""`fmrstrial simulate`: write a simulated trial dataset."""
+"""The simulate step (``fmrstrial simulate``; rule simulate_demo): write a simulated trial
+dataset with its truth (`simulate`)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,25 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..io.config import load_section
-from .params import resolve
-from .trial import simulate_trial
+from ..simulate.params import resolve
+from ..simulate.trial import simulate_trial
 
 
 def load_overrides(path: str | None) -> dict:
     """The `simulate:` section of a YAML config (or the whole file if it has none)."""
     return load_section(path, "simulate")
+
+
+def simulate(dataset, overrides: dict | None = None, jobs: int = 1, **fixed) -> dict:
+    """Simulate a trial into the folder `dataset` from `simulate:` settings (overrides of
+    the defaults; `fixed`: participants, seed); returns the simulator's summary."""
+    start = time.perf_counter()
+    summary = simulate_trial(dataset, resolve(overrides or {}, **fixed), jobs=jobs)
+    print(
+        f"simulated {summary['participants']} participants, {summary['sessions']} sessions "
+        f"into {dataset} ({summary['bytes'] / 1e6:.1f} MB, {time.perf_counter() - start:.1f} s)"
+    )
+    return summary
 
 
 def run(args: argparse.Namespace) -> int:
@@ -23,13 +36,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(
             "output directory exists and is not empty (use --overwrite)", file=str(out)
         )
-    params = resolve(load_overrides(args.config), participants=args.participants, seed=args.seed)
-    start = time.perf_counter()
-    summary = simulate_trial(out, params, jobs=args.jobs)
-    print(
-        f"simulated {summary['participants']} participants, {summary['sessions']} sessions "
-        f"into {out} ({summary['bytes'] / 1e6:.1f} MB, {time.perf_counter() - start:.1f} s)"
-    )
+    overrides = load_overrides(args.config)
+    simulate(out, overrides, args.jobs, participants=args.participants, seed=args.seed)
     return 0
 
 

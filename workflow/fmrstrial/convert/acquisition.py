@@ -12,10 +12,8 @@ configured limits.
 
 from __future__ import annotations
 
-import json
 import os
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
@@ -23,7 +21,7 @@ from .. import __version__
 from ..errors import InputError
 from ..io.basis import BasisInfo, read_basis_info
 from ..io.nifti_mrs import TRANSIENT_COMPRESSLEVEL, MRSData, write_nifti_mrs
-from ..io.tables import write_json, write_tsv
+from ..io.tsv import write_json
 from ..spectra import shift_hz
 from .deidentify import deidentify
 from .formats import detect_source, embedded_reference, load_source
@@ -35,7 +33,6 @@ from .sanity import (
     check_basis,
     check_field,
     check_timing,
-    compare_sessions,
     naa_position,
     stored_transients,
 )
@@ -302,66 +299,3 @@ def convert_acquisition(
         "notes": notes,
         "embedded_reference": role == "svs" and embedded_reference(outputs),
     }
-
-
-def summarise_conversions(
-    summary_files: list[str | os.PathLike],
-    out_table: str | os.PathLike,
-    out_differences: str | os.PathLike,
-    limits: dict | None = None,
-) -> None:
-    """Tabulate per-acquisition summaries; InputError if parameters differ beyond limits.
-
-    Both tables are written before the check so that the differences can be inspected.
-    """
-    import pandas as pd
-
-    limits = {**DEFAULTS["consistency"], **(limits or {})}
-    rows = [json.loads(Path(f).read_text(encoding="utf-8")) for f in summary_files]
-    table = pd.DataFrame(rows)
-    if table.empty:
-        raise InputError("no converted acquisitions to summarise", file=str(out_table))
-    table = table.sort_values(["participant_id", "session_id", "role"], kind="stable")
-    differences, problems = compare_sessions(table, limits, source=Path(out_table).name)
-    write_tsv(table, out_table)
-    write_tsv(differences, out_differences)
-    if problems:
-        raise InputError(problems)
-
-
-def _source_arg(source):
-    """A file path, or the files of a one-file-per-transient series (any sequence)."""
-    return source if isinstance(source, str | os.PathLike) else [str(p) for p in source]
-
-
-def convert_svs(source, basis_path, out_path, summary_path, settings=None, labels=None) -> dict:
-    """The workflow's metabolite conversion: individual transients required (fMRS), NAA and
-    basis checks; writes `out_path` (NIfTI-MRS) and `summary_path` (JSON); returns the
-    summary with its notes."""
-    return convert_acquisition(
-        _source_arg(source),
-        out_path,
-        role="svs",
-        settings=settings,
-        basis_path=basis_path,
-        labels=labels,
-        summary_path=summary_path,
-        require_transients=True,
-    )
-
-
-def convert_reference(
-    source, svs_summary, out_path, summary_path, settings=None, labels=None
-) -> dict:
-    """The workflow's water-reference conversion, brought to the dwell time (s) and points
-    of the session's converted metabolite data (read from its summary JSON `svs_summary`)."""
-    svs = json.loads(Path(svs_summary).read_text(encoding="utf-8"))
-    return convert_acquisition(
-        _source_arg(source),
-        out_path,
-        role="mrsref",
-        settings=settings,
-        labels=labels,
-        summary_path=summary_path,
-        match=(float(svs["dwell_s"]), int(svs["n_points"])),
-    )

@@ -18,11 +18,11 @@ import pandas as pd
 
 from ..errors import InputError, Problem
 from . import mice
+from .output_tables import IDS, build_madrs, build_wide, sort_long
 from .phenotype import read_phenotype, read_sessions
 from .rules import MissingRule, merge_rules, mice_settings, rule_for
 from .scales import Scale, load_scales
 from .scoring import score_rule
-from .tables import IDS, build_madrs, build_wide, sort_long
 
 LONG_COLUMNS = [
     *IDS,

@@ -1,0 +1,198 @@
+"""The fit step (``fmrstrial fit``): fit every block of a session's NIfTI-MRS block spectra
+and write the tables and the figure (`fit_file`).
+
+Outputs (`FitOutputs`, paths chosen by the caller; the command line puts them into one
+folder): the fit, ratio and QC tables with JSON sidecars describing their columns, and a
+figure. With the setting `mode: dynamic` the blocks are fitted jointly
+(`fmrstrial.fit.dynamic`); the same tables then hold the joint fit's per-block values, and
+the response table (+ sidecar) and its figure are added when their paths are given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InputError
+from ..fit.core import FitResult
+from ..fit.plot import plot_fits
+from ..fit.results import (
+    FIT_COLUMNS,
+    FLOAT_FORMAT,
+    RATIO_COLUMNS,
+    fit_table,
+    qc_columns,
+    qc_table,
+    ratio_table,
+)
+from ..fit.session import blocks_of, fit_data, fit_data_dynamic
+from ..fit.settings import resolve_settings
+from ..io.atomic import write_text
+from ..io.basis import read_basis
+from ..io.config import load_section
+from ..io.nifti_mrs import read_nifti_mrs
+from ..io.outputs import StepOutputs
+from ..io.tsv import json_text, tsv_text
+
+
+@dataclass(frozen=True)
+class FitOutputs(StepOutputs):
+    """Paths of the files one fit writes. The names are those of the fit rule's outputs;
+    the dynamic-mode files are optional (None: not written)."""
+
+    fit: str | os.PathLike
+    fit_sidecar: str | os.PathLike
+    ratios: str | os.PathLike
+    ratios_sidecar: str | os.PathLike
+    qc: str | os.PathLike
+    qc_sidecar: str | os.PathLike
+    figure: str | os.PathLike
+    response: str | os.PathLike | None = None
+    response_sidecar: str | os.PathLike | None = None
+    dynamic_figure: str | os.PathLike | None = None
+
+    @classmethod
+    def in_folder(cls, folder: str | os.PathLike, dynamic: bool = False) -> FitOutputs:
+        """The command line's layout: fit.tsv, fit.json, ratios.tsv, ratios.json,
+        fit_qc.tsv, fit_qc.json, fit.png (+ response.tsv, response.json, dynamic.png)."""
+        d = Path(folder)
+        extra = {}
+        if dynamic:
+            extra = dict(
+                response=d / "response.tsv",
+                response_sidecar=d / "response.json",
+                dynamic_figure=d / "dynamic.png",
+            )
+        return cls(
+            fit=d / "fit.tsv",
+            fit_sidecar=d / "fit.json",
+            ratios=d / "ratios.tsv",
+            ratios_sidecar=d / "ratios.json",
+            qc=d / "fit_qc.tsv",
+            qc_sidecar=d / "fit_qc.json",
+            figure=d / "fit.png",
+            **extra,
+        )
+
+
+def write_outputs(fits: list[tuple[int, FitResult]], out: FitOutputs, title: str = "") -> None:
+    """Write the three tables, their sidecars and the figure."""
+    write_text(out.fit, tsv_text(fit_table(fits), FLOAT_FORMAT))
+    write_text(out.ratios, tsv_text(ratio_table(fits), FLOAT_FORMAT))
+    write_text(out.qc, tsv_text(qc_table(fits), FLOAT_FORMAT))
+    write_text(out.fit_sidecar, json_text(FIT_COLUMNS))
+    write_text(out.ratios_sidecar, json_text(RATIO_COLUMNS))
+    write_text(out.qc_sidecar, json_text(qc_columns(fits)))
+    plot_fits(fits, out.figure, title)
+
+
+def fit_file(
+    in_path: str | os.PathLike,
+    basis_path: str | os.PathLike,
+    out: FitOutputs,
+    settings: dict | None = None,
+    block_table: str | os.PathLike | None = None,
+) -> list[tuple[int, FitResult]]:
+    """Fit every block of the NIfTI-MRS file `in_path` with the basis set at `basis_path`
+    (LCModel .BASIS or FSL-MRS JSON directory) and write the outputs `out`.
+
+    block_table: table with a 'phase' column per block (blocks.tsv of preprocessing), used
+    in dynamic mode only (None: every block is in one phase).
+    Returns the (block, FitResult) list. InputError (naming the file) for unreadable data,
+    unsupported dimensions, or a basis that does not match the data."""
+    source = str(in_path)
+    data = read_nifti_mrs(in_path)
+    basis = read_basis(basis_path)
+    if resolve_settings(settings)["mode"] == "dynamic":
+        return _fit_file_dynamic(data, basis, settings, source, block_table, out)
+    fits = fit_data(data, basis, settings, source)
+    write_outputs(fits, out, title=Path(in_path).name)
+    return fits
+
+
+def _fit_file_dynamic(data, basis, settings, source, block_table, out: FitOutputs):
+    from ..fit.dynamic_design import read_block_phases
+    from ..fit.dynamic_plot import plot_dynamic
+    from ..fit.dynamic_response import RESPONSE_COLUMNS, response_table
+
+    phases = read_block_phases(block_table) if block_table is not None else None
+    n_blocks = blocks_of(data, source).shape[1]
+    if phases is not None and len(phases) != n_blocks:
+        raise InputError(
+            f"the block table {block_table} lists {len(phases)} blocks but the data have "
+            f"{n_blocks}",
+            file=source,
+        )
+    dyn = fit_data_dynamic(data, basis, settings, source, phases)
+    settings = resolve_settings(settings)
+    title = Path(source).name
+    fits = sorted(dyn.fits + dyn.empty, key=lambda item: item[0])
+    write_outputs(fits, out, title=f"{title} (dynamic fit)")
+    fitted_phases = None if phases is None else [phases[j] for j, _ in dyn.fits]
+    if out.response is not None:
+        table = response_table(dyn, settings, fitted_phases)
+        write_text(out.response, tsv_text(table, FLOAT_FORMAT))
+        write_text(out.response_sidecar, json_text(RESPONSE_COLUMNS))
+    if out.dynamic_figure is not None:
+        plot_dynamic(dyn, out.dynamic_figure, fitted_phases, title, settings)
+    return fits
+
+
+def load_settings(path: str | None) -> dict:
+    """Fit settings from a YAML file: the workflow config (its `fit: settings:`), a `fit:`
+    section of settings, or a plain mapping of settings."""
+    section = load_section(path, "fit")
+    return section.get("settings", section) if isinstance(section, dict) else section
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    if args.config:
+        settings = resolve_settings(settings, source=args.config)
+    if args.dynamic:
+        settings = {**(settings or {}), "mode": "dynamic"}
+    dynamic = resolve_settings(settings)["mode"] == "dynamic"
+    block_table = args.block_table
+    beside = Path(args.input).parent / "blocks.tsv"
+    if dynamic and block_table is None and beside.exists():
+        block_table = beside
+    out = FitOutputs.in_folder(args.out, dynamic=dynamic)
+    start = time.perf_counter()
+    fits = fit_file(args.input, args.basis, out, settings, block_table=block_table)
+    n_ok = sum(r.converged for _, r in fits)
+    print(
+        f"fitted {len(fits)} block(s) of {args.input} ({n_ok} converged) into {args.out} "
+        f"({time.perf_counter() - start:.1f} s)"
+    )
+    return 0
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "fit",
+        help="fit every block of a NIfTI-MRS file with a basis set (LCModel-style)",
+        description=(
+            "Linear-combination fit in the frequency domain of every block (DIM_DYN) of a "
+            "preprocessed NIfTI-MRS file; writes fit.tsv, ratios.tsv, fit_qc.tsv (with JSON "
+            "column descriptions) and fit.png into --out."
+        ),
+    )
+    p.add_argument("input", help="NIfTI-MRS file (.nii.gz), coil-combined block spectra")
+    p.add_argument("--basis", required=True, help="LCModel .BASIS file or FSL-MRS basis directory")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--config", default=None, help="YAML with a 'fit:' section of settings")
+    p.add_argument(
+        "--dynamic",
+        action="store_true",
+        help="fit all blocks jointly (mode: dynamic); adds response.tsv and dynamic.png",
+    )
+    p.add_argument(
+        "--block-table",
+        default=None,
+        help="block table with a 'phase' column (default: blocks.tsv beside the input), "
+        "used in dynamic mode",
+    )
+    p.set_defaults(func=run)
