@@ -10,6 +10,7 @@ from fmrstrial.dataset import sessions_table
 from fmrstrial.paths import resource
 from fmrstrial.simulate.design import participant_label
 from fmrstrial.simulate.trial import mrs_paths
+from fmrstrial.timecourse import qc_limits
 from fmrstrial.clinical.scales import load_scales
 from fmrstrial.workflow_plan import dataset_was_simulated
 from fmrstrial.workflow_plan import present_scales as _present_scales

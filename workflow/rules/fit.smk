@@ -67,7 +67,7 @@ rule glx_timecourse:
     conda:
         "../../envs/stats.yaml"
     params:
-        qc=config["qc"],
+        qc=qc_limits(config["qc"], config["preprocess"]),
         truth=truth_dir(),
     script:
         "../scripts/glx_timecourse.py"
