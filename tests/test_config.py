@@ -192,7 +192,7 @@ def test_qc_limits_exist_once_and_reach_the_time_course():
         ("preprocess", {"naa_ppm": [2.1, 1.9]}, "'naa_ppm': expected low < high, got [2.1, 1.9]"),
         ("preprocess", {"tr_s": -1}, "'tr_s': expected a number > 0 or null, got -1"),
         ("fit", {"baseline_penalty": "big"}, "expected 'auto' or a number > 0, got 'big'"),
-        ("fit", {"metabolites": []}, "'metabolites': expected a list of at least 1 names"),
+        ("fit", {"metabolites": []}, "'metabolites': expected a non-empty list of names"),
         ("fit", {"lorentz_prior_hz": [2.0, -1]}, "'lorentz_prior_hz[1]': expected a number > 0"),
         ("fit", {"noise_ppm": [[-3, -0.5], [12, 8]]}, "'noise_ppm[1]': expected low < high"),
         (

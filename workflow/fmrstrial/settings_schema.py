@@ -153,6 +153,8 @@ def _array_words(s: dict) -> str:
     what = _PLURAL.get(items.get("type"), f"items ({describe(items)})") if items else "items"
     if n_min is not None and n_min == n_max:
         out = f"a list of {n_min} {what}"
+    elif n_min == 1:
+        out = f"a non-empty list of {what}"
     elif n_min:
         out = f"a list of at least {n_min} {what}"
     else:
