@@ -84,7 +84,12 @@ def schema_blocks() -> dict[str, dict]:
     """Top-level config keys whose schema comes from the package: key -> schema."""
     fit = copy.deepcopy(_FIT_SECTION)
     fit["properties"] = {"settings": _section("fit", with_defaults=False)}
-    return {"preprocess": _section("preprocess"), "fit": fit, "qc": _section("qc")}
+    return {
+        "preprocess": _section("preprocess"),
+        "fit": fit,
+        "qc": _section("qc"),
+        "power": _section("power"),
+    }
 
 
 def _yaml_block(key: str, schema: dict, source: str) -> str:
@@ -103,7 +108,7 @@ def config_schema_text(current: str) -> str:
     for key, schema in schema_blocks().items():
         start = lines.index(f"  {key}:\n")
         end = next(
-            (k for k in range(start + 1, len(lines)) if re.match(r"^  \S", lines[k])), len(lines)
+            (k for k in range(start + 1, len(lines)) if re.match(r"^(  )?\S", lines[k])), len(lines)
         )
         source = "fit" if key == "fit" else key
         lines[start:end] = [_yaml_block(key, schema, source)]
@@ -123,13 +128,23 @@ def readme_table(section: str) -> str:
             "| `fit.settings` | `{}` | a mapping | the fit settings that differ from the defaults "
             "below (`fmrstrial fit --config config/config.yaml` reads the same keys) |"
         )
-    for key, sub in settings_schema.section_schema(section)["properties"].items():
+    rows += _rows(prefix, settings_schema.section_schema(section)["properties"])
+    return "\n".join(rows) + "\n"
+
+
+def _rows(prefix: str, props: dict) -> list[str]:
+    rows = []
+    for key, sub in props.items():
+        if "properties" in sub:  # a mapping with its own keys: one row, then one per key
+            rows.append(f"| `{prefix}.{key}` | | a mapping | {_cell(sub['description'])} |")
+            rows += _rows(f"{prefix}.{key}", sub["properties"])
+            continue
         default = json.dumps(sub["default"], ensure_ascii=False)
         rows.append(
             f"| `{prefix}.{key}` | `{default}` | {_cell(describe(sub))} | "
             f"{_cell(sub['description'])} |"
         )
-    return "\n".join(rows) + "\n"
+    return rows
 
 
 def _markers(section: str) -> tuple[str, str]:

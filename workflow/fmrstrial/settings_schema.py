@@ -22,7 +22,7 @@ from jsonschema.exceptions import ValidationError
 from .errors import InputError, Problem
 
 #: Sections whose schema the package ships (file name without .yaml).
-SECTIONS = ("preprocess", "fit", "qc")
+SECTIONS = ("preprocess", "fit", "qc", "power")
 
 
 @functools.cache
@@ -40,10 +40,16 @@ def section_schema(section: str) -> dict:
     return copy.deepcopy(_load(section))
 
 
+def _default(sub: dict) -> Any:
+    """Default of one key; for a mapping with listed keys, the defaults of those keys."""
+    if "properties" in sub:
+        return {key: _default(child) for key, child in sub["properties"].items()}
+    return copy.deepcopy(sub["default"])
+
+
 def defaults(section: str) -> dict[str, Any]:
     """Every key of `section` with its default value (a fresh copy)."""
-    props = _load(section)["properties"]
-    return {key: copy.deepcopy(sub["default"]) for key, sub in props.items()}
+    return _default(_load(section))
 
 
 def descriptions(section: str) -> dict[str, str]:
@@ -52,32 +58,41 @@ def descriptions(section: str) -> dict[str, str]:
 
 
 def resolve(
-    section: str, overrides: Mapping[str, Any] | None, source: str, label: str | None = None
+    section: str,
+    overrides: Mapping[str, Any] | None,
+    source: str,
+    label: str | None = None,
+    prefix: str = "",
 ) -> dict[str, Any]:
     """Defaults of `section` updated by `overrides`, validated; numbers typed as the schema says.
 
-    Raises InputError naming `source`, one problem per bad key: the key (dotted path), what
-    was expected and what was given. `label` names the section in messages (default: section).
+    A key whose schema lists its own keys (a mapping such as power's ``glx``) is updated key
+    by key; any other value replaces the default. Raises InputError naming `source`, one
+    problem per bad key: ``<label> '<prefix><key path>'``, what was expected, what was given.
+    `label` defaults to '<section> setting'.
     """
-    label = label or section
+    label = label or f"{section} setting"
     schema = _load(section)
     if overrides is not None and not isinstance(overrides, Mapping):
         raise InputError(f"{label} settings must be a mapping, got {overrides!r}", file=source)
     settings = defaults(section)
-    settings.update(_lists(dict(overrides or {})))
+    for key, value in _lists(dict(overrides or {})).items():
+        nested = "properties" in schema["properties"].get(key, {})
+        if nested and isinstance(value, dict) and isinstance(settings.get(key), dict):
+            settings[key].update(value)
+        else:
+            settings[key] = value
     errors = sorted(
         Draft202012Validator(schema).iter_errors(settings), key=lambda e: _order(schema, e)
     )
     messages = {}  # one message per key: the whole expectation, however many rules failed
     for error in errors:
-        messages.setdefault(
-            str(list(error.absolute_path)), _message(label, schema, error, settings)
-        )
+        messages.setdefault(str(list(error.absolute_path)), _message(label, prefix, schema, error))
     problems = [Problem(source, message) for message in messages.values()]
     if not problems:
         for path, value in _not_increasing(schema, settings):
             problems.append(
-                Problem(source, f"{label} setting '{path}': expected low < high, got {value!r}")
+                Problem(source, f"{label} '{prefix}{path}': expected low < high, got {value!r}")
             )
     if problems:
         raise InputError(problems)
@@ -107,37 +122,38 @@ def _path(parts) -> str:
     return out
 
 
-def _message(label: str, schema: dict, error: ValidationError, settings: dict) -> str:
+def _message(label: str, prefix: str, schema: dict, error: ValidationError) -> str:
     parts = list(error.absolute_path)
-    if not parts and error.validator == "additionalProperties":
-        unknown = sorted(set(settings) - set(schema["properties"]))
-        known = ", ".join(sorted(schema["properties"]))
-        return f"{label} setting '{', '.join(unknown)}' is unknown (known: {known})"
+    known = error.schema.get("properties")
+    if error.validator == "additionalProperties" and known and isinstance(error.instance, dict):
+        unknown = sorted(str(k) for k in set(error.instance) - set(known))
+        where = ", ".join(f"'{prefix}{_path([*parts, k])}'" for k in unknown)
+        return f"{label} {where} is unknown (known: {', '.join(sorted(known))})"
     message = (
-        f"{label} setting '{_path(parts)}': expected {describe(error.schema)}, "
+        f"{label} '{prefix}{_path(parts)}': expected {describe(error.schema)}, "
         f"got {error.instance!r}"
     )
     if len(parts) > 1:
         top = schema["properties"].get(parts[0], {})
-        message += f" ('{parts[0]}' is {describe(top)})"
+        message += f" ('{prefix}{parts[0]}' is {describe(top)})"
     return message
 
 
 def _number_words(kind: str, s: dict) -> str:
     word = "an integer" if kind == "integer" else "a number"
-    lo, hi = s.get("minimum"), s.get("maximum")
+    lo, lo_open = s.get("minimum"), False
+    if lo is None and s.get("exclusiveMinimum") is not None:
+        lo, lo_open = s["exclusiveMinimum"], True
+    hi, hi_open = s.get("maximum"), False
+    if hi is None and s.get("exclusiveMaximum") is not None:
+        hi, hi_open = s["exclusiveMaximum"], True
     if lo is not None and hi is not None:
-        return f"{word} in [{lo:g}, {hi:g}]"
-    bounds = []
+        return f"{word} in {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
     if lo is not None:
-        bounds.append(f">= {lo:g}")
-    if s.get("exclusiveMinimum") is not None:
-        bounds.append(f"> {s['exclusiveMinimum']:g}")
+        return f"{word} {'>' if lo_open else '>='} {lo:g}"
     if hi is not None:
-        bounds.append(f"<= {hi:g}")
-    if s.get("exclusiveMaximum") is not None:
-        bounds.append(f"< {s['exclusiveMaximum']:g}")
-    return " ".join([word, *bounds])
+        return f"{word} {'<' if hi_open else '<='} {hi:g}"
+    return word
 
 
 _PLURAL = {"string": "names", "number": "numbers", "integer": "integers", "boolean": "booleans"}
@@ -150,7 +166,12 @@ def _array_words(s: dict) -> str:
     n_min, n_max = s.get("minItems"), s.get("maxItems")
     if s.get("x-increasing") and n_min == n_max == 2:
         return "a pair [low, high] of numbers with low < high"
-    what = _PLURAL.get(items.get("type"), f"items ({describe(items)})") if items else "items"
+    if not items:
+        what = "items"
+    elif set(items) == {"type"} and items["type"] in _PLURAL:
+        what = _PLURAL[items["type"]]
+    else:
+        what = f"items, each {describe(items)},"
     if n_min is not None and n_min == n_max:
         out = f"a list of {n_min} {what}"
     elif n_min == 1:
@@ -159,7 +180,8 @@ def _array_words(s: dict) -> str:
         out = f"a list of at least {n_min} {what}"
     else:
         out = f"a list of {what}"
-    return out + (" without duplicates" if s.get("uniqueItems") else "")
+    out += " without duplicates" if s.get("uniqueItems") else ""
+    return out.rstrip(",")
 
 
 def _object_words(s: dict) -> str:
