@@ -133,10 +133,23 @@ def _message(label: str, prefix: str, schema: dict, error: ValidationError) -> s
         f"{label} '{prefix}{_path(parts)}': expected {describe(error.schema)}, "
         f"got {error.instance!r}"
     )
-    if len(parts) > 1:
-        top = schema["properties"].get(parts[0], {})
-        message += f" ('{prefix}{parts[0]}' is {describe(top)})"
+    if parts and isinstance(parts[-1], int):  # an item: say what the whole list must be
+        message += f" ('{prefix}{_path(parts[:-1])}' is {describe(_schema_at(schema, parts[:-1]))})"
     return message
+
+
+def _schema_at(schema: dict, parts: list) -> dict:
+    """The subschema that describes the value at `parts` (keys and list indices)."""
+    for part in parts:
+        if isinstance(part, int):
+            prefix = schema.get("prefixItems", [])
+            schema = prefix[part] if part < len(prefix) else schema.get("items", {})
+        else:
+            extra = schema.get("additionalProperties")
+            schema = schema.get("properties", {}).get(
+                part, extra if isinstance(extra, dict) else {}
+            )
+    return schema
 
 
 def _number_words(kind: str, s: dict) -> str:
@@ -215,7 +228,8 @@ def describe(s: dict) -> str:
             words.append(_array_words(s))
         elif kind == "object":
             words.append(_object_words(s))
-    return " or ".join(words) or "a value"
+    text = " or ".join(words) or "a value"
+    return f"{text} ({s['title']})" if "title" in s and "properties" not in s else text
 
 
 def _children(s: dict, value: Any) -> Iterator[tuple[Any, dict]]:
