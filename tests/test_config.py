@@ -58,7 +58,7 @@ def test_every_key_is_described_in_schema_and_readme():
         (lambda c: c.update(datset="x"), "datset"),
         (lambda c: c["simulate"].update(participants="many"), "many"),
         (lambda c: c["simulate"].update(signal={"snr_naa": [10]}), "snr_naa|10"),
-        (lambda c: c["validation"].update(required_scales=["hamd"]), "hamd"),
+        (lambda c: c["validation"].update(required_scales="madrs"), "madrs"),
     ],
 )
 def test_bad_config_is_rejected(edit, pattern):
@@ -223,3 +223,24 @@ def test_numbers_are_typed_as_the_schema_says():
     assert s["reject_z"] == 5.0 and isinstance(s["reject_z"], float)
     assert s["align_ppm"] == [2.0, 4.0] and all(isinstance(v, float) for v in s["align_ppm"])
     assert isinstance(s["hlsvd_points"], int)
+
+
+def test_scale_ids_are_not_listed_in_the_config_schema():
+    """The scales are the files of workflow/resources/scales/ (common.smk checks
+    validation.required_scales against them at startup), never a list in the schema."""
+    from fmrstrial.clinical.scales import load_scales
+
+    def enums(node):
+        if isinstance(node, dict):
+            if "enum" in node:
+                yield from node["enum"]
+            for value in node.values():
+                yield from enums(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from enums(value)
+
+    scales = set(load_scales())
+    assert not scales & set(enums(yaml.safe_load(SCHEMA.read_text())))
+    common = (REPO / "workflow" / "rules" / "common.smk").read_text()
+    assert "SCALES = list(load_scales())" in common

@@ -22,6 +22,12 @@ SIMULATE = config["demo"]["generate_if_missing"] and (
 )
 #: every scale with a definition in workflow/resources/scales/ (in output order)
 SCALES = list(load_scales())
+_undefined = [s for s in config["validation"]["required_scales"] if s not in SCALES]
+if _undefined:
+    raise WorkflowError(
+        f"config validation.required_scales: {', '.join(_undefined)} has no definition in "
+        f"workflow/resources/scales/ (defined: {', '.join(SCALES)})"
+    )
 
 
 def planned_sessions():
