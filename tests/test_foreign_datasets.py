@@ -29,7 +29,7 @@ from fmrstrial.errors import InputError
 from fmrstrial.figures import plots
 from fmrstrial.figures.tables import NOT_COLLECTED, participant_flow, table1
 from fmrstrial.io.tables import read_tsv, write_tsv
-from fmrstrial.notebooks import run_notebook
+from fmrstrial.notebooks import FINDINGS_FIGURES, figure_files, run_notebook
 from fmrstrial.simulate import resolve as sim_resolve
 from fmrstrial.simulate import simulate_trial
 from fmrstrial.stats import resolve
@@ -268,11 +268,14 @@ def test_findings_notebook_runs(foreign, tmp_path):
         out / "findings.ipynb",
         out / "findings.html",
         {
-            "package_root": str(REPO / "workflow"),
             "glx_timecourse": str(tables / "glx_timecourse.tsv"),
             "clinical": str(tables / "clinical.tsv"),
             "findings": str(stats / "findings.tsv"),
-            "figures_dir": str(out / "figures"),
+            "figures": figure_files(
+                out / "figures" / f"{stem}.{ext}"
+                for stem in FINDINGS_FIGURES
+                for ext in ("png", "pdf")
+            ),
             "simulated": False,
         },
         cwd=tmp_path,

@@ -14,7 +14,7 @@ from fmrstrial.io.tables import write_json
 from fmrstrial.lmm import fit_lmm
 from fmrstrial.power import resolve
 from fmrstrial.power.analytic import analytic_power
-from fmrstrial.power.command import run_power
+from fmrstrial.power.command import output_paths, run_power
 from fmrstrial.power.design import Scenario, build_template, table
 from fmrstrial.power.fastlmm import f_tests, fit_replicates, grouped_stats
 from fmrstrial.power.params import PowerParams, from_config, from_model
@@ -251,7 +251,7 @@ def test_outputs_are_deterministic(models, tmp_path):
         for t, m in (("glx", "glx_condition_infusion"), ("madrs", "madrs_condition_by_time"))
     }
     for run in ("a", "b"):
-        run_power(settings, paths, tmp_path / run, tmp_path / run)
+        run_power(settings, paths, output_paths(tmp_path / run))
     for name in (
         "power.tsv",
         "sample_size.tsv",

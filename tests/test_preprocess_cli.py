@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from fmrstrial.cli import main
 from fmrstrial.dataset import ref_path, svs_path
 from fmrstrial.io.nifti_mrs import read_nifti_mrs, write_nifti_mrs
 from fmrstrial.io.tables import read_tsv
-from fmrstrial.preprocess.command import OUTPUTS
+from fmrstrial.preprocess.command import PreprocessOutputs
 
 
 def _session(root, pid="sub-01", sid="ses-1"):
@@ -30,10 +31,12 @@ def test_outputs_are_complete_and_deterministic(small_dataset, tmp_path, capsys)
     for name in ("a", "b"):
         assert main(_args(svs, ref, start, tmp_path / name)) == 0
     assert "preprocessed" in capsys.readouterr().out
-    for name in OUTPUTS:
+    names = [Path(p).name for p in vars(PreprocessOutputs.in_folder(".")).values()]
+    assert len(names) == 7
+    for name in names:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     out = tmp_path / "a"
-    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUTS)  # no temporary left
+    assert sorted(p.name for p in out.iterdir()) == sorted(names)  # no temporary left
     blocks = read_tsv(out / "blocks.tsv")
     data = read_nifti_mrs(out / "blocks.nii.gz")
     assert data.dim_tags == ("DIM_DYN",) and data.fids.shape[1] == len(blocks)

@@ -17,6 +17,7 @@ import pytest
 from fmrstrial.errors import InputError
 from fmrstrial.io.nifti_mrs import read_nifti_mrs
 from fmrstrial.preprocess import coils, preprocess_session, qc, run_session
+from fmrstrial.preprocess.command import PreprocessOutputs
 from fmrstrial.spectra import ppm_axis, to_spectrum
 
 VENDOR = Path(__file__).parent / "data" / "vendor"
@@ -54,7 +55,7 @@ def _band_energy(fid, dwell, cf, lo, hi):
 def test_philips_with_water_reference(converted, sub, tmp_path):
     svs = converted / f"{sub}_act.nii.gz"
     ref = converted / f"{sub}_ref.nii.gz"
-    result = run_session(svs, ref, 0.0, tmp_path)
+    result = run_session(svs, ref, 0.0, PreprocessOutputs.in_folder(tmp_path))
     session = result.session
     assert session["eddy_current_correction"] and session["hlsvd_water_components"] > 0
     q = result.qc.iloc[0]

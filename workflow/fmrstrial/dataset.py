@@ -332,6 +332,26 @@ def sessions_table(root: str | Path) -> pd.DataFrame:
     return pd.DataFrame([s.__dict__ for s in v.sessions])
 
 
+def infusion_start_s(sessions_tsv: str | Path, session_id: str) -> float:
+    """Infusion start (s after the first transient) of one session, from the participant's
+    <pid>_sessions.tsv; InputError naming the file when the session or value is missing."""
+    v = Validation()
+    table = _read_table(v, Path(sessions_tsv), ("session_id", "infusion_start_s"))
+    if table is None:
+        raise InputError(v.problems)
+    rows = table[table["session_id"] == session_id]
+    if len(rows) != 1:
+        raise InputError(
+            f"{sessions_tsv}: expected one row for session_id {session_id}, found {len(rows)}"
+        )
+    try:
+        return float(rows["infusion_start_s"].iloc[0])
+    except ValueError:
+        raise InputError(
+            f"{sessions_tsv}: infusion_start_s of {session_id} must be a number of seconds"
+        ) from None
+
+
 def validation_report(
     dataset: str | Path,
     report: str | Path | None = None,

@@ -12,8 +12,27 @@ from pathlib import Path
 
 from .io.atomic import atomic_path, write_text
 
+#: figures written by each notebook (captions in workflow/report/figures/<stem>.rst)
+FINDINGS_FIGURES = (
+    "glx_timecourse",
+    "madrs_prepost",
+    "findings_forest",
+    "glx_by_sex",
+    "selfreport",
+)
+QUALITY_FIGURES = ("spectrum_fit", "qc_distributions", "frequency_drift")
+
 VOLATILE_CELL_KEYS = ("execution",)
 VOLATILE_PAPERMILL_KEYS = ("start_time", "end_time", "duration", "exception", "status")
+
+
+def figure_files(files) -> dict[str, dict[str, str]]:
+    """The notebooks' `figures` parameter, {stem: {"png": path, "pdf": path}}, from a list
+    of <stem>.png / <stem>.pdf paths (e.g. a rule's declared figure outputs)."""
+    out: dict[str, dict[str, str]] = {}
+    for f in map(Path, files):
+        out.setdefault(f.name.rsplit(".", 1)[0], {})[f.suffix.lstrip(".")] = str(f)
+    return out
 
 
 def normalise(nb: dict) -> dict:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,8 @@ import numpy as np
 import pandas as pd
 
 from . import settings_schema
-from .io.tables import read_tsv
+from .dataset import sessions_table
+from .io.tables import read_tsv, write_tsv
 from .preprocess.settings import resolve_settings
 from .workflow_plan import check_simulator_truth
 
@@ -108,10 +110,34 @@ def _ratio(ratios: pd.DataFrame, name: str, column: str) -> np.ndarray:
     return ratios[ratios["ratio"] == name].sort_values("block")[column].to_numpy(dtype=float)
 
 
+@dataclass(frozen=True)
+class SessionFiles:
+    """The four tables one session contributes (paths): preprocessing's block table
+    (blocks.tsv) and block QC (blocks_qc.tsv), the fit's ratios and fit QC."""
+
+    blocks: str | os.PathLike
+    blocks_qc: str | os.PathLike
+    ratios: str | os.PathLike
+    fit_qc: str | os.PathLike
+
+
+def session_files(
+    sessions: list[tuple[str, str]], **files: list[str]
+) -> dict[tuple[str, str], SessionFiles]:
+    """{(participant_id, session_id): SessionFiles} from per-table file lists given in the
+    order of `sessions` (as a rule declares them: blocks=[...], blocks_qc=[...], ...)."""
+    for name, paths in files.items():
+        if len(paths) != len(sessions):
+            raise ValueError(f"{len(paths)} {name} files for {len(sessions)} sessions")
+    return {
+        tuple(key): SessionFiles(**{name: paths[i] for name, paths in files.items()})
+        for i, key in enumerate(sessions)
+    }
+
+
 def session_timecourse(
     session: dict,
-    preproc_dir: str | os.PathLike,
-    fit_dir: str | os.PathLike,
+    files: SessionFiles,
     qc: dict,
     truth_transients: str | os.PathLike | None = None,
 ) -> pd.DataFrame:
@@ -121,14 +147,13 @@ def session_timecourse(
     Fit blocks are numbered from 0 in file order; they are matched to the preprocessing
     blocks by position.
     """
-    pre, fit = Path(preproc_dir), Path(fit_dir)
-    blocks = read_tsv(pre / "blocks.tsv")
-    bqc = read_tsv(pre / "blocks_qc.tsv")
-    ratios = read_tsv(fit / "ratios.tsv")
-    fqc = read_tsv(fit / "fit_qc.tsv").sort_values("block")
+    blocks = read_tsv(files.blocks)
+    bqc = read_tsv(files.blocks_qc)
+    ratios = read_tsv(files.ratios)
+    fqc = read_tsv(files.fit_qc).sort_values("block")
     n = len(blocks)
     if len(fqc) != n:
-        raise ValueError(f"{fit}: {len(fqc)} fitted blocks but {n} preprocessed blocks")
+        raise ValueError(f"{files.fit_qc}: {len(fqc)} fitted blocks but {n} preprocessed blocks")
     out = blocks[
         ["block", "phase", "t_start_min", "t_mid_min", "t_end_min", "n_kept", "n_excluded"]
     ].copy()
@@ -177,15 +202,15 @@ def session_timecourse(
 
 def assemble(
     sessions: pd.DataFrame,
-    preproc_root: str,
-    fit_root: str,
+    files: dict[tuple[str, str], SessionFiles],
     qc: dict,
     truth_root: str | None = None,
 ) -> pd.DataFrame:
     """All sessions' rows, sorted by participant, session and block.
 
-    truth_root: DATASET/derivatives/truth of a simulated dataset (InputError for any other
-    folder), or None for no truth columns.
+    files: each session's tables (see `session_files`); every session of `sessions` needs
+    an entry. truth_root: DATASET/derivatives/truth of a simulated dataset (InputError for
+    any other folder), or None for no truth columns.
     """
     if truth_root is not None:
         truth_root = check_simulator_truth(truth_root)
@@ -195,9 +220,22 @@ def assemble(
         truth = None
         if truth_root is not None:
             truth = Path(truth_root) / pid / sid / f"{pid}_{sid}_transients.tsv"
-        frames.append(
-            session_timecourse(
-                s, Path(preproc_root) / pid / sid, Path(fit_root) / pid / sid, qc, truth
-            )
-        )
+        if (pid, sid) not in files:
+            raise ValueError(f"no preprocessing/fit tables were given for {pid} {sid}")
+        frames.append(session_timecourse(s, files[(pid, sid)], qc, truth))
     return pd.concat(frames, ignore_index=True)
+
+
+def write_timecourse(
+    dataset: str | os.PathLike,
+    files: dict[tuple[str, str], SessionFiles],
+    qc: dict,
+    truth_root: str | None,
+    out_path: str | os.PathLike,
+) -> pd.DataFrame:
+    """The glx_timecourse step: validate the dataset's tables, `assemble` every session's
+    rows and write them to `out_path` (TSV); returns the table."""
+    table = assemble(sessions_table(dataset), files, qc, truth_root)
+    write_tsv(table, out_path)
+    print(f"{out_path}: {len(table)} blocks, {int(table.qc_pass.sum())} pass QC")
+    return table

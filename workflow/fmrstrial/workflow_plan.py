@@ -67,7 +67,7 @@ def check_simulator_truth(truth_dir: str | Path) -> Path:
     ours = (
         truth.name == TRUTH_SUBDIR.name
         and truth.parent.name == TRUTH_SUBDIR.parent.name
-        and simulator_truth_dir(truth.parents[1]) is not None
+        and simulator_truth_dir(truth.parent.parent) is not None
     )
     if not ours:
         raise InputError(

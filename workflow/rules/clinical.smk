@@ -13,7 +13,7 @@ rule score_clinical:
         ),
         wide="results/tables/clinical_wide.tsv",
         madrs="results/tables/clinical_madrs.tsv",
-        imputation="results/tables/clinical_imputation.tsv",
+        imputation_record="results/tables/clinical_imputation.tsv",
         imputations="results/tables/clinical_mi.tsv",
     log:
         "results/logs/score_clinical.log",
@@ -22,7 +22,7 @@ rule score_clinical:
     conda:
         "../../envs/stats.yaml"
     params:
-        dataset=lambda wildcards, input: str(Path(input.tables[0]).parent),
+        dataset=str(DATASET),
         rules=config["clinical"],
     script:
         "../scripts/score_clinical.py"

@@ -1,12 +1,11 @@
 """Helpers shared by the rules: dataset location, session list, paths."""
 
-import sys
+import os
 from pathlib import Path
-
-sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
 from fmrstrial.convert.discover import session_sources
 from fmrstrial.dataset import sessions_table
+from fmrstrial.notebooks import FINDINGS_FIGURES, QUALITY_FIGURES, figure_files
 from fmrstrial.paths import resource
 from fmrstrial.simulate.design import participant_label
 from fmrstrial.simulate.trial import mrs_paths
@@ -15,6 +14,10 @@ from fmrstrial.clinical.scales import load_scales
 from fmrstrial.workflow_plan import dataset_was_simulated
 from fmrstrial.workflow_plan import present_scales as _present_scales
 from fmrstrial.workflow_plan import simulator_truth_dir
+
+#: read by envs/install-fmrstrial.sh, which installs this clone's package into each per-rule
+#: conda environment (--sdm conda)
+os.environ["FMRSTRIAL_REPOSITORY"] = str(Path(workflow.basedir).resolve())
 
 DATASET = Path(config["dataset"])
 SIMULATE = config["demo"]["generate_if_missing"] and (
@@ -109,27 +112,31 @@ def basis_file():
         return str(path)
 
 
-def convert_input(wildcards, with_reference):
-    """Inputs of a conversion job: raw file(s), the validation report, the basis.
-
-    For a session without a water reference, the with-reference rule asks for a file that
-    cannot exist, so Snakemake falls back to the metabolite-only rule (see ruleorder).
-    """
-    src = SOURCES[(wildcards.pid, wildcards.sid)]
-    inputs = {
-        "svs_source": src["svs"],
+def convert_input(wildcards):
+    """Inputs of the metabolite data's conversion: raw file(s), validation report, basis."""
+    return {
+        "source": session_svs(wildcards.pid, wildcards.sid),
         "basis": basis_file(),
         "validated": "results/validation/dataset.json",
     }
-    if with_reference:
-        inputs["mrsref_source"] = src["mrsref"] or str(
-            DATASET / f"no-water-reference-for-{wildcards.pid}-{wildcards.sid}"
-        )
-    return inputs
 
 
-def converted(pid, sid, role):
-    return f"results/converted/{pid}/{sid}/{pid}_{sid}_{role}.nii.gz"
+def reference_input(wildcards):
+    """Inputs of the water reference's conversion: its raw file(s), the validation report
+    and the converted metabolite data's summary (dwell time and points to match)."""
+    source = session_ref(wildcards.pid, wildcards.sid)
+    if source is None:
+        raise WorkflowError(f"{wildcards.pid} {wildcards.sid} has no water reference")
+    return {
+        "source": source,
+        "svs_summary": converted(wildcards.pid, wildcards.sid, "svs", ".json"),
+        "validated": "results/validation/dataset.json",
+    }
+
+
+def converted(pid, sid, role, suffix=".nii.gz"):
+    """A converted file of a session: role 'svs' or 'mrsref'; suffix .nii.gz or .json."""
+    return f"results/converted/{pid}/{sid}/{pid}_{sid}_{role}{suffix}"
 
 
 def conversion_summaries():
@@ -137,7 +144,7 @@ def conversion_summaries():
     for (pid, sid), src in SOURCES.items():
         for role in ("svs", "mrsref"):
             if src[role]:
-                files.append(f"results/converted/{pid}/{sid}/{pid}_{sid}_{role}.json")
+                files.append(converted(pid, sid, role, ".json"))
     return files
 
 
@@ -206,25 +213,21 @@ PREPROC_OUTPUTS = {
 }
 
 
-def preprocess_input(wildcards, with_reference):
-    """Converted spectra of a session plus the tables that give its infusion start.
+def preprocess_input(wildcards):
+    """Converted spectra of a session (the water reference only when the session has one)
+    and the session table that gives its infusion start.
 
-    Sessions without a water reference fall back to the metabolite-only rule (as for
-    conversion). The conversion summary is an input so that inconsistent acquisitions
-    stop the workflow before preprocessing.
+    The conversion summary is an input so that inconsistent acquisitions stop the workflow
+    before preprocessing.
     """
     pid, sid = wildcards.pid, wildcards.sid
     inputs = {
         "svs": converted(pid, sid, "svs"),
-        "participants": str(DATASET / "participants.tsv"),
         "sessions": str(DATASET / pid / f"{pid}_sessions.tsv"),
         "consistency": "results/converted/acquisition_parameters.tsv",
     }
-    if with_reference:
-        if SOURCES[(pid, sid)]["mrsref"] is None:
-            inputs["mrsref"] = f"results/converted/{pid}/{sid}/no-water-reference"
-        else:
-            inputs["mrsref"] = converted(pid, sid, "mrsref")
+    if session_ref(pid, sid) is not None:
+        inputs["mrsref"] = converted(pid, sid, "mrsref")
     return inputs
 
 
@@ -241,6 +244,49 @@ def fit_settings():
     return dict(config["fit"].get("settings", {}))
 
 
+def dynamic_fit():
+    """True when the fit settings choose the joint (dynamic) fit of a session's blocks."""
+    return fit_settings().get("mode") == "dynamic"
+
+
+def fit_input(wildcards):
+    """Block spectra (with and without linewidth matching) and the basis; in dynamic mode
+    also the block table (phases)."""
+    names = ["blocks", "unmatched"] + (["table"] if dynamic_fit() else [])
+    files = {
+        name: PREPROC_OUTPUTS[name].format(pid=wildcards.pid, sid=wildcards.sid)
+        for name in names
+    }
+    if "table" in files:
+        files["block_table"] = files.pop("table")
+    return {**files, "basis": basis_file()}
+
+
+def fit_outputs(folder, prefix="", report_figure=False):
+    """Files of one fit (names as fmrstrial.fit.FitOutputs, with `prefix`): tables, their
+    JSON sidecars and figure; in dynamic mode for the matched fit also the response table
+    (+ sidecar) and figure."""
+    out = {
+        "fit": f"{folder}/fit.tsv",
+        "fit_sidecar": f"{folder}/fit.json",
+        "ratios": f"{folder}/ratios.tsv",
+        "ratios_sidecar": f"{folder}/ratios.json",
+        "qc": f"{folder}/fit_qc.tsv",
+        "qc_sidecar": f"{folder}/fit_qc.json",
+        "figure": f"{folder}/fit.png",
+    }
+    if report_figure:
+        labels = {"participant": "{pid}", "session": "{sid}"}
+        out["figure"] = in_report(
+            out["figure"], "../report/fit.rst", "Spectral fitting", labels
+        )
+    if dynamic_fit() and not prefix:
+        out["response"] = f"{folder}/response.tsv"
+        out["response_sidecar"] = f"{folder}/response.json"
+        out["dynamic_figure"] = f"{folder}/dynamic.png"
+    return {prefix + k: v for k, v in out.items()}
+
+
 def truth_dir():
     """derivatives/truth of a dataset our simulator wrote ('' for any other dataset).
 
@@ -253,17 +299,22 @@ def truth_dir():
     return str(truth) if truth else ""
 
 
+def per_session(pattern):
+    """`pattern` (with {pid} and {sid}) for every session, in SESSIONS order."""
+    return [pattern.format(pid=p, sid=s) for p, s in SESSIONS]
+
+
 def timecourse_input(wildcards):
+    """Per-session tables (lists in SESSIONS order) of both time courses."""
     files = {
         "participants": str(DATASET / "participants.tsv"),
         "sessions": dataset_tables()[2:],
-        "blocks": [f"results/preproc/{p}/{s}/blocks.tsv" for p, s in SESSIONS],
-        "blocks_qc": [f"results/preproc/{p}/{s}/blocks_qc.tsv" for p, s in SESSIONS],
-        "ratios": [f"results/fit/{p}/{s}/ratios.tsv" for p, s in SESSIONS],
-        "fit_qc": [f"results/fit/{p}/{s}/fit_qc.tsv" for p, s in SESSIONS],
-        "ratios_unmatched": [
-            f"results/fit_unmatched/{p}/{s}/ratios.tsv" for p, s in SESSIONS
-        ],
+        "blocks": per_session(PREPROC_OUTPUTS["table"]),
+        "blocks_qc": per_session(PREPROC_OUTPUTS["qc"]),
+        "ratios": per_session("results/fit/{pid}/{sid}/ratios.tsv"),
+        "fit_qc": per_session("results/fit/{pid}/{sid}/fit_qc.tsv"),
+        "ratios_unmatched": per_session("results/fit_unmatched/{pid}/{sid}/ratios.tsv"),
+        "fit_qc_unmatched": per_session("results/fit_unmatched/{pid}/{sid}/fit_qc.tsv"),
     }
     if truth_dir():
         files["truth"] = str(DATASET / "derivatives" / "truth" / "effects.json")
@@ -283,17 +334,6 @@ def stats_input(wildcards):
     return files
 
 
-#: figures written by each notebook (captions in workflow/report/figures/<name>.rst)
-FINDINGS_FIGURES = (
-    "glx_timecourse",
-    "madrs_prepost",
-    "findings_forest",
-    "glx_by_sex",
-    "selfreport",
-)
-QUALITY_FIGURES = ("spectrum_fit", "qc_distributions", "frequency_drift")
-
-
 def in_report(path, caption, category, labels=None):
     """`report(...)` for use inside functions (a line may not start with the keyword)."""
     mark = report
@@ -311,16 +351,14 @@ def figure_outputs(figures):
     return out
 
 
+def by_session(files):
+    """{"<pid> <sid>": path} of a per-session file list given in SESSIONS order."""
+    return {f"{p} {s}": str(f) for (p, s), f in zip(SESSIONS, files, strict=True)}
+
+
 def workflow_file(rel):
     """A file of this workflow's repository (works from any working directory)."""
     return str(Path(workflow.basedir) / rel)
-
-
-def package_root():
-    """Path of the package folder (workflow/) relative to the working directory."""
-    import os
-
-    return os.path.relpath(Path(workflow.basedir) / "workflow", Path.cwd())
 
 
 def final_outputs():

@@ -1,49 +1,45 @@
 """Raw spectra (NIfTI-MRS or vendor files) to de-identified, checked NIfTI-MRS.
 
-One job per session converts the metabolite data and, where the session has one, the water
-reference (convert_session); sessions without a reference use convert_session_svs_only.
+One job converts a session's metabolite data; another its water reference, requested only
+for sessions that have one (the reference is brought to the metabolite data's dwell time
+and points, read from the metabolite conversion's summary).
 """
 
 
-ruleorder: convert_session > convert_session_svs_only
-
-
-rule convert_session:
+rule convert_svs:
     input:
-        unpack(lambda w: convert_input(w, with_reference=True)),
+        unpack(convert_input),
     output:
-        svs="results/converted/{pid}/{sid}/{pid}_{sid}_svs.nii.gz",
-        svs_summary="results/converted/{pid}/{sid}/{pid}_{sid}_svs.json",
-        mrsref="results/converted/{pid}/{sid}/{pid}_{sid}_mrsref.nii.gz",
-        mrsref_summary="results/converted/{pid}/{sid}/{pid}_{sid}_mrsref.json",
+        nifti="results/converted/{pid}/{sid}/{pid}_{sid}_svs.nii.gz",
+        summary="results/converted/{pid}/{sid}/{pid}_{sid}_svs.json",
     log:
-        "results/logs/convert/{pid}_{sid}.log",
+        "results/logs/convert/{pid}_{sid}_svs.log",
     benchmark:
-        "results/benchmarks/convert/{pid}_{sid}.tsv"
+        "results/benchmarks/convert/{pid}_{sid}_svs.tsv"
     conda:
         "../../envs/convert.yaml"
     params:
         settings=config["convert"],
-        require_transients=True,
+        role="svs",
     script:
         "../scripts/convert.py"
 
 
-rule convert_session_svs_only:
+rule convert_reference:
     input:
-        unpack(lambda w: convert_input(w, with_reference=False)),
+        unpack(reference_input),
     output:
-        svs="results/converted/{pid}/{sid}/{pid}_{sid}_svs.nii.gz",
-        svs_summary="results/converted/{pid}/{sid}/{pid}_{sid}_svs.json",
+        nifti="results/converted/{pid}/{sid}/{pid}_{sid}_mrsref.nii.gz",
+        summary="results/converted/{pid}/{sid}/{pid}_{sid}_mrsref.json",
     log:
-        "results/logs/convert/{pid}_{sid}.log",
+        "results/logs/convert/{pid}_{sid}_mrsref.log",
     benchmark:
-        "results/benchmarks/convert/{pid}_{sid}.tsv"
+        "results/benchmarks/convert/{pid}_{sid}_mrsref.tsv"
     conda:
         "../../envs/convert.yaml"
     params:
         settings=config["convert"],
-        require_transients=True,
+        role="mrsref",
     script:
         "../scripts/convert.py"
 

@@ -3,7 +3,7 @@
 
 rule reporting_tables:
     input:
-        participants=str(DATASET / "participants.tsv"),
+        tables=dataset_tables(),
         clinical="results/tables/clinical.tsv",
         glx="results/tables/glx_timecourse.tsv",
         acquisition="results/converted/acquisition_parameters.tsv",
@@ -30,6 +30,7 @@ rule reporting_tables:
     conda:
         "../../envs/stats.yaml"
     params:
+        dataset=str(DATASET),
         config=config,
     script:
         "../scripts/reporting_tables.py"
@@ -55,11 +56,10 @@ rule notebook_findings:
         "../../envs/figures.yaml"
     params:
         parameters=lambda wildcards, input, output: {
-            "package_root": package_root(),
             "glx_timecourse": input.glx,
             "clinical": input.clinical,
             "findings": input.findings,
-            "figures_dir": str(Path(output.figures[0]).parent),
+            "figures": figure_files(output.figures),
             "simulated": bool(truth_dir()),
         },
     script:
@@ -70,8 +70,8 @@ rule notebook_quality:
     input:
         notebook=workflow_file("workflow/notebooks/quality.ipynb"),
         glx="results/tables/glx_timecourse.tsv",
-        transients=[f"results/preproc/{p}/{s}/transients_qc.tsv" for p, s in SESSIONS],
-        blocks=[f"results/preproc/{p}/{s}/blocks.nii.gz" for p, s in SESSIONS],
+        transients=per_session(PREPROC_OUTPUTS["transients"]),
+        blocks=per_session(PREPROC_OUTPUTS["blocks"]),
         basis=basis_file(),
         table1="results/tables/table1.tsv",
         flow="results/tables/participant_flow.tsv",
@@ -91,9 +91,9 @@ rule notebook_quality:
         "../../envs/figures.yaml"
     params:
         parameters=lambda wildcards, input, output: {
-            "package_root": package_root(),
             "glx_timecourse": input.glx,
-            "preproc_root": str(Path(input.blocks[0]).parents[2]),
+            "blocks": by_session(input.blocks),
+            "transients": by_session(input.transients),
             "basis": input.basis,
             "fit_settings": fit_settings(),
             "qc": qc_limits(config["qc"], config["preprocess"]),
@@ -101,7 +101,7 @@ rule notebook_quality:
             "flow_summary": input.flow_summary,
             "flow": input.flow,
             "mrsinmrs": input.mrsinmrs,
-            "figures_dir": str(Path(output.figures[0]).parent),
+            "figures": figure_files(output.figures),
             "simulated": bool(truth_dir()),
         },
     script:

@@ -5,41 +5,12 @@ sensitivity analysis without linewidth matching; one process does both to save s
 """
 
 
-# Dynamic mode (fit.settings.mode: dynamic) reads the block table (phases) and adds
-# per-session response estimates and a figure; block mode's inputs and outputs are unchanged.
-DYNAMIC_FIT = fit_settings().get("mode") == "dynamic"
-DYNAMIC_FIT_INPUTS = (
-    {"block_table": "results/preproc/{pid}/{sid}/blocks.tsv"} if DYNAMIC_FIT else {}
-)
-DYNAMIC_FIT_OUTPUTS = (
-    {
-        "response": "results/fit/{pid}/{sid}/response.tsv",
-        "dynamic_figure": "results/fit/{pid}/{sid}/dynamic.png",
-    }
-    if DYNAMIC_FIT
-    else {}
-)
-
-
 rule fit_session:
     input:
-        blocks="results/preproc/{pid}/{sid}/blocks.nii.gz",
-        unmatched="results/preproc/{pid}/{sid}/blocks_unmatched.nii.gz",
-        basis=basis_file(),
-        **DYNAMIC_FIT_INPUTS,
+        unpack(fit_input),
     output:
-        fit="results/fit/{pid}/{sid}/fit.tsv",
-        ratios="results/fit/{pid}/{sid}/ratios.tsv",
-        qc="results/fit/{pid}/{sid}/fit_qc.tsv",
-        figure=report(
-            "results/fit/{pid}/{sid}/fit.png",
-            caption="../report/fit.rst",
-            category="Spectral fitting",
-            labels={"participant": "{pid}", "session": "{sid}"},
-        ),
-        unmatched_ratios="results/fit_unmatched/{pid}/{sid}/ratios.tsv",
-        unmatched_qc="results/fit_unmatched/{pid}/{sid}/fit_qc.tsv",
-        **DYNAMIC_FIT_OUTPUTS,
+        **fit_outputs("results/fit/{pid}/{sid}", report_figure=True),
+        **fit_outputs("results/fit_unmatched/{pid}/{sid}", prefix="unmatched_"),
     log:
         "results/logs/fit/{pid}_{sid}.log",
     benchmark:
@@ -67,6 +38,8 @@ rule glx_timecourse:
     conda:
         "../../envs/stats.yaml"
     params:
+        dataset=str(DATASET),
+        sessions=SESSIONS,
         qc=qc_limits(config["qc"], config["preprocess"]),
         truth=truth_dir(),
     script:

@@ -1,29 +1,10 @@
-"""Per-session preprocessing into QC'd time-block spectra (one job per session)."""
-
-
-ruleorder: preprocess_session > preprocess_session_svs_only
+"""Per-session preprocessing into QC'd time-block spectra (one job per session; the water
+reference is an input only for sessions that have one)."""
 
 
 rule preprocess_session:
     input:
-        unpack(lambda w: preprocess_input(w, with_reference=True)),
-    output:
-        **PREPROC_OUTPUTS,
-    log:
-        "results/logs/preprocess/{pid}_{sid}.log",
-    benchmark:
-        "results/benchmarks/preprocess/{pid}_{sid}.tsv"
-    conda:
-        "../../envs/spectra.yaml"
-    params:
-        settings=config["preprocess"],
-    script:
-        "../scripts/preprocess.py"
-
-
-rule preprocess_session_svs_only:
-    input:
-        unpack(lambda w: preprocess_input(w, with_reference=False)),
+        unpack(preprocess_input),
     output:
         **PREPROC_OUTPUTS,
     log:

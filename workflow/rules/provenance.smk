@@ -19,9 +19,9 @@ rule provenance:
     conda:
         "../../envs/simulate.yaml"
     params:
-        dataset=lambda wildcards, input: str(Path(input.dataset[0]).parent),
+        dataset=str(DATASET),
         config=sanitised_config(),
-        repo=lambda wildcards, input: str(Path(input.workflow[0]).parent),
+        repo=workflow.basedir,
     script:
         "../scripts/provenance.py"
 
@@ -36,6 +36,7 @@ rule privacy_check:
     conda:
         "../../envs/simulate.yaml"
     params:
+        results="results",
         dataset=str(DATASET),
         repository=repository_path(),
     script:

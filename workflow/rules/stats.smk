@@ -21,6 +21,7 @@ rule stats:
         "../../envs/stats.yaml"
     params:
         settings=config["stats"],
+        models=list(config["stats"]["models"]),
         spectral_model=spectral_model(),
         truth=truth_dir(),
     script:

@@ -1,7 +1,5 @@
 """Snakemake entry point: acquisition-parameter table and cross-session consistency check."""
 
-import _bootstrap  # noqa: F401
-
 from fmrstrial.convert import summarise_conversions
 from fmrstrial.smk import logged
 

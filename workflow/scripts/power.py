@@ -1,18 +1,12 @@
 """Snakemake entry point: power curves and sample sizes for the next trial."""
 
-from pathlib import Path
-
-import _bootstrap  # noqa: F401
-
 from fmrstrial.power import resolve
 from fmrstrial.power.command import run_power
 from fmrstrial.smk import logged
 
 with logged(snakemake.log[0]):
-    out = snakemake.output
     run_power(
         resolve(dict(snakemake.params.settings)),
         {test: snakemake.input.get(test) for test in ("glx", "madrs")},
-        Path(out.table).parent,
-        Path(out.png).parent,
+        snakemake.output,
     )

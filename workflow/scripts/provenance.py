@@ -1,7 +1,5 @@
 """Snakemake entry point: write the provenance manifest."""
 
-import _bootstrap  # noqa: F401
-
 from fmrstrial.provenance import write_manifest
 from fmrstrial.smk import logged
 

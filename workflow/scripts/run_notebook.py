@@ -1,9 +1,5 @@
 """Snakemake entry point: execute a figure notebook with papermill and render it to HTML."""
 
-from pathlib import Path
-
-import _bootstrap  # noqa: F401
-
 from fmrstrial.notebooks import run_notebook
 from fmrstrial.smk import logged
 
@@ -13,5 +9,4 @@ with logged(snakemake.log[0]):
         snakemake.output.notebook,
         snakemake.output.html,
         dict(snakemake.params.parameters),
-        cwd=Path(snakemake.output.notebook).resolve().parents[2],
     )

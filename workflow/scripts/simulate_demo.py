@@ -1,7 +1,5 @@
 """Snakemake entry point: simulate the demo dataset."""
 
-import _bootstrap  # noqa: F401
-
 from fmrstrial.simulate import resolve, simulate_trial
 from fmrstrial.smk import logged
 

@@ -1,7 +1,5 @@
 """Snakemake entry point: validate the dataset and write a JSON summary."""
 
-import _bootstrap  # noqa: F401
-
 from fmrstrial.dataset import validation_report
 from fmrstrial.smk import logged
 

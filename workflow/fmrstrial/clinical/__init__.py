@@ -4,7 +4,8 @@ Public API::
 
     load_scales()                       -> {scale_id: Scale}   (workflow/resources/scales/*.yaml)
     score_dataset(dataset_dir, rules)   -> ClinicalScores      (long, wide, madrs, record, MI)
-    write_outputs(scores, out_dir)      -> {name: path}        (clinical*.tsv)
+    write_tables(scores, paths)         (clinical*.tsv, each to its path)
+    write_outputs(scores, out_dir)      -> {name: path}        (the same into one folder)
     rubin_pool(estimates, variances)    -> PooledEstimate      (Rubin's rules, Barnard-Rubin df)
 
 The command ``fmrstrial score DATASET --out DIR [--config YAML]`` runs the same steps.
@@ -14,7 +15,7 @@ from .core import ClinicalScores, score_dataset
 from .rubin import PooledEstimate, rubin_pool
 from .rules import DEFAULT_RULES, merge_rules
 from .scales import SCALE_ORDER, TIMEPOINTS, Scale, ScoreRule, load_scales
-from .tables import OUTPUT_FILES, write_outputs
+from .tables import OUTPUT_FILES, write_outputs, write_tables
 
 __all__ = [
     "DEFAULT_RULES",
@@ -30,4 +31,5 @@ __all__ = [
     "rubin_pool",
     "score_dataset",
     "write_outputs",
+    "write_tables",
 ]

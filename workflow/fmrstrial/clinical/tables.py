@@ -130,14 +130,18 @@ def to_tsv(frame: pd.DataFrame, float_columns: list[str] | None = None) -> str:
 
 
 def write_outputs(scores, out_dir: str | os.PathLike) -> dict[str, Path]:
-    """Write the clinical tables into ``out_dir`` (each file atomically); returns the paths.
+    """`write_tables` into ``out_dir`` with the names of OUTPUT_FILES; returns the paths."""
+    paths = {key: Path(out_dir) / name for key, name in OUTPUT_FILES.items()}
+    write_tables(scores, paths)
+    return paths
 
-    clinical.tsv (long), clinical_wide.tsv, clinical_madrs.tsv (per-session MADRS change and
-    response), clinical_imputation.tsv (what was prorated / imputed / set missing) and
-    clinical_mi.tsv (the m completed long tables stacked, column ``imputation``; header only
-    when no scale is multiply imputed).
-    """
-    out_dir = Path(out_dir)
+
+def write_tables(scores, paths: dict[str, str | os.PathLike]) -> None:
+    """Write the clinical tables (each file atomically) to paths[key] for every key of
+    OUTPUT_FILES: long (clinical.tsv), wide, madrs (per-session MADRS change and response),
+    imputation_record (what was prorated / imputed / set missing) and imputations (the m
+    completed long tables stacked, column ``imputation``; header only when no scale is
+    multiply imputed)."""
     long_columns = list(scores.long.columns)
     mi = (
         pd.concat(scores.imputations, ignore_index=True)
@@ -151,8 +155,5 @@ def write_outputs(scores, out_dir: str | os.PathLike) -> dict[str, Path]:
         "imputation_record": to_tsv(scores.imputation_record, []),
         "imputations": to_tsv(mi, ["score"]),
     }
-    paths = {}
     for key, text in texts.items():
-        paths[key] = out_dir / OUTPUT_FILES[key]
         write_text(paths[key], text)
-    return paths

@@ -327,3 +327,41 @@ def summarise_conversions(
     write_tsv(differences, out_differences)
     if problems:
         raise InputError(problems)
+
+
+def _source_arg(source):
+    """A file path, or the files of a one-file-per-transient series (any sequence)."""
+    return source if isinstance(source, str | os.PathLike) else [str(p) for p in source]
+
+
+def convert_svs(source, basis_path, out_path, summary_path, settings=None, labels=None) -> dict:
+    """The workflow's metabolite conversion: individual transients required (fMRS), NAA and
+    basis checks; writes `out_path` (NIfTI-MRS) and `summary_path` (JSON); returns the
+    summary with its notes."""
+    return convert_acquisition(
+        _source_arg(source),
+        out_path,
+        role="svs",
+        settings=settings,
+        basis_path=basis_path,
+        labels=labels,
+        summary_path=summary_path,
+        require_transients=True,
+    )
+
+
+def convert_reference(
+    source, svs_summary, out_path, summary_path, settings=None, labels=None
+) -> dict:
+    """The workflow's water-reference conversion, brought to the dwell time (s) and points
+    of the session's converted metabolite data (read from its summary JSON `svs_summary`)."""
+    svs = json.loads(Path(svs_summary).read_text(encoding="utf-8"))
+    return convert_acquisition(
+        _source_arg(source),
+        out_path,
+        role="mrsref",
+        settings=settings,
+        labels=labels,
+        summary_path=summary_path,
+        match=(float(svs["dwell_s"]), int(svs["n_points"])),
+    )

@@ -58,16 +58,18 @@ def preview_png(fig, dpi: int = 110) -> bytes:
 
 def save(fig, out_dir: str | os.PathLike, stem: str) -> list[Path]:
     """Save `fig` as <stem>.png (300 dpi) and <stem>.pdf in out_dir; returns both paths."""
+    paths = [Path(out_dir) / f"{stem}.{ext}" for ext in ("png", "pdf")]
+    save_as(fig, *paths)
+    return paths
+
+
+def save_as(fig, png: str | os.PathLike, pdf: str | os.PathLike) -> None:
+    """Save `fig` to `png` (300 dpi) and `pdf` without timestamps (byte-reproducible)."""
     os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
-    out_dir = Path(out_dir)
-    paths = []
-    for ext, metadata in (
-        ("png", {"Software": None}),
-        ("pdf", {"Creator": None, "Producer": None, "CreationDate": None}),
+    for path, ext, metadata in (
+        (png, "png", {"Software": None}),
+        (pdf, "pdf", {"Creator": None, "Producer": None, "CreationDate": None}),
     ):
-        path = out_dir / f"{stem}.{ext}"
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format=ext, metadata=metadata, dpi=300)
-        paths.append(path)
     plt.close(fig)
-    return paths

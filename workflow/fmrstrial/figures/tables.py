@@ -1,10 +1,17 @@
-"""Reporting tables: Table 1 (demographics and baseline scores by sequence)."""
+"""Reporting tables: Table 1 (demographics and baseline scores by sequence), the
+participant flow (sessions and blocks kept or excluded, with reasons) and its summary, and
+the MRSinMRS checklist table (acquisition, processing and quality of the spectra)."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ..dataset import sessions_table
+from ..io.tables import read_tsv, write_tsv
 from ..timecourse import qc_limits
 
 BASELINE_SCORES = (
@@ -247,3 +254,20 @@ def mrsinmrs(
         ),
     ]
     return pd.DataFrame(rows, columns=["section", "item", "value"])
+
+
+def write_reporting_tables(dataset, inputs, outputs, config: dict) -> None:
+    """The reporting_tables step. inputs: clinical, glx (time course), acquisition
+    (acquisition_parameters.tsv) and manifest (provenance JSON, for software versions);
+    outputs: table1, flow, flow_summary, mrsinmrs (TSV paths). The dataset folder gives
+    participants and sessions (validated)."""
+    participants = read_tsv(Path(dataset) / "participants.tsv")
+    clinical = read_tsv(inputs["clinical"])
+    glx = read_tsv(inputs["glx"])
+    write_tsv(table1(participants, clinical), outputs["table1"])
+    flow = participant_flow(participants, sessions_table(dataset), glx, clinical)
+    write_tsv(flow, outputs["flow"])
+    write_tsv(flow_summary(flow), outputs["flow_summary"])
+    versions = json.loads(Path(inputs["manifest"]).read_text(encoding="utf-8"))["versions"]
+    acquisition = read_tsv(inputs["acquisition"])
+    write_tsv(mrsinmrs(acquisition, glx, config, versions), outputs["mrsinmrs"])

@@ -2,7 +2,7 @@
 
 API
     fit_spectrum(fid, dwell_s, cf_mhz, basis, settings) -> FitResult   one FID
-    fit_file(in_path, basis_path, out_dir, settings)                   every block of a file,
+    fit_file(in_path, basis_path, outputs, settings)                   every block of a file,
                                                                        writes tables + figure
     fit_data(data, basis, settings)                                    the same for MRSData
     prepare_basis(basis, n_points, dwell_s, cf_mhz, settings)          components on a grid
@@ -47,13 +47,14 @@ Method (modules in brackets)
 
 from .basis_setup import FitBasis, prepare_basis
 from .core import FitResult, fit_spectrum
-from .run import fit_data, fit_file
+from .run import FitOutputs, fit_data, fit_file
 from .settings import DEFAULTS, DESCRIPTIONS, resolve_settings
 
 __all__ = [
     "DEFAULTS",
     "DESCRIPTIONS",
     "FitBasis",
+    "FitOutputs",
     "FitResult",
     "fit_data",
     "fit_file",

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 from ..io.config import load_section
-from .run import fit_file
+from .run import FitOutputs, fit_file
+from .settings import resolve_settings
 
 
 def load_settings(path: str | None) -> dict:
@@ -19,13 +21,17 @@ def load_settings(path: str | None) -> dict:
 def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     if args.config:
-        from .settings import resolve_settings
-
         settings = resolve_settings(settings, source=args.config)
     if args.dynamic:
         settings = {**(settings or {}), "mode": "dynamic"}
+    dynamic = resolve_settings(settings)["mode"] == "dynamic"
+    block_table = args.block_table
+    beside = Path(args.input).parent / "blocks.tsv"
+    if dynamic and block_table is None and beside.exists():
+        block_table = beside
+    out = FitOutputs.in_folder(args.out, dynamic=dynamic)
     start = time.perf_counter()
-    fits = fit_file(args.input, args.basis, args.out, settings, block_table=args.block_table)
+    fits = fit_file(args.input, args.basis, out, settings, block_table=block_table)
     n_ok = sum(r.converged for _, r in fits)
     print(
         f"fitted {len(fits)} block(s) of {args.input} ({n_ok} converged) into {args.out} "

@@ -4,15 +4,17 @@ Blocks are the entries along DIM_DYN (a spectrum without a dynamic dimension is 
 Any other higher dimension with more than one entry (coils, edit conditions, ...) is an
 error: the fit expects coil-combined, preprocessed block spectra.
 
-Outputs in `out_dir`: fit.tsv, ratios.tsv, fit_qc.tsv (with fit.json, ratios.json and
-fit_qc.json describing their columns) and fit.png. With the setting `mode: dynamic` the
+Outputs (`FitOutputs`, paths chosen by the caller): the fit, ratio and QC tables with JSON
+sidecars describing their columns, and a figure. With the setting `mode: dynamic` the
 blocks are fitted jointly (`fmrstrial.fit.dynamic`); the same tables then hold the joint
-fit's per-block values, and response.tsv (+ response.json) and dynamic.png are added.
+fit's per-block values, and the response table (+ sidecar) and its figure are added when
+their paths are given.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -182,49 +184,94 @@ def fit_data_dynamic(
 COMPARE_MAX_BLOCKS = 16
 
 
-def write_outputs(fits: list[tuple[int, FitResult]], out_dir: Path, title: str = "") -> None:
-    """Write the three tables, their sidecars and the figure into out_dir."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_text(out_dir / "fit.tsv", tsv_text(fit_table(fits), FLOAT_FORMAT))
-    write_text(out_dir / "ratios.tsv", tsv_text(ratio_table(fits), FLOAT_FORMAT))
-    write_text(out_dir / "fit_qc.tsv", tsv_text(qc_table(fits), FLOAT_FORMAT))
-    write_text(out_dir / "fit.json", json_text(FIT_COLUMNS))
-    write_text(out_dir / "ratios.json", json_text(RATIO_COLUMNS))
-    write_text(out_dir / "fit_qc.json", json_text(qc_columns(fits)))
-    plot_fits(fits, out_dir / "fit.png", title)
+@dataclass(frozen=True)
+class FitOutputs:
+    """Paths of the files one fit writes. The names are those of the fit rule's outputs;
+    the dynamic-mode files are optional (None: not written)."""
+
+    fit: str | os.PathLike
+    fit_sidecar: str | os.PathLike
+    ratios: str | os.PathLike
+    ratios_sidecar: str | os.PathLike
+    qc: str | os.PathLike
+    qc_sidecar: str | os.PathLike
+    figure: str | os.PathLike
+    response: str | os.PathLike | None = None
+    response_sidecar: str | os.PathLike | None = None
+    dynamic_figure: str | os.PathLike | None = None
+
+    @classmethod
+    def from_mapping(cls, paths, prefix: str = "") -> FitOutputs:
+        """The fields found in `paths` (a mapping or Snakemake's output) as `prefix + name`."""
+        keys = set(paths.keys())
+        return cls(
+            **{f.name: paths[prefix + f.name] for f in fields(cls) if prefix + f.name in keys}
+        )
+
+    @classmethod
+    def in_folder(cls, folder: str | os.PathLike, dynamic: bool = False) -> FitOutputs:
+        """The command line's layout: fit.tsv, fit.json, ratios.tsv, ratios.json,
+        fit_qc.tsv, fit_qc.json, fit.png (+ response.tsv, response.json, dynamic.png)."""
+        d = Path(folder)
+        extra = {}
+        if dynamic:
+            extra = dict(
+                response=d / "response.tsv",
+                response_sidecar=d / "response.json",
+                dynamic_figure=d / "dynamic.png",
+            )
+        return cls(
+            fit=d / "fit.tsv",
+            fit_sidecar=d / "fit.json",
+            ratios=d / "ratios.tsv",
+            ratios_sidecar=d / "ratios.json",
+            qc=d / "fit_qc.tsv",
+            qc_sidecar=d / "fit_qc.json",
+            figure=d / "fit.png",
+            **extra,
+        )
+
+
+def write_outputs(fits: list[tuple[int, FitResult]], out: FitOutputs, title: str = "") -> None:
+    """Write the three tables, their sidecars and the figure."""
+    write_text(out.fit, tsv_text(fit_table(fits), FLOAT_FORMAT))
+    write_text(out.ratios, tsv_text(ratio_table(fits), FLOAT_FORMAT))
+    write_text(out.qc, tsv_text(qc_table(fits), FLOAT_FORMAT))
+    write_text(out.fit_sidecar, json_text(FIT_COLUMNS))
+    write_text(out.ratios_sidecar, json_text(RATIO_COLUMNS))
+    write_text(out.qc_sidecar, json_text(qc_columns(fits)))
+    plot_fits(fits, out.figure, title)
 
 
 def fit_file(
     in_path: str | os.PathLike,
     basis_path: str | os.PathLike,
-    out_dir: str | os.PathLike,
+    out: FitOutputs,
     settings: dict | None = None,
     block_table: str | os.PathLike | None = None,
 ) -> list[tuple[int, FitResult]]:
     """Fit every block of the NIfTI-MRS file `in_path` with the basis set at `basis_path`
-    (LCModel .BASIS or FSL-MRS JSON directory) and write the outputs into `out_dir`.
+    (LCModel .BASIS or FSL-MRS JSON directory) and write the outputs `out`.
 
     block_table: table with a 'phase' column per block (blocks.tsv of preprocessing), used
-    in dynamic mode only; None: blocks.tsv beside `in_path` if it exists.
+    in dynamic mode only (None: every block is in one phase).
     Returns the (block, FitResult) list. InputError (naming the file) for unreadable data,
     unsupported dimensions, or a basis that does not match the data."""
     source = str(in_path)
     data = read_nifti_mrs(in_path)
     basis = read_basis(basis_path)
     if resolve_settings(settings)["mode"] == "dynamic":
-        return _fit_file_dynamic(data, basis, settings, source, block_table, Path(out_dir))
+        return _fit_file_dynamic(data, basis, settings, source, block_table, out)
     fits = fit_data(data, basis, settings, source)
-    write_outputs(fits, Path(out_dir), title=Path(in_path).name)
+    write_outputs(fits, out, title=Path(in_path).name)
     return fits
 
 
-def _fit_file_dynamic(data, basis, settings, source, block_table, out_dir: Path):
+def _fit_file_dynamic(data, basis, settings, source, block_table, out: FitOutputs):
     from .dynamic_design import read_block_phases
     from .dynamic_plot import plot_dynamic
     from .dynamic_response import RESPONSE_COLUMNS, response_table
 
-    if block_table is None and (Path(source).parent / "blocks.tsv").exists():
-        block_table = Path(source).parent / "blocks.tsv"
     phases = read_block_phases(block_table) if block_table is not None else None
     n_blocks = blocks_of(data, source).shape[1]
     if phases is not None and len(phases) != n_blocks:
@@ -237,10 +284,12 @@ def _fit_file_dynamic(data, basis, settings, source, block_table, out_dir: Path)
     settings = resolve_settings(settings)
     title = Path(source).name
     fits = sorted(dyn.fits + dyn.empty, key=lambda item: item[0])
-    write_outputs(fits, out_dir, title=f"{title} (dynamic fit)")
+    write_outputs(fits, out, title=f"{title} (dynamic fit)")
     fitted_phases = None if phases is None else [phases[j] for j, _ in dyn.fits]
-    table = response_table(dyn, settings, fitted_phases)
-    write_text(out_dir / "response.tsv", tsv_text(table, FLOAT_FORMAT))
-    write_text(out_dir / "response.json", json_text(RESPONSE_COLUMNS))
-    plot_dynamic(dyn, out_dir / "dynamic.png", fitted_phases, title, settings)
+    if out.response is not None:
+        table = response_table(dyn, settings, fitted_phases)
+        write_text(out.response, tsv_text(table, FLOAT_FORMAT))
+        write_text(out.response_sidecar, json_text(RESPONSE_COLUMNS))
+    if out.dynamic_figure is not None:
+        plot_dynamic(dyn, out.dynamic_figure, fitted_phases, title, settings)
     return fits

@@ -5,21 +5,27 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..figures.style import save
+from ..figures.style import save_as
 from ..io.config import load_section
 from .plot import power_curve
-from .run import compute, load_params, write_outputs
+from .run import OUTPUT_FILES, compute, load_params, write_outputs
 from .settings import resolve
 
 
-def run_power(
-    settings: dict, models: dict, out_dir, figures_dir=None, stem: str = "power_curve"
-) -> list[Path]:
-    """Compute everything and write the tables (out_dir) and the figure (figures_dir)."""
+def run_power(settings: dict, models: dict, paths: dict) -> None:
+    """Compute everything and write paths[key] for key in run.OUTPUT_FILES plus the figure
+    (paths['png'], paths['pdf'])."""
     res = compute(settings, load_params(settings, models))
-    write_outputs(res, out_dir)
+    write_outputs(res, paths)
+    save_as(power_curve(res.table, res.sample_sizes), paths["png"], paths["pdf"])
+
+
+def output_paths(out_dir, figures_dir=None, stem: str = "power_curve") -> dict[str, Path]:
+    """The command line's layout: OUTPUT_FILES in out_dir, <stem>.png/.pdf in figures_dir
+    (default out_dir)."""
     figures = Path(figures_dir) if figures_dir else Path(out_dir)
-    return save(power_curve(res.table, res.sample_sizes), figures, stem)
+    paths = {key: Path(out_dir) / name for key, name in OUTPUT_FILES.items()}
+    return {**paths, "png": figures / f"{stem}.png", "pdf": figures / f"{stem}.pdf"}
 
 
 def model_paths(settings: dict, stats_dir=None, **explicit) -> dict:
@@ -43,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         overrides = {**overrides, "n_sim": args.n_sim}
     settings = resolve(overrides)
     models = model_paths(settings, args.stats_dir, glx=args.glx_model, madrs=args.madrs_model)
-    run_power(settings, models, args.out, args.figures)
+    run_power(settings, models, output_paths(args.out, args.figures))
     print(f"wrote {Path(args.out) / 'power.tsv'} and {Path(args.out) / 'sample_size.tsv'}")
     return 0
 

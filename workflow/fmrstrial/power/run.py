@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -290,10 +289,18 @@ def summary_text(res: PowerResults) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_outputs(res: PowerResults, out_dir: str | os.PathLike) -> None:
-    """power.tsv, sample_size.tsv, assumptions.json and summary.txt in ``out_dir``."""
-    out = Path(out_dir)
-    write_tsv(res.table, out / "power.tsv", float_format="%.6g")
-    write_tsv(res.sample_sizes, out / "sample_size.tsv", float_format="%.6g")
-    write_json(assumptions(res), out / "assumptions.json")
-    write_text(out / "summary.txt", summary_text(res))
+#: Files written by `write_outputs` (key -> name in the command line's output folder).
+OUTPUT_FILES = {
+    "table": "power.tsv",
+    "sample_size": "sample_size.tsv",
+    "assumptions": "assumptions.json",
+    "summary": "summary.txt",
+}
+
+
+def write_outputs(res: PowerResults, paths: dict[str, str | os.PathLike]) -> None:
+    """The power table, sample sizes, assumptions and summary to paths[key] (OUTPUT_FILES)."""
+    write_tsv(res.table, paths["table"], float_format="%.6g")
+    write_tsv(res.sample_sizes, paths["sample_size"], float_format="%.6g")
+    write_json(assumptions(res), paths["assumptions"])
+    write_text(paths["summary"], summary_text(res))

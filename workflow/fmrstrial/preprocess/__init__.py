@@ -5,13 +5,14 @@ Public API: `preprocess_session`, `PreprocessResult`, `DEFAULTS`, `DESCRIPTIONS`
 `resolve_settings`, `run_session`.
 """
 
-from .command import run_session
+from .command import PreprocessOutputs, run_session
 from .session import PreprocessResult, preprocess_session
 from .settings import DEFAULTS, DESCRIPTIONS, load_settings, resolve_settings
 
 __all__ = [
     "DEFAULTS",
     "DESCRIPTIONS",
+    "PreprocessOutputs",
     "PreprocessResult",
     "load_settings",
     "preprocess_session",

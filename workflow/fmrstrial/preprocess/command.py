@@ -1,74 +1,90 @@
 """`fmrstrial preprocess`: preprocess one fMRS session into QC'd time-block spectra.
 
-Writes into DIR: blocks.nii.gz (NIfTI-MRS, DIM_DYN = block), blocks_unmatched.nii.gz (the
-same before linewidth matching, for the sensitivity analysis), blocks.tsv (block times and
-transient counts), transients_qc.tsv (per-transient frequency, phase, exclusion),
-blocks_qc.tsv + blocks_qc.json (per-block QC and column definitions) and qc.png. Every
-result is computed before anything is written; the files are written to a temporary
-folder inside DIR and moved into place one by one, so an error leaves no partial file.
+Writes (`PreprocessOutputs`; the command line puts them into one folder DIR): blocks.nii.gz
+(NIfTI-MRS, DIM_DYN = block), blocks_unmatched.nii.gz (the same before linewidth matching,
+for the sensitivity analysis), blocks.tsv (block times and transient counts),
+transients_qc.tsv (per-transient frequency, phase, exclusion), blocks_qc.tsv +
+blocks_qc.json (per-block QC and column definitions) and qc.png. Every result is computed
+before anything is written, and each file is written to a temporary name and renamed, so
+an error leaves no partial file.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import tempfile
 import time
+from dataclasses import dataclass, fields
 from pathlib import Path
 
+from ..io.atomic import atomic_path, write_text
 from ..io.nifti_mrs import read_nifti_mrs, write_nifti_mrs
 from ..io.tables import json_text, tsv_text
 from .plot import qc_figure_png
 from .session import PreprocessResult, preprocess_session
 from .settings import load_settings
 
-OUTPUTS = (
-    "blocks.nii.gz",
-    "blocks_unmatched.nii.gz",
-    "blocks.tsv",
-    "transients_qc.tsv",
-    "blocks_qc.tsv",
-    "blocks_qc.json",
-    "qc.png",
-)
+
+@dataclass(frozen=True)
+class PreprocessOutputs:
+    """Paths of the files one session's preprocessing writes (names as in the rule)."""
+
+    blocks: str | os.PathLike
+    unmatched: str | os.PathLike
+    table: str | os.PathLike
+    transients: str | os.PathLike
+    qc: str | os.PathLike
+    qc_json: str | os.PathLike
+    figure: str | os.PathLike
+
+    @classmethod
+    def from_mapping(cls, paths) -> PreprocessOutputs:
+        """From a mapping with these names (e.g. Snakemake's output)."""
+        return cls(**{f.name: paths[f.name] for f in fields(cls)})
+
+    @classmethod
+    def in_folder(cls, folder: str | os.PathLike) -> PreprocessOutputs:
+        """The command line's layout (file names in the module docstring)."""
+        d = Path(folder)
+        return cls(
+            blocks=d / "blocks.nii.gz",
+            unmatched=d / "blocks_unmatched.nii.gz",
+            table=d / "blocks.tsv",
+            transients=d / "transients_qc.tsv",
+            qc=d / "blocks_qc.tsv",
+            qc_json=d / "blocks_qc.json",
+            figure=d / "qc.png",
+        )
 
 
-def write_outputs(result: PreprocessResult, out_dir: str | os.PathLike, title: str) -> None:
-    """Write the step's files into `out_dir` (see module docstring)."""
-    out = Path(out_dir)
+def write_outputs(result: PreprocessResult, out: PreprocessOutputs, title: str) -> None:
+    """Write the step's files (see module docstring)."""
     texts = {
-        "blocks.tsv": tsv_text(result.block_table),
-        "transients_qc.tsv": tsv_text(result.transients),
-        "blocks_qc.tsv": tsv_text(result.qc),
-        "blocks_qc.json": json_text(result.qc_sidecar),
+        out.table: tsv_text(result.block_table),
+        out.transients: tsv_text(result.transients),
+        out.qc: tsv_text(result.qc),
+        out.qc_json: json_text(result.qc_sidecar),
     }
     png = qc_figure_png(result, title)
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".preprocess.", suffix=".tmp", dir=out))
-    try:
-        write_nifti_mrs(tmp / "blocks.nii.gz", result.blocks)
-        # the same blocks before linewidth matching (sensitivity analysis)
-        unmatched = result.blocks.with_fids(result.unmatched)
-        unmatched.header["ProcessingApplied"] = [
-            {**step, "Details": step["Details"] + "; before linewidth matching"}
-            for step in unmatched.header.get("ProcessingApplied", [])
-        ]
-        write_nifti_mrs(tmp / "blocks_unmatched.nii.gz", unmatched)
-        for name, text in texts.items():
-            (tmp / name).write_text(text, encoding="utf-8", newline="\n")
-        (tmp / "qc.png").write_bytes(png)
-        for name in OUTPUTS:
-            os.replace(tmp / name, out / name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    # the same blocks before linewidth matching (sensitivity analysis)
+    unmatched = result.blocks.with_fids(result.unmatched)
+    unmatched.header["ProcessingApplied"] = [
+        {**step, "Details": step["Details"] + "; before linewidth matching"}
+        for step in unmatched.header.get("ProcessingApplied", [])
+    ]
+    write_nifti_mrs(out.blocks, result.blocks)  # atomic, as every write below
+    write_nifti_mrs(out.unmatched, unmatched)
+    for path, text in texts.items():
+        write_text(path, text)
+    with atomic_path(out.figure) as tmp:
+        tmp.write_bytes(png)
 
 
 def run_session(
     svs_path: str | os.PathLike,
     ref_path: str | os.PathLike | None,
     infusion_start_s: float,
-    out_dir: str | os.PathLike,
+    out: PreprocessOutputs,
     settings: dict | None = None,
 ) -> PreprocessResult:
     """Read, preprocess and write one session; returns the result."""
@@ -86,14 +102,15 @@ def run_session(
     for suffix in (".nii.gz", ".nii"):
         if name.endswith(suffix):
             name = name[: -len(suffix)]
-    write_outputs(result, out_dir, title=name)
+    write_outputs(result, out, title=name)
     return result
 
 
 def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     start = time.perf_counter()
-    result = run_session(args.svs, args.ref, args.infusion_start, args.out, settings)
+    out = PreprocessOutputs.in_folder(args.out)
+    result = run_session(args.svs, args.ref, args.infusion_start, out, settings)
     qc = result.qc
     print(
         f"preprocessed {args.svs}: {result.session['n_transients']} transients, "

@@ -16,7 +16,6 @@ the statistics are n/a.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -293,12 +292,16 @@ def write_results(
     table: pd.DataFrame,
     docs: dict[str, dict],
     findings_path: str | os.PathLike,
-    model_dir: str | os.PathLike,
+    model_paths: dict[str, str | os.PathLike],
 ) -> None:
-    """findings.tsv (6 significant digits) and <model>.json files, each written atomically."""
+    """findings.tsv (6 significant digits) and each model's JSON (model_paths: model id ->
+    path; every model of `docs` needs one), each written atomically."""
+    missing = sorted(set(docs) - set(model_paths))
+    if missing:
+        raise ValueError(f"no output path for the model(s) {', '.join(missing)}")
     out = table.copy()
     out["ci_covers_truth"] = out["ci_covers_truth"].map({True: "true", False: "false", None: "n/a"})
     out["converged"] = out["converged"].map({True: "true", False: "false"})
     write_tsv(out, findings_path, float_format="%.6g")
     for model_id, doc in docs.items():
-        write_json(doc, Path(model_dir) / f"{model_id}.json")
+        write_json(doc, model_paths[model_id])

@@ -29,7 +29,36 @@ def compute(
     truth_dir=None,
     spectral_model=None,
 ) -> None:
-    """Load the tables, run the analyses, write findings.tsv and the model JSONs."""
+    """`write_findings` into one folder: findings.tsv and <model>.json."""
+    out_dir = Path(out_dir)
+    write_findings(
+        participants,
+        out_dir / "findings.tsv",
+        {model: out_dir / f"{model}.json" for model in settings["models"]},
+        settings,
+        glx=glx,
+        glx_unmatched=glx_unmatched,
+        clinical=clinical,
+        clinical_mi=clinical_mi,
+        truth_dir=truth_dir,
+        spectral_model=spectral_model,
+    )
+
+
+def write_findings(
+    participants,
+    findings,
+    model_paths: dict,
+    settings,
+    glx=None,
+    glx_unmatched=None,
+    clinical=None,
+    clinical_mi=None,
+    truth_dir=None,
+    spectral_model=None,
+) -> None:
+    """Load the tables, run the analyses, write the findings table (`findings`) and each
+    model's JSON (model_paths: model id -> path)."""
     inputs = load_inputs(participants, glx, glx_unmatched, clinical, clinical_mi, truth_dir)
     try:
         table, docs = run_analyses(inputs, settings, spectral_model)
@@ -40,8 +69,7 @@ def compute(
             + (f" (column '{field}')" if field else ""),
             file="config stats.models",
         ) from exc
-    out_dir = Path(out_dir)
-    write_results(table, docs, out_dir / "findings.tsv", out_dir)
+    write_results(table, docs, findings, model_paths)
 
 
 def run(args: argparse.Namespace) -> int:
