@@ -74,7 +74,7 @@ def resolve(
     label = label or f"{section} setting"
     schema = _load(section)
     if overrides is not None and not isinstance(overrides, Mapping):
-        raise InputError(f"{label} settings must be a mapping, got {overrides!r}", file=source)
+        raise InputError(f"{section} settings must be a mapping, got {overrides!r}", file=source)
     settings = defaults(section)
     for key, value in _lists(dict(overrides or {})).items():
         nested = "properties" in schema["properties"].get(key, {})
