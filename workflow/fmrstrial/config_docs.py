@@ -4,7 +4,8 @@ The sections ``preprocess``, ``fit.settings`` and ``qc`` are defined once, in
 ``fmrstrial/schemas/<section>.yaml``. Snakemake validates config.yaml against
 ``config/schemas/config.schema.yaml`` and fills in defaults there; a ``$ref`` to the package
 files validates but does not fill defaults (a referenced schema with its own ``$schema`` is
-validated by jsonschema's plain validator, not Snakemake's default-filling one), so the
+validated by jsonschema's plain validator, not Snakemake's default-filling one: see
+python-jsonschema/jsonschema#1341; without ``$schema`` Snakemake cannot load it), so the
 sections are copied in, and the key tables of ``config/README.md`` are generated the same way.
 
     python -m fmrstrial.config_docs          # rewrite the generated parts in place
