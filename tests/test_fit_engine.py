@@ -45,7 +45,7 @@ def test_settings_have_descriptions_and_validate():
     assert set(DESCRIPTIONS) == set(DEFAULTS)
     for key, text in DESCRIPTIONS.items():  # one sentence each (for the config schema)
         assert isinstance(text, str) and len(re.findall(r"[.!?](\s|$)", text)) == 1, key
-    with pytest.raises(InputError, match="unknown fit setting 'ppm_rnage'"):
+    with pytest.raises(InputError, match="fit setting 'ppm_rnage' is unknown"):
         resolve_settings({"ppm_rnage": [0.2, 4.0]}, source="cfg.yaml")
     with pytest.raises(InputError, match="cfg.yaml.*ppm_range"):
         resolve_settings({"ppm_range": [4.2, 0.2]}, source="cfg.yaml")

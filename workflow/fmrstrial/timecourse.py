@@ -16,13 +16,17 @@ with t_start_min*60 <= t < t_end_min*60.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from . import settings_schema
 from .io.tsv import read_tsv
+from .preprocess.settings import resolve_settings
 from .workflow_plan import check_simulator_truth
 
 TRUTH_COLUMNS = {
@@ -32,12 +36,28 @@ TRUTH_COLUMNS = {
     "expected_glu_tnaa": "expected_glu_tnaa",
 }
 
-QC_DEFAULTS = {
-    "max_glx_crlb_pct": 20.0,
-    "min_snr": 20.0,
-    "max_fwhm_hz": 12.8,
-    "max_residual_ratio": 1.5,
-}
+
+def qc_limits(
+    qc: Mapping[str, Any] | None = None,
+    preprocess: Mapping[str, Any] | None = None,
+    source: str = "config",
+) -> dict[str, float]:
+    """The block exclusion limits of the time course, each from its one config key.
+
+    `qc`: the config's ``qc`` section (max_glx_crlb_pct, %; max_residual_ratio, x noise SD);
+    `preprocess`: the ``preprocess`` section, whose NAA limits (qc_min_snr; qc_max_fwhm_hz,
+    Hz) preprocessing QC applies to the same blocks. Returns max_glx_crlb_pct, min_snr,
+    max_fwhm_hz, max_residual_ratio; InputError naming `source` for a bad value.
+    """
+    limits = settings_schema.resolve("qc", qc, source)
+    pre = resolve_settings(preprocess, source)
+    return {
+        "max_glx_crlb_pct": limits["max_glx_crlb_pct"],
+        "min_snr": pre["qc_min_snr"],
+        "max_fwhm_hz": pre["qc_max_fwhm_hz"],
+        "max_residual_ratio": limits["max_residual_ratio"],
+    }
+
 
 COLUMNS = [
     "participant_id",
@@ -120,7 +140,8 @@ def session_timecourse(
     qc: dict,
     truth_transients: str | os.PathLike | None = None,
 ) -> pd.DataFrame:
-    """Rows of one session. `session`: participant_id, session_id, condition, period, sex.
+    """Rows of one session. `session`: participant_id, session_id, condition, period, sex;
+    `qc`: the limits of `qc_limits`.
 
     Fit blocks are numbered from 0 in file order; they are matched to the preprocessing
     blocks by position.

@@ -10,6 +10,7 @@ from fmrstrial.paths import resource
 from fmrstrial.provenance import sanitised_config, workflow_files
 from fmrstrial.simulate.design import participant_label
 from fmrstrial.simulate.trial import mrs_paths
+from fmrstrial.timecourse import qc_limits
 from fmrstrial.clinical.scales import load_scales
 from fmrstrial.workflow_plan import dataset_was_simulated
 from fmrstrial.workflow_plan import present_scales as _present_scales
@@ -25,6 +26,12 @@ SIMULATE = config["demo"]["generate_if_missing"] and (
 )
 #: every scale with a definition in workflow/resources/scales/ (in output order)
 SCALES = list(load_scales())
+_undefined = [s for s in config["validation"]["required_scales"] if s not in SCALES]
+if _undefined:
+    raise WorkflowError(
+        f"config validation.required_scales: {', '.join(_undefined)} has no definition in "
+        f"workflow/resources/scales/ (defined: {', '.join(SCALES)})"
+    )
 
 
 def planned_sessions():

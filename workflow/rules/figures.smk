@@ -96,7 +96,7 @@ rule notebook_quality:
             "transients": by_session(input.transients),
             "basis": input.basis,
             "fit_settings": fit_settings(),
-            "qc": dict(config["qc"]),
+            "qc": qc_limits(config["qc"], config["preprocess"]),
             "table1": input.table1,
             "flow_summary": input.flow_summary,
             "flow": input.flow,

@@ -40,7 +40,7 @@ rule glx_timecourse:
     params:
         dataset=lambda wildcards, input: str(Path(input.participants).parent),
         sessions=SESSIONS,
-        qc=config["qc"],
+        qc=qc_limits(config["qc"], config["preprocess"]),
         truth=truth_dir(),
     script:
         "../scripts/glx_timecourse.py"

@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..timecourse import qc_limits
+
 BASELINE_SCORES = (
     ("madrs", "total", "MADRS total"),
     ("qids_sr16", "total", "QIDS-SR16 total"),
@@ -157,7 +159,8 @@ def mrsinmrs(
     """
     svs = acquisition[acquisition["role"] == "svs"]
     ref = acquisition[acquisition["role"] == "mrsref"]
-    pre, fit, qc = config["preprocess"], config["fit"], config["qc"]
+    pre, fit = config["preprocess"], config["fit"]
+    qc = qc_limits(config["qc"], pre)
     passed = glx[glx["qc_pass"].astype(str).str.lower().isin(["true", "1"])]
     steps = [
         "coil combination (whitened SVD / water-weighted)" if pre["coil_combination"] else "",

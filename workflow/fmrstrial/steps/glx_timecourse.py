@@ -18,7 +18,7 @@ import pandas as pd
 from ..dataset import sessions_table
 from ..io.config import load_section
 from ..io.tsv import write_tsv
-from ..timecourse import QC_DEFAULTS, SessionFiles, assemble, session_files
+from ..timecourse import SessionFiles, assemble, qc_limits, session_files
 from ..workflow_plan import simulator_truth_dir
 
 
@@ -48,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
         ratios=[fit / p / s / "ratios.tsv" for p, s in keys],
         fit_qc=[fit / p / s / "fit_qc.tsv" for p, s in keys],
     )
-    qc = {**QC_DEFAULTS, **load_section(args.config, "qc")}
+    config = load_section(args.config, "") if args.config else {}
+    qc = qc_limits(config.get("qc"), config.get("preprocess"), args.config or "defaults")
     truth = simulator_truth_dir(args.dataset)
     write_timecourse(args.dataset, files, qc, str(truth) if truth else None, args.out)
     return 0
@@ -64,6 +65,9 @@ def add_parser(sub) -> None:
     p.add_argument("dataset", help="dataset folder (participants and sessions tables)")
     p.add_argument("--preproc", required=True, help="preprocessing results (results/preproc)")
     p.add_argument("--fit", required=True, help="fit results (results/fit)")
-    p.add_argument("--config", help="YAML with a 'qc:' section (block QC limits)")
+    p.add_argument(
+        "--config",
+        help="workflow config: block QC limits from its 'qc:' and 'preprocess:' sections",
+    )
     p.add_argument("--out", required=True, help="glx_timecourse.tsv to write")
     p.set_defaults(func=run)
