@@ -51,4 +51,7 @@ def test_broken_link_is_found(tmp_path):
         "[fine](docs/a.md#x) [web](https://example.org) [gone](docs/missing.md)\n"
         "[outside](../shared/DESIGN.md)\n```\n[in code](nowhere.md)\n```\n"
     )
-    assert broken_links(page, tmp_path) == ["README.md: docs/missing.md", "README.md: ../shared/DESIGN.md"]
+    assert broken_links(page, tmp_path) == [
+        "README.md: docs/missing.md",
+        "README.md: ../shared/DESIGN.md",
+    ]
