@@ -1,6 +1,6 @@
 """Rejection of corrupt (e.g. motion-corrupted) transients.
 
-Rule (documented in the README of the step and in transients_qc.tsv): a transient is
+Rule (documented in docs/preprocessing.md and in transients_qc.tsv): a transient is
 excluded when any of four registration metrics is an outlier by a robust z-score,
 
     z = (m - median(m)) / max(1.4826 MAD(m), floor)

@@ -1,7 +1,7 @@
 """Parameters of the trial simulator: defaults, merging of user overrides, validation.
 
 The defaults describe the demo trial. They are chosen from the literature and from the
-published design (see README, "The simulated trial"), never tuned to make one seed hit the
+published design (docs/simulator.md), never tuned to make one seed hit the
 published statistics. `config/config.yaml` (key `simulate:`) and `fmrstrial simulate
 --config` override them key by key; unknown keys are an error.
 """

@@ -1,4 +1,4 @@
-"""Write a complete simulated trial in the DESIGN (BIDS / MRS-BIDS) input layout.
+"""Write a complete simulated trial in the (BIDS / MRS-BIDS) input layout of docs/input-data.md.
 
 DIR/
   dataset_description.json, participants.tsv/.json, sessions.json

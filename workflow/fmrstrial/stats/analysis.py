@@ -1,6 +1,6 @@
 """Run every analysis and assemble results/stats/findings.tsv and one JSON per model.
 
-findings.tsv columns (DESIGN): finding_id, outcome, term, statistic, num_df, den_df,
+findings.tsv columns (docs/statistics.md): finding_id, outcome, term, statistic, num_df, den_df,
 p_value, estimate, ci_low, ci_high, published, truth, ci_covers_truth; then value (the
 statistic's value: F, r or rho), se, model, n_obs, n_participants, converged, status,
 note, spectral_model (for outcomes from the spectra: the fit model that gave them).
