@@ -146,3 +146,30 @@ def test_findings_state_the_spectral_model(trial, tmp_path):
     assert f.loc[("sensitivity_glu_tnaa", "glu_tnaa"), "spectral_model"] == text
     assert f.loc[("madrs_condition_by_time", "madrs_total"), "spectral_model"] != text  # n/a
     assert "settings changed: baseline_penalty" in describe_model({"baseline_penalty": 5.0})
+
+
+def test_other_fit_mode_is_a_sensitivity_row_with_its_own_model(trial, tmp_path):
+    from fmrstrial.fit.settings import describe_model
+
+    ds, tables = trial
+    blocks, dynamic = describe_model({}), describe_model({"mode": "dynamic"})
+    assert "fitted block by block" in blocks and "fitted jointly (dynamic, free model)" in dynamic
+    # without the other mode's table the row says why it is missing
+    f = _run(trial, tmp_path / "a", spectral_model=blocks).set_index("finding_id")
+    row = f.loc["sensitivity_other_fit_mode"]
+    assert row.status != "estimated" and "no glx_other_mode time course given" in row.note
+    # the other mode's time course (here: a perturbed copy) gives its own estimate and model
+    other = read_tsv(tables / "glx_timecourse.tsv")
+    other["glx_tnaa"] = other["glx_tnaa"] * 1.1
+    write_tsv(other, tmp_path / "other.tsv")
+    f = _run(
+        trial,
+        tmp_path / "b",
+        spectral_model=blocks,
+        glx_other_mode=tmp_path / "other.tsv",
+        other_spectral_model=dynamic,
+    ).set_index("finding_id")
+    main, sens = f.loc["glx_condition_infusion"], f.loc["sensitivity_other_fit_mode"]
+    assert sens.status == "estimated" and sens.spectral_model == dynamic
+    assert main.spectral_model == blocks
+    assert sens.estimate == pytest.approx(1.1 * main.estimate, rel=1e-4)  # 6 digits

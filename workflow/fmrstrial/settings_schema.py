@@ -4,8 +4,9 @@ Each schema gives every key of its section with type, limits (enum, minimum, ...
 a one-sentence description. The package takes its defaults from it (`defaults`), validates
 overrides with it (`resolve`); the workflow's config schema and config/README.md hold copies
 generated from it (`python -m fmrstrial.config_docs`; a test fails when they differ), so no
-key is written twice by hand. One check a JSON schema cannot express is read from the extension keyword
-``x-increasing: true`` on a list: its numbers must increase ([low, high] ranges).
+key is written twice by hand. One check a JSON schema cannot express is read from the
+extension keyword ``x-increasing: true`` on a list: its numbers must increase ([low, high]
+ranges).
 """
 
 from __future__ import annotations

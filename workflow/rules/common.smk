@@ -213,11 +213,11 @@ def preprocess_input(wildcards):
     return inputs
 
 
-def spectral_model():
+def spectral_model(settings=None):
     """One line describing the fit model (the findings table's spectral_model column)."""
     from fmrstrial.fit.settings import describe_model
 
-    return describe_model(fit_settings())
+    return describe_model(fit_settings() if settings is None else settings)
 
 
 def fit_settings():
@@ -229,6 +229,34 @@ def fit_settings():
 def dynamic_fit():
     """True when the fit settings choose the joint (dynamic) fit of a session's blocks."""
     return fit_settings().get("mode") == "dynamic"
+
+
+def other_fit_mode():
+    """Fit mode of the sensitivity analysis (the one fit.settings.mode does not choose), or
+    '' when stats.other_fit_mode is off."""
+    if not config["stats"]["other_fit_mode"]:
+        return ""
+    return "blocks" if dynamic_fit() else "dynamic"
+
+
+def other_fit_settings():
+    """The fit settings with the other mode."""
+    return {**fit_settings(), "mode": other_fit_mode()}
+
+
+def other_fit_input(wildcards):
+    """Linewidth-matched block spectra and the basis (+ block table for dynamic mode)."""
+    files = {
+        "blocks": PREPROC_OUTPUTS["blocks"].format(
+            pid=wildcards.pid, sid=wildcards.sid
+        ),
+        "basis": basis_file(),
+    }
+    if other_fit_mode() == "dynamic":
+        files["block_table"] = PREPROC_OUTPUTS["table"].format(
+            pid=wildcards.pid, sid=wildcards.sid
+        )
+    return files
 
 
 def fit_input(wildcards):
@@ -244,10 +272,10 @@ def fit_input(wildcards):
     return {**files, "basis": basis_file()}
 
 
-def fit_outputs(folder, prefix="", report_figure=False):
-    """Files of one fit (names as fmrstrial.fit.FitOutputs, with `prefix`): tables, their
-    JSON sidecars and figure; in dynamic mode for the matched fit also the response table
-    (+ sidecar) and figure."""
+def fit_outputs(folder, prefix="", report_figure=False, dynamic=False):
+    """Files of one fit (names as fmrstrial.steps.fit.FitOutputs, with `prefix`): tables,
+    their JSON sidecars and figure; with `dynamic` also the response table (+ sidecar) and
+    figure."""
     out = {
         "fit": f"{folder}/fit.tsv",
         "fit_sidecar": f"{folder}/fit.json",
@@ -262,7 +290,7 @@ def fit_outputs(folder, prefix="", report_figure=False):
         out["figure"] = in_report(
             out["figure"], "../report/fit.rst", "Spectral fitting", labels
         )
-    if dynamic_fit() and not prefix:
+    if dynamic:
         out["response"] = f"{folder}/response.tsv"
         out["response_sidecar"] = f"{folder}/response.json"
         out["dynamic_figure"] = f"{folder}/dynamic.png"
@@ -298,9 +326,23 @@ def timecourse_input(wildcards):
         "ratios_unmatched": per_session("results/fit_unmatched/{pid}/{sid}/ratios.tsv"),
         "fit_qc_unmatched": per_session("results/fit_unmatched/{pid}/{sid}/fit_qc.tsv"),
     }
+    if other_fit_mode():
+        files["ratios_other_mode"] = per_session(other_fit_folder() + "/ratios.tsv")
+        files["fit_qc_other_mode"] = per_session(other_fit_folder() + "/fit_qc.tsv")
     if truth_dir():
         files["truth"] = str(DATASET / "derivatives" / "truth" / "effects.json")
     return files
+
+
+def other_fit_folder():
+    """Per-session folder pattern of the other fit mode's results."""
+    return f"results/fit_{other_fit_mode()}/{{pid}}/{{sid}}"
+
+
+def other_timecourse_output():
+    """The time course from the other fit mode (none when that analysis is off)."""
+    mode = other_fit_mode()
+    return {"other_mode": f"results/tables/glx_timecourse_{mode}.tsv"} if mode else {}
 
 
 def stats_input(wildcards):
@@ -311,6 +353,7 @@ def stats_input(wildcards):
         "clinical": "results/tables/clinical.tsv",
         "clinical_mi": "results/tables/clinical_mi.tsv",
     }
+    files.update({f"glx_{k}": v for k, v in other_timecourse_output().items()})
     if truth_dir():
         files["truth"] = str(DATASET / "derivatives" / "truth" / "effects.json")
     return files

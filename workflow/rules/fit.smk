@@ -9,7 +9,9 @@ rule fit_session:
     input:
         unpack(fit_input),
     output:
-        **fit_outputs("results/fit/{pid}/{sid}", report_figure=True),
+        **fit_outputs(
+            "results/fit/{pid}/{sid}", report_figure=True, dynamic=dynamic_fit()
+        ),
         **fit_outputs("results/fit_unmatched/{pid}/{sid}", prefix="unmatched_"),
     log:
         "results/logs/fit/{pid}_{sid}.log",
@@ -23,10 +25,30 @@ rule fit_session:
         "../scripts/fit.py"
 
 
+if other_fit_mode():
+
+    rule fit_session_other_mode:
+        input:
+            unpack(other_fit_input),
+        output:
+            **fit_outputs(other_fit_folder(), dynamic=other_fit_mode() == "dynamic"),
+        log:
+            "results/logs/fit_other_mode/{pid}_{sid}.log",
+        benchmark:
+            "results/benchmarks/fit_other_mode/{pid}_{sid}.tsv"
+        conda:
+            "../../envs/spectra.yaml"
+        params:
+            settings=other_fit_settings(),
+        script:
+            "../scripts/fit.py"
+
+
 rule glx_timecourse:
     input:
         unpack(timecourse_input),
     output:
+        **other_timecourse_output(),
         table=report(
             "results/tables/glx_timecourse.tsv",
             caption="../report/glx_timecourse.rst",

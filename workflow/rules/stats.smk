@@ -23,6 +23,9 @@ rule stats:
         settings=config["stats"],
         models=list(config["stats"]["models"]),
         spectral_model=spectral_model(),
+        other_spectral_model=(
+            spectral_model(other_fit_settings()) if other_fit_mode() else ""
+        ),
         truth=truth_dir(),
     script:
         "../scripts/stats.py"

@@ -17,4 +17,6 @@ with logged(snakemake.log[0]):
         clinical_mi=inp.clinical_mi,
         truth_dir=params.truth or None,
         spectral_model=params.spectral_model,
+        glx_other_mode=inp.get("glx_other_mode"),
+        other_spectral_model=params.other_spectral_model or None,
     )

@@ -34,7 +34,9 @@ def describe_model(overrides: Mapping[str, Any] | None = None) -> str:
             if s["baseline"] == "spline" and s["baseline_penalty"] == "auto"
             else ""
         ),
-        "fitted block by block",
+        "fitted block by block"
+        if s["mode"] == "blocks"
+        else f"all blocks of a session fitted jointly (dynamic, {s['dynamic_model']} model)",
     ]
     if changed:
         parts.append("settings changed: " + ", ".join(changed))

@@ -195,8 +195,8 @@ def simulate_ratings(
     params: dict,
     definitions: dict[str, dict],
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, pd.DataFrame]:
-    """Item tables per scale (the phenotype layout of docs/input-data.md), a long truth table of scores and the
-    noise-free MADRS course per session (pre, day 1, reduction, % change)."""
+    """Item tables per scale (the phenotype layout of docs/input-data.md), a long truth table
+    of scores and the noise-free MADRS course per session (pre, day 1, reduction, % change)."""
     rows: dict[str, list] = {s: [] for s in SCALES}
     truth = []
     madrs_course = []

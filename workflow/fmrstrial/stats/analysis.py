@@ -53,7 +53,7 @@ FINDING_COLUMNS = [
     "spectral_model",
 ]
 #: Model data sets whose outcome comes from the spectral fit.
-SPECTRAL_DATA = ("glx", "glx_unmatched")
+SPECTRAL_DATA = ("glx", "glx_unmatched", "glx_crlb_strict", "glx_other_mode")
 ESTIMATED, NOT_AVAILABLE = "estimated", "not available"
 
 
@@ -121,13 +121,13 @@ def _frame_for(spec: dict, inputs: StatsInputs, settings: dict):
     if spec["data"].startswith("glx"):
         frame = glx_frame(inputs, spec["data"], settings["crlb_strict_pct"])
         if frame is None:
-            name = "glx_unmatched" if spec["data"] == "glx_unmatched" else "glx"
+            name = spec["data"] if spec["data"] != "glx_crlb_strict" else "glx"
             return f"no {name} time course given"
         return frame
     if spec["data"] != "clinical":
         raise InputError(
             f"unknown data '{spec['data']}' (expected glx, glx_crlb_strict, "
-            "glx_unmatched or clinical)",
+            "glx_unmatched, glx_other_mode or clinical)",
             file="config stats.models",
         )
     absent = clinical_absence(spec, inputs)
@@ -243,11 +243,15 @@ def _check_columns(model_id: str, spec: dict, frame: pd.DataFrame) -> None:
 
 
 def run_analyses(
-    inputs: StatsInputs, settings: dict, spectral_model: str | None = None
+    inputs: StatsInputs,
+    settings: dict,
+    spectral_model: str | None = None,
+    other_spectral_model: str | None = None,
 ) -> tuple[pd.DataFrame, dict[str, dict]]:
     """All findings (DataFrame, FINDING_COLUMNS) and the JSON document of every model;
     `spectral_model` (the fit model's description) fills that column for rows whose outcome
-    comes from the spectra."""
+    comes from the spectra, `other_spectral_model` for the rows of the time course from the
+    other fit mode (data 'glx_other_mode')."""
     kr = settings["ddf"] == "kenward_roger"
     rows, docs, notes = [], {}, []
     for model_id, spec in settings["models"].items():
@@ -279,11 +283,14 @@ def run_analyses(
     # the association's truth is the correlation of noise-free responses, which measurement
     # error attenuates: the CI of the noisy correlation does not target it
     table["ci_covers_truth"] = [None if r["model"] == "association" else covers(r) for r in rows]
-    spectral = {m for m, spec in settings["models"].items() if spec.get("data") in SPECTRAL_DATA}
-    spectral.add("association")
-    table["spectral_model"] = [
-        spectral_model if spectral_model and r["model"] in spectral else np.nan for r in rows
-    ]
+    described = {"glx_other_mode": other_spectral_model}
+    model_of = {
+        m: described.get(spec.get("data"), spectral_model)
+        for m, spec in settings["models"].items()
+        if spec.get("data") in SPECTRAL_DATA
+    }
+    model_of["association"] = spectral_model
+    table["spectral_model"] = [model_of.get(r["model"]) or np.nan for r in rows]
     table = table[FINDING_COLUMNS]
     return table, docs
 

@@ -41,6 +41,7 @@ class StatsInputs:
     participants: pd.DataFrame
     glx: pd.DataFrame | None = None
     glx_unmatched: pd.DataFrame | None = None
+    glx_other_mode: pd.DataFrame | None = None
     clinical: pd.DataFrame | None = None
     clinical_mi: pd.DataFrame | None = None
     truth_clinical: pd.DataFrame | None = None
@@ -79,6 +80,7 @@ def load_inputs(
     clinical: str | None = None,
     clinical_mi: str | None = None,
     truth_dir: str | None = None,
+    glx_other_mode: str | None = None,
 ) -> StatsInputs:
     """Read the tables the analyses need (missing optional ones stay None).
 
@@ -90,6 +92,8 @@ def load_inputs(
         out.glx = _read(glx, GLX_COLUMNS)
     if glx_unmatched:
         out.glx_unmatched = _read(glx_unmatched, GLX_COLUMNS)
+    if glx_other_mode:
+        out.glx_other_mode = _read(glx_other_mode, GLX_COLUMNS)
     if clinical:
         out.clinical = _read(clinical, CLINICAL_COLUMNS)
     if clinical_mi:
@@ -116,8 +120,11 @@ def _with_design(df: pd.DataFrame, participants: pd.DataFrame) -> pd.DataFrame:
 
 
 def glx_frame(inputs: StatsInputs, which: str, crlb_strict_pct: float) -> pd.DataFrame | None:
-    """Block rows for the Glx models ('glx', 'glx_crlb_strict' or 'glx_unmatched')."""
-    source = inputs.glx_unmatched if which == "glx_unmatched" else inputs.glx
+    """Block rows for the Glx models ('glx', 'glx_crlb_strict', 'glx_unmatched' or
+    'glx_other_mode': the time course from the other fit mode)."""
+    source = {"glx_unmatched": inputs.glx_unmatched, "glx_other_mode": inputs.glx_other_mode}.get(
+        which, inputs.glx
+    )
     if source is None:
         return None
     df = source[source["qc_pass"].astype(str).str.lower().isin(["true", "1"])].copy()

@@ -97,6 +97,14 @@ DEFAULTS: dict = {
             "term": "condition:phase",
             "published": "not reported",
         },
+        "sensitivity_other_fit_mode": {
+            "finding_id": "sensitivity_other_fit_mode",
+            "data": "glx_other_mode",
+            "response": "glx_tnaa",
+            "formula": GLX_FORMULA.format(y="glx_tnaa"),
+            "term": "condition:phase",
+            "published": "not reported",
+        },
         "crossover_carryover_glx": {
             "finding_id": "crossover_carryover",
             "data": "glx",

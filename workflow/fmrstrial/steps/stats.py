@@ -37,12 +37,17 @@ def write_findings(
     clinical_mi=None,
     truth_dir=None,
     spectral_model=None,
+    glx_other_mode=None,
+    other_spectral_model=None,
 ) -> None:
     """Load the tables, run the analyses, write the findings table (`findings`) and each
-    model's JSON (model_paths: model id -> path)."""
-    inputs = load_inputs(participants, glx, glx_unmatched, clinical, clinical_mi, truth_dir)
+    model's JSON (model_paths: model id -> path). glx_other_mode: the time course from the
+    other fit mode (sensitivity row), described by `other_spectral_model`."""
+    inputs = load_inputs(
+        participants, glx, glx_unmatched, clinical, clinical_mi, truth_dir, glx_other_mode
+    )
     try:
-        table, docs = run_analyses(inputs, settings, spectral_model)
+        table, docs = run_analyses(inputs, settings, spectral_model, other_spectral_model)
     except (FormulaError, DesignError) as exc:
         field = getattr(exc, "field", None)
         raise InputError(
@@ -64,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
         args.clinical_mi,
         args.truth,
         args.spectral_model,
+        args.glx_other_mode,
+        args.other_spectral_model,
     )
     print(f"wrote {Path(args.out) / 'findings.tsv'}")
     return 0
@@ -85,5 +92,10 @@ def add_parser(sub) -> None:
         "--spectral-model",
         help="description of the fit model behind the Glx values (spectral_model column)",
     )
+    p.add_argument(
+        "--glx-other-mode",
+        help="time course from the other fit mode (sensitivity_other_fit_mode)",
+    )
+    p.add_argument("--other-spectral-model", help="description of the other fit mode's model")
     p.add_argument("--out", required=True, help="output folder (findings.tsv, <model>.json)")
     p.set_defaults(func=run)
