@@ -109,6 +109,10 @@ def test_outputs_and_figures(runs):
     ):
         assert (run / rel).stat().st_size > 0, rel
     findings = read_tsv(run / "results/stats/findings.tsv")
+    # the other fit mode (dynamic) as a sensitivity row, with its own model description
+    other = findings.set_index("finding_id").loc["sensitivity_other_fit_mode"]
+    assert other.status == "estimated" and "fitted jointly (dynamic" in other.spectral_model
+    assert (run / "results/tables/glx_timecourse_dynamic.tsv").stat().st_size > 0
     for stem in (
         "glx_timecourse",
         "madrs_prepost",
@@ -239,6 +243,7 @@ def test_editing_madrs_reruns_only_dependants(runs, tmp_path):
         "convert_reference",
         "preprocess_session",
         "fit_session",
+        "fit_session_other_mode",
         "glx_timecourse",
     }, out
     assert rules <= {
@@ -261,6 +266,7 @@ RULES = {
     "conversion_summary",
     "preprocess_session",
     "fit_session",
+    "fit_session_other_mode",
     "glx_timecourse",
     "score_clinical",
     "stats",
