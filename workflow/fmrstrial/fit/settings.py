@@ -23,7 +23,7 @@ DESCRIPTIONS: dict[str, str] = settings_schema.descriptions("fit")
 def describe_model(overrides: Mapping[str, Any] | None = None) -> str:
     """One line naming the spectral model behind a Glx/tNAA value (for the findings table)."""
     s = resolve_settings(overrides)
-    changed = sorted(overrides or {})
+    changed = sorted(set(overrides or {}) - {"mode"})  # the mode is named below
     parts = [
         f"fmrstrial linear combination, {s['ppm_range'][0]:g}-{s['ppm_range'][1]:g} ppm",
         "+".join(s["macromolecules"] + s["lipids"] + s["measured_mm"]) or "no MM",
