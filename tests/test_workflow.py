@@ -201,7 +201,8 @@ def test_cli_steps_reproduce_the_workflow_tables(runs, tmp_path):
             "--clinical", str(run / "results/tables/clinical.tsv"),
             "--glx", str(run / "results/tables/glx_timecourse.tsv"),
             "--acquisition", str(run / "results/converted/acquisition_parameters.tsv"),
-            "--manifest", str(run / "results/provenance/manifest.json"), "--out", str(out),
+            "--manifest", str(run / "results/provenance/manifest.json"), "--config", cfg,
+            "--basis", "3T_PRESS_GE_35ms_noMM.BASIS", "--out", str(out),
         ],
     ]  # fmt: skip
     for args in commands:
@@ -213,6 +214,7 @@ def test_cli_steps_reproduce_the_workflow_tables(runs, tmp_path):
         "tables/table1.tsv",
         "tables/participant_flow.tsv",
         "tables/participant_flow_summary.tsv",
+        "tables/mrsinmrs.tsv",
     ):
         mine = out / Path(rel).name
         assert mine.read_bytes() == (run / "results" / rel).read_bytes(), rel

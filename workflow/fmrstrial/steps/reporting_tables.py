@@ -8,11 +8,12 @@ import argparse
 import json
 from pathlib import Path
 
-import yaml
-
 from ..dataset import sessions_table
+from ..errors import InputError
 from ..figures.reporting_tables import flow_summary, mrsinmrs, participant_flow, table1
+from ..io.config import load_section
 from ..io.tsv import read_tsv, write_tsv
+from ..preprocess.settings import resolve_settings as resolve_preprocess
 
 #: Files written by the command line into its output folder.
 OUTPUT_FILES = {
@@ -41,8 +42,27 @@ def write_reporting_tables(dataset, inputs, outputs, config: dict) -> None:
     write_tsv(mrsinmrs(acquisition, glx, config, versions), outputs["mrsinmrs"])
 
 
+def workflow_settings(config_path: str | None, basis: str | None) -> dict:
+    """The config sections MRSinMRS reports, from a workflow config (keys left out take the
+    package defaults); InputError when no basis set is named."""
+    config = load_section(config_path, "") if config_path else {}
+    basis = basis or config.get("basis")
+    if not basis:
+        raise InputError(
+            "name the basis set (--basis, or 'basis:' in the --config file): MRSinMRS reports it",
+            file=config_path or "command line",
+        )
+    return {
+        **config,
+        "basis": basis,
+        "preprocess": resolve_preprocess(config.get("preprocess"), config_path or "defaults"),
+        "fit": config.get("fit") or {},
+        "qc": config.get("qc") or {},
+    }
+
+
 def run(args: argparse.Namespace) -> int:
-    config = yaml.safe_load(Path(args.config).read_text(encoding="utf-8")) if args.config else {}
+    config = workflow_settings(args.config, args.basis)
     inputs = {
         "clinical": args.clinical,
         "glx": args.glx,
@@ -50,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         "manifest": args.manifest,
     }
     outputs = {key: Path(args.out) / name for key, name in OUTPUT_FILES.items()}
-    write_reporting_tables(args.dataset, inputs, outputs, config or {})
+    write_reporting_tables(args.dataset, inputs, outputs, config)
     print(f"wrote {', '.join(str(p) for p in outputs.values())}")
     return 0
 
@@ -69,5 +89,6 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--manifest", required=True, help="results/provenance/manifest.json")
     p.add_argument("--config", help="the workflow config (settings reported in MRSinMRS)")
+    p.add_argument("--basis", help="the basis set used by the fit (default: the config's)")
     p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(func=run)
