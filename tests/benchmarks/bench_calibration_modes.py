@@ -50,8 +50,19 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from fmrstrial.blas import single_threaded_blas  # noqa: E402
+from fmrstrial.fit import prepare_basis, resolve_settings  # noqa: E402
+from fmrstrial.fit.core import empty_result  # noqa: E402
+from fmrstrial.fit.dynamic import fit_dynamic  # noqa: E402
+from fmrstrial.fit.dynamic_design import restrict, temporal_model  # noqa: E402
 from fmrstrial.fit.results import FLOAT_FORMAT, qc_table, ratio_table  # noqa: E402
-from fmrstrial.fit.run import fit_data, fit_data_dynamic  # noqa: E402
+from fmrstrial.fit.run import (  # noqa: E402
+    block_fit,
+    blocks_of,
+    echo_time_ms,
+    mean_fit,
+    used_blocks,
+)
 from fmrstrial.io.basis import read_basis  # noqa: E402
 from fmrstrial.io.tables import read_tsv, tsv_text, write_tsv  # noqa: E402
 from fmrstrial.paths import resource  # noqa: E402
@@ -61,8 +72,7 @@ from fmrstrial.simulate.design import make_participants, make_sessions  # noqa: 
 from fmrstrial.simulate.effects import STREAM_DESIGN, draw_participant_effects, rng_for  # noqa: E402
 from fmrstrial.simulate.habits import assign_habits  # noqa: E402
 from fmrstrial.simulate.mrs import build_model, simulate_session  # noqa: E402
-from fmrstrial.simulate.params import DEFAULTS as SIM_DEFAULTS  # noqa: E402
-from fmrstrial.simulate.params import INVERSE_CRIME, combine  # noqa: E402
+from fmrstrial.simulate.params import INVERSE_CRIME  # noqa: E402
 from fmrstrial.simulate.trial import _to_mrs, _write_layout  # noqa: E402
 from fmrstrial.stats import resolve as stats_resolve  # noqa: E402
 from fmrstrial.stats.command import compute  # noqa: E402
@@ -73,22 +83,46 @@ GE = "basis/lcmodel_press35_3T/3T_PRESS_GE_35ms_noMM.BASIS"
 PREPROCESS = {"baseline_blocks": 1, "infusion_block_min": 6.0}
 MODES = {"blocks": {}, "dynamic": {"mode": "dynamic"}}
 FINDING = "glx_condition_infusion"
-DEMO_POINTS = SIM_DEFAULTS["acquisition"]["points"]
 
 
-def grid(points: int) -> dict:
-    """Simulator overrides for an acquisition of `points` points (same dwell time) with the
-    same noise SD per time-domain point as the demo's 1024 (the simulator's SNR is defined
-    on the spectrum, whose noise grows as sqrt(points): snr_naa scaled by sqrt(1024/points))."""
-    if points == DEMO_POINTS:
-        return {}
-    k = float(np.sqrt(DEMO_POINTS / points))
-    sig, hab = SIM_DEFAULTS["signal"], SIM_DEFAULTS["habits"]
-    return {
-        "acquisition": {"points": points},
-        "signal": {"snr_naa": [k * v for v in sig["snr_naa"]]},
-        "habits": {"low_snr_naa": [k * v for v in hab["low_snr_naa"]]},
+def fit_both(blocks, basis, phases: list[str]) -> tuple[dict, dict]:
+    """The session's blocks fitted in both modes, sharing the basis set-up and the fit of
+    the mean spectrum (the baseline penalty): the steps of `fit.run.fit_data` (mode blocks)
+    and `fit.run.fit_data_dynamic` (mode dynamic), each step timed once.
+
+    Returns ({mode: [(block, FitResult)]}, {mode: s}); a mode's time is the basis set-up and
+    the mean-spectrum fit plus its own fits (what the mode costs on its own)."""
+    settings = resolve_settings(MODES["dynamic"])
+    source = "simulated blocks"
+    fids = blocks_of(blocks, source)
+    n = fids.shape[1]
+    temporal = temporal_model(settings, n, phases, source)
+    used = used_blocks(fids, source)
+    if len(used) < n:
+        temporal = restrict(temporal, used, source)
+    with single_threaded_blas():
+        t0 = time.perf_counter()
+        fb = prepare_basis(
+            basis, blocks.n_points, blocks.dwell_s, blocks.cf_mhz, settings,
+            echo_time_ms(blocks), source,
+        )  # fmt: skip
+        mean = mean_fit(fids, used, blocks, fb, settings, source)
+        t1 = time.perf_counter()
+        block_fits = [(j, block_fit(fids, j, blocks, fb, settings, source, mean.baseline_penalty))
+                      for j in used]  # fmt: skip
+        t2 = time.perf_counter()
+        dyn = fit_dynamic(
+            fids[:, used], blocks.dwell_s, blocks.cf_mhz, fb, settings, temporal,
+            source=source, mean_fit=mean,
+        )  # fmt: skip
+        t3 = time.perf_counter()
+    empty = [(j, empty_result(fb, settings, "empty block: no transient kept"))
+             for j in range(n) if j not in used]  # fmt: skip
+    fitted = {
+        "blocks": sorted(block_fits + empty, key=lambda item: item[0]),
+        "dynamic": sorted([(used[i], r) for i, r in dyn.fits] + empty, key=lambda x: x[0]),
     }
+    return fitted, {"blocks": t2 - t0, "dynamic": (t1 - t0) + (t3 - t2)}
 
 
 def session_rows(
@@ -117,15 +151,9 @@ def session_rows(
         "period": session.period,
         "sex": session.participant.sex,
     }
-    rows, times = {}, {}
-    for mode, settings in MODES.items():
-        t0 = time.perf_counter()
-        if mode == "dynamic":
-            dyn = fit_data_dynamic(pre.blocks, basis, settings, phases=phases, compare=False)
-            fits = sorted(dyn.fits + dyn.empty, key=lambda item: item[0])
-        else:
-            fits = fit_data(pre.blocks, basis, settings)
-        times[mode] = time.perf_counter() - t0
+    fitted, times = fit_both(pre.blocks, basis, phases)
+    rows = {}
+    for mode, fits in fitted.items():
         fit_dir = work / mode
         fit_dir.mkdir(parents=True, exist_ok=True)
         (fit_dir / "ratios.tsv").write_text(tsv_text(ratio_table(fits), FLOAT_FORMAT))
@@ -151,9 +179,7 @@ def rise_correlation(tc: pd.DataFrame) -> float:
 
 def run_trial(seed: int, args, basis, model_cache: dict, tmp: Path) -> list[dict]:
     params = sim_resolve(
-        combine(INVERSE_CRIME if args.ideal else {}, grid(args.points)),
-        seed=seed,
-        participants=args.participants,
+        INVERSE_CRIME if args.ideal else {}, seed=seed, participants=args.participants
     )
     key = repr(params["acquisition"]) + repr(params["signal"])
     if key not in model_cache:
@@ -247,10 +273,21 @@ def main(argv=None) -> int:
     ap.add_argument("--trials", type=int, default=20)
     ap.add_argument("--seed", type=int, default=1, help="seed of the first trial")
     ap.add_argument("--participants", type=int, default=26)
-    ap.add_argument("--points", type=int, default=512, help="spectral points (demo: 1024)")
     ap.add_argument("--ideal", action="store_true", help="simulator without habits, Voigt")
     ap.add_argument("--out", default=None, help="per-trial rows written here (TSV)")
+    ap.add_argument(
+        "--report",
+        nargs="+",
+        default=None,
+        metavar="TSV",
+        help="only print the table of per-trial rows written by earlier runs (--out)",
+    )
     args = ap.parse_args(argv)
+    if args.report:
+        res = pd.concat([read_tsv(f) for f in args.report], ignore_index=True)
+        res["covers"] = res["covers"].astype(str).str.lower() == "true"
+        report(res.sort_values(["seed", "mode"], kind="stable"), args)
+        return 0
     basis = read_basis(resource(GE))
     rows, cache = [], {}
     start = time.perf_counter()
