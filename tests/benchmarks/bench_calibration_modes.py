@@ -261,7 +261,8 @@ def report(res: pd.DataFrame, args) -> None:
     what = "ideal (no habits, fit's mirror)" if args.ideal else "realistic demo"
     print(
         f"\n{n} simulated trials ({what}, {args.participants} participants, seeds "
-        f"{', '.join(str(v) for v in sorted(res.seed.unique()))}): {FINDING} (Glx/tNAA, condition:phase)"
+        f"{', '.join(str(v) for v in sorted(res.seed.unique()))}): {FINDING} "
+        "(Glx/tNAA, condition:phase)"
     )
     head = ["mode", "p<0.05", "CI covers", "mean est", "mean truth", "mean CI width"]
     head += ["median r", "blocks passing QC", "fit s/trial"]
