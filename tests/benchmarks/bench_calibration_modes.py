@@ -16,8 +16,8 @@ chain in memory, nothing simulated is written as NIfTI:
    rejection, blocks, linewidth matching, block QC;
 3. the same linewidth-matched blocks fitted both ways with the GE basis (config default) and
    the package's default fit settings: `fit.settings.mode: blocks` and `mode: dynamic`
-   (default `dynamic_model: free`). `fit_both` runs the steps of `fit.run.fit_data` and
-   `fit.run.fit_data_dynamic` once each, sharing the basis set-up and the mean-spectrum fit
+   (default `dynamic_model: free`). `fit_both` runs the steps of `fit.session.fit_data` and
+   `fit.session.fit_data_dynamic` once each, sharing the basis set-up and the mean-spectrum fit
    (identical results, checked on a demo session; it saves one mean-spectrum fit per session);
 4. per mode, the session's rows of the Glx/tNAA time course by `timecourse.session_timecourse`
    (the workflow's QC rules and the simulator's truth per block), from the tables the
@@ -69,7 +69,7 @@ from fmrstrial.fit.core import empty_result  # noqa: E402
 from fmrstrial.fit.dynamic import fit_dynamic  # noqa: E402
 from fmrstrial.fit.dynamic_design import restrict, temporal_model  # noqa: E402
 from fmrstrial.fit.results import FLOAT_FORMAT, qc_table, ratio_table  # noqa: E402
-from fmrstrial.fit.run import (  # noqa: E402
+from fmrstrial.fit.session import (  # noqa: E402
     block_fit,
     blocks_of,
     echo_time_ms,
@@ -77,7 +77,7 @@ from fmrstrial.fit.run import (  # noqa: E402
     used_blocks,
 )
 from fmrstrial.io.basis import read_basis  # noqa: E402
-from fmrstrial.io.tables import read_tsv, tsv_text, write_tsv  # noqa: E402
+from fmrstrial.io.tsv import read_tsv, tsv_text, write_tsv  # noqa: E402
 from fmrstrial.paths import resource  # noqa: E402
 from fmrstrial.preprocess import preprocess_session  # noqa: E402
 from fmrstrial.simulate import resolve as sim_resolve  # noqa: E402
@@ -88,8 +88,8 @@ from fmrstrial.simulate.mrs import build_model, simulate_session  # noqa: E402
 from fmrstrial.simulate.params import INVERSE_CRIME  # noqa: E402
 from fmrstrial.simulate.trial import _to_mrs, _write_layout  # noqa: E402
 from fmrstrial.stats import resolve as stats_resolve  # noqa: E402
-from fmrstrial.stats.command import compute  # noqa: E402
-from fmrstrial.timecourse import QC_DEFAULTS, session_timecourse  # noqa: E402
+from fmrstrial.steps.stats import compute  # noqa: E402
+from fmrstrial.timecourse import SessionFiles, qc_limits, session_timecourse  # noqa: E402
 
 GE = "basis/lcmodel_press35_3T/3T_PRESS_GE_35ms_noMM.BASIS"
 #: preprocessing of config/config.yaml (the demo's blocks)
@@ -100,8 +100,8 @@ FINDING = "glx_condition_infusion"
 
 def fit_both(blocks, basis, phases: list[str]) -> tuple[dict, dict]:
     """The session's blocks fitted in both modes, sharing the basis set-up and the fit of
-    the mean spectrum (the baseline penalty): the steps of `fit.run.fit_data` (mode blocks)
-    and `fit.run.fit_data_dynamic` (mode dynamic), each step timed once.
+    the mean spectrum (the baseline penalty): the steps of `fit.session.fit_data` (mode blocks)
+    and `fit.session.fit_data_dynamic` (mode dynamic), each step timed once.
 
     Returns ({mode: [(block, FitResult)]}, {mode: s}); a mode's time is the basis set-up and
     the mean-spectrum fit plus its own fits (what the mode costs on its own)."""
@@ -171,7 +171,13 @@ def session_rows(
         fit_dir.mkdir(parents=True, exist_ok=True)
         (fit_dir / "ratios.tsv").write_text(tsv_text(ratio_table(fits), FLOAT_FORMAT))
         (fit_dir / "fit_qc.tsv").write_text(tsv_text(qc_table(fits), FLOAT_FORMAT))
-        rows[mode] = session_timecourse(info, pre_dir, fit_dir, dict(QC_DEFAULTS), truth)
+        files = SessionFiles(
+            blocks=pre_dir / "blocks.tsv",
+            blocks_qc=pre_dir / "blocks_qc.tsv",
+            ratios=fit_dir / "ratios.tsv",
+            fit_qc=fit_dir / "fit_qc.tsv",
+        )
+        rows[mode] = session_timecourse(info, files, qc_limits(), truth)
     return rows, times
 
 
