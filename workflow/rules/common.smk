@@ -327,8 +327,8 @@ def timecourse_input(wildcards):
         "fit_qc_unmatched": per_session("results/fit_unmatched/{pid}/{sid}/fit_qc.tsv"),
     }
     if other_fit_mode():
-        files["ratios_other_mode"] = per_session(other_fit_folder() + "/ratios.tsv")
-        files["fit_qc_other_mode"] = per_session(other_fit_folder() + "/fit_qc.tsv")
+        files["ratios_other_mode"] = per_session(f"{other_fit_folder()}/ratios.tsv")
+        files["fit_qc_other_mode"] = per_session(f"{other_fit_folder()}/fit_qc.tsv")
     if truth_dir():
         files["truth"] = str(DATASET / "derivatives" / "truth" / "effects.json")
     return files
