@@ -152,7 +152,11 @@ def test_qc_limits_exist_once_and_reach_the_time_course():
     from fmrstrial.timecourse import qc_limits
 
     props = yaml.safe_load(SCHEMA.read_text())["properties"]
-    assert set(props["qc"]["properties"]) == {"max_glx_crlb_pct", "max_residual_ratio"}
+    assert set(props["qc"]["properties"]) == {
+        "max_glx_crlb_pct",
+        "max_residual_ratio",
+        "max_lipid_rise",
+    }
     assert {"qc_min_snr", "qc_max_fwhm_hz"} <= set(props["preprocess"]["properties"])
     limits = qc_limits({"max_residual_ratio": 2}, {"qc_min_snr": 5, "qc_max_fwhm_hz": 10})
     assert limits == {
@@ -160,6 +164,7 @@ def test_qc_limits_exist_once_and_reach_the_time_course():
         "min_snr": 5.0,
         "max_fwhm_hz": 10.0,
         "max_residual_ratio": 2.0,
+        "max_lipid_rise": 0.5,
     }
     cfg = _config()
     cfg["qc"] = {"min_snr": 5}

@@ -44,10 +44,12 @@ def qc_limits(
 ) -> dict[str, float]:
     """The block exclusion limits of the time course, each from its one config key.
 
-    `qc`: the config's ``qc`` section (max_glx_crlb_pct, %; max_residual_ratio, x noise SD);
+    `qc`: the config's ``qc`` section (max_glx_crlb_pct, %; max_residual_ratio, x noise SD;
+    max_lipid_rise, lipid index above the session median);
     `preprocess`: the ``preprocess`` section, whose NAA limits (qc_min_snr; qc_max_fwhm_hz,
     Hz) preprocessing QC applies to the same blocks. Returns max_glx_crlb_pct, min_snr,
-    max_fwhm_hz, max_residual_ratio; InputError naming `source` for a bad value.
+    max_fwhm_hz, max_residual_ratio, max_lipid_rise; InputError naming `source` for a bad
+    value.
     """
     limits = settings_schema.resolve("qc", qc, source)
     pre = resolve_settings(preprocess, source)
@@ -56,6 +58,7 @@ def qc_limits(
         "min_snr": pre["qc_min_snr"],
         "max_fwhm_hz": pre["qc_max_fwhm_hz"],
         "max_residual_ratio": limits["max_residual_ratio"],
+        "max_lipid_rise": limits["max_lipid_rise"],
     }
 
 
@@ -83,6 +86,7 @@ COLUMNS = [
     "n_excluded",
     "broadening_hz",
     "residual_noise_ratio",
+    "lipid_tnaa",
     "fit_converged",
     "qc_reasons",
 ]
@@ -167,6 +171,9 @@ def session_timecourse(
     out["broadening_hz"] = bqc["broadening_hz"].to_numpy(dtype=float)
     out["residual_noise_ratio"] = fqc["residual_noise_ratio"].to_numpy(dtype=float)
     out["fit_converged"] = fqc["converged"].astype(int).to_numpy() == 1
+    lipid = fqc["lipid_tnaa"].to_numpy(dtype=float) if "lipid_tnaa" in fqc else np.full(n, np.nan)
+    out["lipid_tnaa"] = lipid
+    lipid_rise = lipid - (np.nanmedian(lipid) if np.isfinite(lipid).any() else np.nan)
     reasons = []
     for k in range(n):
         why = []
@@ -186,6 +193,11 @@ def session_timecourse(
             why.append(
                 f"fit residual {out['residual_noise_ratio'].iloc[k]:.2f} x noise > "
                 f"{qc['max_residual_ratio']:g}"
+            )
+        if lipid_rise[k] > qc["max_lipid_rise"]:  # NaN (no lipid components): not tested
+            why.append(
+                f"lipid index {lipid[k]:.2f} x tNAA, {lipid_rise[k]:.2f} above the session's "
+                f"median > {qc['max_lipid_rise']:g}"
             )
         reasons.append("; ".join(why) if why else "")
     out["qc_reasons"] = [r or np.nan for r in reasons]

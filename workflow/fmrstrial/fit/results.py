@@ -73,6 +73,11 @@ QC_BASE_COLUMNS = {
         f"between {NAA_WINDOW_PPM[0]} and {NAA_WINDOW_PPM[1]} ppm (NAA).",
         "Units": "Hz",
     },
+    "lipid_tnaa": {
+        "Description": "Scalp-lipid index: summed amplitudes of the Lip09, Lip13a and Lip13b "
+        "components over the tNAA amplitude (n/a when the model has no lipid components); "
+        "the time course flags blocks whose index rises above the session's median.",
+    },
     "converged": {"Description": "1 if the nonlinear fit met its tolerance, else 0."},
     "iterations": {"Description": "Number of model evaluations of the nonlinear fit."},
     "noise_source": {"Description": "Where noise_sd was measured: region or fid_tail."},
@@ -151,6 +156,20 @@ def qc_columns(fits: list[tuple[int, FitResult]]) -> dict[str, dict]:
     return cols
 
 
+#: Lipid components at 0.9 and 1.3 ppm (LCModel's names), summed in the lipid index.
+LIPID_COMPONENTS = ("Lip09", "Lip13a", "Lip13b")
+
+
+def lipid_tnaa(r: FitResult) -> float:
+    """Summed Lip09 + Lip13a + Lip13b amplitude over the tNAA amplitude (NaN without them)."""
+    present = [n for n in LIPID_COMPONENTS if n in r.names]
+    if not present or "tNAA" not in r.sums:
+        return float("nan")
+    lipid = sum(float(r.amplitudes[r.names.index(n)]) for n in present)
+    tnaa = r.sums["tNAA"].value
+    return lipid / tnaa if tnaa > 0 else float("nan")
+
+
 def qc_table(fits: list[tuple[int, FitResult]]) -> Rows:
     """One row per block: fit quality, SNR, linewidth, convergence, nonlinear parameters."""
     rows = []
@@ -162,6 +181,7 @@ def qc_table(fits: list[tuple[int, FitResult]]) -> Rows:
             "residual_noise_ratio": r.residual_ratio,
             "snr": r.snr,
             "fwhm_hz": r.fwhm_hz,
+            "lipid_tnaa": lipid_tnaa(r),
             "converged": int(r.converged),
             "iterations": r.iterations,
             "noise_source": r.noise_source,

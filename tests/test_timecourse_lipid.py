@@ -1,0 +1,76 @@
+"""Time-course QC of scalp-lipid contamination: a block whose lipid index (Lip09 + Lip13a +
+Lip13b over tNAA, fit_qc.tsv) rises above the session's median by more than
+qc.max_lipid_rise is excluded, with the reason."""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from fmrstrial.fit.results import lipid_tnaa
+from fmrstrial.io.tsv import write_tsv
+from fmrstrial.timecourse import SessionFiles, qc_limits, session_timecourse
+
+SESSION = {"participant_id": "sub-01", "session_id": "ses-1", "condition": "placebo",
+           "period": 1, "sex": "F"}  # fmt: skip
+
+
+def _files(tmp_path, lipid, n=4):
+    """The four tables of a session of n blocks; lipid: fit_qc's lipid_tnaa (None: no column)."""
+    import pandas as pd
+
+    blocks = pd.DataFrame({
+        "block": range(1, n + 1), "phase": ["baseline"] + ["infusion"] * (n - 1),
+        "t_start_min": range(n), "t_mid_min": np.arange(n) + 0.5, "t_end_min": range(1, n + 1),
+        "n_kept": 100, "n_excluded": 0,
+    })  # fmt: skip
+    bqc = pd.DataFrame({"block": range(1, n + 1), "snr": 100.0, "naa_fwhm_unmatched_hz": 8.0,
+                        "broadening_hz": 0.5, "qc_pass": 1, "qc_fail_reasons": "n/a"})  # fmt: skip
+    ratios = pd.DataFrame([
+        (j, name, 1.2, 0.03, 2.5) for j in range(n)
+        for name in ("Glx/tNAA", "Glu/tNAA", "Gln/tNAA", "Glx/tCr")
+    ], columns=["block", "ratio", "value", "crlb_sd", "crlb_pct"])  # fmt: skip
+    fqc = pd.DataFrame({"block": range(n), "residual_noise_ratio": 1.1, "converged": 1})
+    if lipid is not None:
+        fqc["lipid_tnaa"] = lipid
+    paths = {k: tmp_path / f"{k}.tsv" for k in ("blocks", "blocks_qc", "ratios", "fit_qc")}
+    for key, table in zip(paths, (blocks, bqc, ratios, fqc), strict=True):
+        write_tsv(table, paths[key])
+    return SessionFiles(**paths)
+
+
+def test_a_lipid_block_is_excluded_with_its_reason(tmp_path):
+    out = session_timecourse(SESSION, _files(tmp_path, [0.05, 0.04, 1.4, 0.06]), qc_limits())
+    assert out["qc_pass"].tolist() == [True, True, False, True]
+    assert "lipid index 1.40 x tNAA" in out["qc_reasons"].iloc[2]
+    assert out["lipid_tnaa"].iloc[2] == pytest.approx(1.4)
+
+
+def test_a_steady_lipid_level_is_not_an_exclusion(tmp_path):
+    """A voxel with the same lipid signal in every block (e.g. near the skull) is kept."""
+    out = session_timecourse(SESSION, _files(tmp_path, [0.9, 0.95, 0.92, 0.9]), qc_limits())
+    assert out["qc_pass"].all()
+
+
+@pytest.mark.parametrize("lipid", [None, [np.nan] * 4])
+def test_no_lipid_index_means_no_lipid_test(tmp_path, lipid):
+    out = session_timecourse(SESSION, _files(tmp_path, lipid), qc_limits())
+    assert out["qc_pass"].all()
+
+
+def test_the_limit_comes_from_the_config(tmp_path):
+    files = _files(tmp_path, [0.05, 0.04, 0.45, 0.06])
+    assert session_timecourse(SESSION, files, qc_limits())["qc_pass"].all()
+    strict = qc_limits({"max_lipid_rise": 0.2})
+    assert session_timecourse(SESSION, files, strict)["qc_pass"].tolist()[2] is False
+
+
+def test_lipid_index_of_a_fit():
+    sums = {"tNAA": SimpleNamespace(value=4.0)}
+    r = SimpleNamespace(names=["NAA", "Lip09", "Lip13a", "Lip13b", "Lip20"],
+                        amplitudes=np.array([4.0, 1.0, 2.0, 3.0, 5.0]), sums=sums)  # fmt: skip
+    assert lipid_tnaa(r) == pytest.approx(1.5)  # (1 + 2 + 3) / 4, Lip20 not counted
+    assert math.isnan(lipid_tnaa(SimpleNamespace(names=["NAA"], amplitudes=np.ones(1), sums=sums)))
