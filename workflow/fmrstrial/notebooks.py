@@ -26,6 +26,20 @@ VOLATILE_CELL_KEYS = ("execution",)
 VOLATILE_PAPERMILL_KEYS = ("start_time", "end_time", "duration", "exception", "status")
 
 
+def plain_python_translator():
+    """Papermill's Python parameter translator without its optional black formatting: with
+    black installed (e.g. by the test extras) papermill reformats the injected parameters
+    cell, so the executed notebook would depend on the environment."""
+    from papermill.translators import PythonTranslator
+
+    class PlainPythonTranslator(PythonTranslator):
+        @classmethod
+        def codify(cls, parameters, comment="Parameters"):
+            return super(PythonTranslator, cls).codify(parameters, comment)
+
+    return PlainPythonTranslator
+
+
 def figure_files(files) -> dict[str, dict[str, str]]:
     """The notebooks' `figures` parameter, {stem: {"png": path, "pdf": path}}, from a list
     of <stem>.png / <stem>.pdf paths (e.g. a rule's declared figure outputs)."""
@@ -66,8 +80,10 @@ def run_notebook(
     import nbformat
     import papermill
     from nbconvert import HTMLExporter
+    from papermill.translators import papermill_translators
 
     os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
+    papermill_translators.register(kernel_name, plain_python_translator())
     with atomic_path(out_ipynb) as tmp:
         papermill.execute_notebook(
             str(template),
