@@ -7,6 +7,7 @@ import re
 
 import pytest
 import yaml
+from jsonschema import Draft202012Validator
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
@@ -127,6 +128,7 @@ def test_a_stale_readme_or_schema_is_detected():
 @pytest.mark.parametrize("section", settings_schema.SECTIONS)
 def test_every_package_setting_has_type_default_and_one_sentence(section):
     schema = settings_schema.section_schema(section)
+    Draft202012Validator.check_schema(schema)  # a valid JSON schema
     for key, sub in schema["properties"].items():
         assert "type" in sub or "anyOf" in sub, key
         assert "default" in sub, key

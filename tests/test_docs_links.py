@@ -49,9 +49,9 @@ def test_broken_link_is_found(tmp_path):
     page = tmp_path / "README.md"
     page.write_text(
         "[fine](docs/a.md#x) [web](https://example.org) [gone](docs/missing.md)\n"
-        "[outside](../shared/DESIGN.md)\n```\n[in code](nowhere.md)\n```\n"
+        "[outside](../elsewhere/notes.md)\n```\n[in code](nowhere.md)\n```\n"
     )
     assert broken_links(page, tmp_path) == [
         "README.md: docs/missing.md",
-        "README.md: ../shared/DESIGN.md",
+        "README.md: ../elsewhere/notes.md",
     ]

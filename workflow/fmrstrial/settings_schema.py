@@ -27,14 +27,18 @@ from .errors import InputError, Problem
 SECTIONS = ("preprocess", "fit", "qc", "power")
 
 
+#: libyaml's loader when PyYAML has it (every fit or preprocess job reads its schema at start).
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 @functools.cache
 def _load(section: str) -> dict:
+    """The shipped schema of `section` (checked against the JSON-schema meta-schema by the
+    tests, not at every start-up)."""
     if section not in SECTIONS:
         raise ValueError(f"no settings schema '{section}' (known: {', '.join(SECTIONS)})")
     text = resources.files("fmrstrial").joinpath("schemas", f"{section}.yaml").read_text("utf-8")
-    schema = yaml.safe_load(text)
-    Draft202012Validator.check_schema(schema)
-    return schema
+    return yaml.load(text, Loader=_YAML_LOADER)
 
 
 def section_schema(section: str) -> dict:
