@@ -5,6 +5,7 @@ from pathlib import Path
 
 from fmrstrial.convert.discover import session_sources
 from fmrstrial.dataset import sessions_table
+from fmrstrial.io.outputs import FitOutputs, PreprocessOutputs
 from fmrstrial.notebooks import FINDINGS_FIGURES, QUALITY_FIGURES, figure_files
 from fmrstrial.paths import resource
 from fmrstrial.provenance import sanitised_config, workflow_files
@@ -179,20 +180,20 @@ def dataset_spectra():
     return list(dict.fromkeys(files))
 
 
-PREPROC_OUTPUTS = {
-    "blocks": "results/preproc/{pid}/{sid}/blocks.nii.gz",
-    "unmatched": "results/preproc/{pid}/{sid}/blocks_unmatched.nii.gz",
-    "table": "results/preproc/{pid}/{sid}/blocks.tsv",
-    "transients": "results/preproc/{pid}/{sid}/transients_qc.tsv",
-    "qc": "results/preproc/{pid}/{sid}/blocks_qc.tsv",
-    "qc_json": "results/preproc/{pid}/{sid}/blocks_qc.json",
-    "figure": report(
-        "results/preproc/{pid}/{sid}/qc.png",
-        caption="../report/preprocess_qc.rst",
-        category="Preprocessing QC",
-        labels={"participant": "{pid}", "session": "{sid}"},
-    ),
-}
+def output_names(outputs):
+    """{name: path} of a step's output dataclass (fields that are None left out)."""
+    return {k: str(v) for k, v in vars(outputs).items() if v is not None}
+
+
+PREPROC_OUTPUTS = output_names(
+    PreprocessOutputs.in_folder("results/preproc/{pid}/{sid}")
+)
+PREPROC_OUTPUTS["figure"] = report(
+    PREPROC_OUTPUTS["figure"],
+    caption="../report/preprocess_qc.rst",
+    category="Preprocessing QC",
+    labels={"participant": "{pid}", "session": "{sid}"},
+)
 
 
 def preprocess_input(wildcards):
@@ -276,24 +277,12 @@ def fit_outputs(folder, prefix="", report_figure=False, dynamic=False):
     """Files of one fit (names as fmrstrial.steps.fit.FitOutputs, with `prefix`): tables,
     their JSON sidecars and figure; with `dynamic` also the response table (+ sidecar) and
     figure."""
-    out = {
-        "fit": f"{folder}/fit.tsv",
-        "fit_sidecar": f"{folder}/fit.json",
-        "ratios": f"{folder}/ratios.tsv",
-        "ratios_sidecar": f"{folder}/ratios.json",
-        "qc": f"{folder}/fit_qc.tsv",
-        "qc_sidecar": f"{folder}/fit_qc.json",
-        "figure": f"{folder}/fit.png",
-    }
+    out = output_names(FitOutputs.in_folder(folder, dynamic=dynamic))
     if report_figure:
         labels = {"participant": "{pid}", "session": "{sid}"}
         out["figure"] = in_report(
             out["figure"], "../report/fit.rst", "Spectral fitting", labels
         )
-    if dynamic:
-        out["response"] = f"{folder}/response.tsv"
-        out["response_sidecar"] = f"{folder}/response.json"
-        out["dynamic_figure"] = f"{folder}/dynamic.png"
     return {prefix + k: v for k, v in out.items()}
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
@@ -34,48 +33,8 @@ from ..io.atomic import write_text
 from ..io.basis import read_basis
 from ..io.config import load_section
 from ..io.nifti_mrs import read_nifti_mrs
-from ..io.outputs import StepOutputs
+from ..io.outputs import FitOutputs
 from ..io.tsv import json_text, tsv_text
-
-
-@dataclass(frozen=True)
-class FitOutputs(StepOutputs):
-    """Paths of the files one fit writes. The names are those of the fit rule's outputs;
-    the dynamic-mode files are optional (None: not written)."""
-
-    fit: str | os.PathLike
-    fit_sidecar: str | os.PathLike
-    ratios: str | os.PathLike
-    ratios_sidecar: str | os.PathLike
-    qc: str | os.PathLike
-    qc_sidecar: str | os.PathLike
-    figure: str | os.PathLike
-    response: str | os.PathLike | None = None
-    response_sidecar: str | os.PathLike | None = None
-    dynamic_figure: str | os.PathLike | None = None
-
-    @classmethod
-    def in_folder(cls, folder: str | os.PathLike, dynamic: bool = False) -> FitOutputs:
-        """The command line's layout: fit.tsv, fit.json, ratios.tsv, ratios.json,
-        fit_qc.tsv, fit_qc.json, fit.png (+ response.tsv, response.json, dynamic.png)."""
-        d = Path(folder)
-        extra = {}
-        if dynamic:
-            extra = dict(
-                response=d / "response.tsv",
-                response_sidecar=d / "response.json",
-                dynamic_figure=d / "dynamic.png",
-            )
-        return cls(
-            fit=d / "fit.tsv",
-            fit_sidecar=d / "fit.json",
-            ratios=d / "ratios.tsv",
-            ratios_sidecar=d / "ratios.json",
-            qc=d / "fit_qc.tsv",
-            qc_sidecar=d / "fit_qc.json",
-            figure=d / "fit.png",
-            **extra,
-        )
 
 
 def write_outputs(fits: list[tuple[int, FitResult]], out: FitOutputs, title: str = "") -> None:

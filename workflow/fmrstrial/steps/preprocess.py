@@ -14,43 +14,15 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..io.atomic import atomic_path, write_text
 from ..io.nifti_mrs import read_nifti_mrs, write_nifti_mrs
-from ..io.outputs import StepOutputs
+from ..io.outputs import PreprocessOutputs
 from ..io.tsv import json_text, tsv_text
 from ..preprocess.plot import qc_figure_png
 from ..preprocess.session import PreprocessResult, preprocess_session
 from ..preprocess.settings import load_settings
-
-
-@dataclass(frozen=True)
-class PreprocessOutputs(StepOutputs):
-    """Paths of the files one session's preprocessing writes (names as in the rule)."""
-
-    blocks: str | os.PathLike
-    unmatched: str | os.PathLike
-    table: str | os.PathLike
-    transients: str | os.PathLike
-    qc: str | os.PathLike
-    qc_json: str | os.PathLike
-    figure: str | os.PathLike
-
-    @classmethod
-    def in_folder(cls, folder: str | os.PathLike) -> PreprocessOutputs:
-        """The command line's layout (file names in the module docstring)."""
-        d = Path(folder)
-        return cls(
-            blocks=d / "blocks.nii.gz",
-            unmatched=d / "blocks_unmatched.nii.gz",
-            table=d / "blocks.tsv",
-            transients=d / "transients_qc.tsv",
-            qc=d / "blocks_qc.tsv",
-            qc_json=d / "blocks_qc.json",
-            figure=d / "qc.png",
-        )
 
 
 def write_outputs(result: PreprocessResult, out: PreprocessOutputs, title: str) -> None:
