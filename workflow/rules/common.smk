@@ -245,32 +245,26 @@ def other_fit_settings():
     return {**fit_settings(), "mode": other_fit_mode()}
 
 
-def other_fit_input(wildcards):
-    """Linewidth-matched block spectra and the basis (+ block table for dynamic mode)."""
-    files = {
-        "blocks": PREPROC_OUTPUTS["blocks"].format(
-            pid=wildcards.pid, sid=wildcards.sid
-        ),
-        "basis": basis_file(),
-    }
-    if other_fit_mode() == "dynamic":
-        files["block_table"] = PREPROC_OUTPUTS["table"].format(
-            pid=wildcards.pid, sid=wildcards.sid
-        )
-    return files
+def fit_inputs(wildcards, unmatched, dynamic):
+    """Inputs of a fit job: the linewidth-matched block spectra (and, with `unmatched`, those
+    before matching), the basis, and in dynamic mode the block table (phases)."""
+    session = {"pid": wildcards.pid, "sid": wildcards.sid}
+    files = {"blocks": PREPROC_OUTPUTS["blocks"].format(**session)}
+    if unmatched:
+        files["unmatched"] = PREPROC_OUTPUTS["unmatched"].format(**session)
+    if dynamic:
+        files["block_table"] = PREPROC_OUTPUTS["table"].format(**session)
+    return {**files, "basis": basis_file()}
 
 
 def fit_input(wildcards):
-    """Block spectra (with and without linewidth matching) and the basis; in dynamic mode
-    also the block table (phases)."""
-    names = ["blocks", "unmatched"] + (["table"] if dynamic_fit() else [])
-    files = {
-        name: PREPROC_OUTPUTS[name].format(pid=wildcards.pid, sid=wildcards.sid)
-        for name in names
-    }
-    if "table" in files:
-        files["block_table"] = files.pop("table")
-    return {**files, "basis": basis_file()}
+    """The main fit: both block files, in the configured mode."""
+    return fit_inputs(wildcards, unmatched=True, dynamic=dynamic_fit())
+
+
+def other_fit_input(wildcards):
+    """The fit-mode sensitivity: linewidth-matched blocks, in the other mode."""
+    return fit_inputs(wildcards, unmatched=False, dynamic=other_fit_mode() == "dynamic")
 
 
 def fit_outputs(folder, prefix="", report_figure=False, dynamic=False):
