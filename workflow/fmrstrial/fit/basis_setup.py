@@ -9,7 +9,7 @@ the data's dwell time, length and spectrometer frequency (band-limited, receiver
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -56,6 +56,20 @@ class FitBasis:
 
     def index(self, name: str) -> int:
         return self.names.index(name)
+
+    def without(self, names: list[str]) -> FitBasis:
+        """The same components except `names`; lineshape groups left empty are dropped."""
+        keep = [i for i, n in enumerate(self.names) if n not in names]
+        used = sorted({int(self.group_of[i]) for i in keep})
+        remap = {old: new for new, old in enumerate(used)}
+        return replace(
+            self,
+            names=[self.names[i] for i in keep],
+            fids=self.fids[:, keep],
+            kinds=[self.kinds[i] for i in keep],
+            groups=[self.groups[g] for g in used],
+            group_of=np.array([remap[int(self.group_of[i])] for i in keep], dtype=int),
+        )
 
 
 def proton_unit(basis: Basis) -> float:

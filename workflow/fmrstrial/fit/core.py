@@ -69,7 +69,11 @@ class FitResult:
     shift_hz_<group>, lorentz_hz_<group>, gauss_hz_<group>);
     ppm: (n_fit,) fitted points; data, fit, baseline: (n_fit,) complex spectra with the
     fitted phase removed (real part = absorption); components: (n_fit, K) complex, each
-    component times its amplitude, phase removed.
+    component times its amplitude, phase removed; phase: (n_fit,) complex fitted phase
+    factor (data = phase x phase-removed spectrum). A block fitted on a session background
+    (`fit_spectrum(background=...)`) has that background in `baseline`, and the session's
+    baseline penalty and effective dimension per ppm in `session_baseline_*`; its own
+    `baseline_*` describe the block's baseline correction on top of it.
     """
 
     names: list[str]
@@ -99,6 +103,9 @@ class FitResult:
     baseline_penalty: float = float("nan")
     baseline_ed: float = float("nan")
     baseline_ed_per_ppm: float = float("nan")
+    phase: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, complex))
+    session_baseline_penalty: float = float("nan")
+    session_baseline_ed_per_ppm: float = float("nan")
 
     def amplitude(self, name: str) -> float:
         """Amplitude of a component or a configured sum."""
@@ -297,6 +304,7 @@ def fit_spectrum(
     source: str = "<data>",
     baseline_penalty: float | None = None,
     averaged_blocks: int = 1,
+    background: np.ndarray | None = None,
 ) -> FitResult:
     """Fit one FID (n_points,) complex, internal convention, sampled every `dwell_s` s at
     `cf_mhz` MHz, with `basis` (a raw `Basis`, resampled here, or a `FitBasis` already
@@ -304,14 +312,18 @@ def fit_spectrum(
     data, checked against the basis. `baseline_penalty`: a fixed spline penalty (e.g. chosen
     on a session's mean spectrum) instead of the `baseline_penalty` setting.
     `averaged_blocks`: the FID is the mean of this many blocks, and the automatic penalty is
-    chosen for the noise of one block (see `select_baseline_penalty`). Raises InputError for
-    a basis that does not suit.
+    chosen for the noise of one block (see `select_baseline_penalty`). `background`: a known
+    signal (n_fit,) complex in the data's frame (phase not removed), e.g. a session's
+    baseline and macromolecules (`fmrstrial.fit.session`), subtracted from the data before
+    the fit and reported as part of the baseline. Raises InputError for a basis that does
+    not suit.
 
     Runs with single-threaded OpenBLAS (see `fmrstrial.blas`)."""
     with single_threaded_blas():
         return _fit(
-            fid, dwell_s, cf_mhz, basis, settings, te_ms, source, baseline_penalty, averaged_blocks
-        )
+            fid, dwell_s, cf_mhz, basis, settings, te_ms, source, baseline_penalty,
+            averaged_blocks, background,
+        )  # fmt: skip
 
 
 def penalty_for_dimension(design: np.ndarray, diff2: np.ndarray, target: float) -> float:
@@ -375,8 +387,9 @@ def select_baseline_penalty(
 
 
 def _fit(
-    fid, dwell_s, cf_mhz, basis, settings, te_ms, source, baseline_penalty, averaged_blocks
-) -> FitResult:
+    fid, dwell_s, cf_mhz, basis, settings, te_ms, source, baseline_penalty, averaged_blocks,
+    background,
+) -> FitResult:  # fmt: skip
     settings = resolve_settings(settings)
     fid = np.asarray(fid)
     if fid.ndim != 1 or not np.iscomplexobj(fid):
@@ -392,9 +405,14 @@ def _fit(
         settings["lineshape_knot_spacing_ms"] / 1000.0,
         settings["lineshape_duration_ms"] / 1000.0,
     )
-    y = model.data_spectrum(fid)
+    y_data = model.data_spectrum(fid)
+    if background is None:
+        background = np.zeros_like(y_data)
+    elif background.shape != y_data.shape:
+        raise ValueError(f"background has shape {background.shape}, the fit range {y_data.shape}")
+    y = y_data - background
 
-    noise_sd, noise_source = _noise(fid, dwell_s, cf_mhz, y, settings)
+    noise_sd, noise_source = _noise(fid, dwell_s, cf_mhz, y_data, settings)
     start = coarse_search(model, fid, settings)
     priors = build_priors(model, settings, start.shift_hz)
     design, diff2 = baseline_design(model, settings)
@@ -434,7 +452,8 @@ def _fit(
     b = system.baseline_coefs(system.y_aug - a_aug @ c)
     n_fit = model.n_fit
     base_stacked = system.base @ b if b.size else np.zeros(2 * n_fit)
-    baseline = base_stacked[:n_fit] + 1j * base_stacked[n_fit:]
+    baseline = base_stacked[:n_fit] + 1j * base_stacked[n_fit:] + background
+    y = y_data
     metab = ev.phase * cmatvec(ev.cols, c)
     resid = y - metab - baseline
     rss = float(np.sum(stack(resid) ** 2))
@@ -501,4 +520,5 @@ def _fit(
         baseline_penalty=float(lam) if settings["baseline"] == "spline" else float("nan"),
         baseline_ed=baseline_effective_dimension(design, diff2, lam),
         baseline_ed_per_ppm=baseline_effective_dimension(design, diff2, lam) / width,
+        phase=ev.phase.copy(),
     )

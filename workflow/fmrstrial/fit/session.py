@@ -3,12 +3,17 @@
 
 Blocks are the entries along DIM_DYN (a spectrum without a dynamic dimension is one block).
 Any other higher dimension with more than one entry (coils, edit conditions, ...) is an
-error: the fit expects coil-combined, preprocessed block spectra. The baseline penalty is
-chosen once, on the mean of the blocks (`mean_fit`), and kept for every block
-(`block_fit`). Writing the results is the fit step's job (`fmrstrial.steps.fit`).
+error: the fit expects coil-combined, preprocessed block spectra. With more than one block,
+the session's background (the spline baseline and the macromolecules, neither of which
+should change within minutes) is fitted once, on the mean of the blocks (`mean_fit`), and
+held fixed for every block (`session_background`, `block_fit`); each block then fits the
+metabolites, the lipids and a baseline correction on top of it. Writing the results is the
+fit step's job (`fmrstrial.steps.fit`).
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 
@@ -16,7 +21,8 @@ from ..blas import single_threaded_blas
 from ..errors import InputError
 from ..io.basis import Basis
 from ..io.nifti_mrs import MRSData
-from .basis_setup import prepare_basis
+
+from .basis_setup import FitBasis, prepare_basis
 from .core import FitResult, empty_result, fit_spectrum
 from .settings import resolve_settings
 
@@ -73,12 +79,49 @@ def mean_fit(fids, used, data: MRSData, fb, settings: dict, source: str) -> FitR
     )  # fmt: skip
 
 
-def block_fit(fids, j: int, data: MRSData, fb, settings: dict, source: str, penalty):
-    """Fit of block j with the session's baseline penalty (None: chosen on the block)."""
+def block_fit(
+    fids, j: int, data: MRSData, fb, settings: dict, source: str, penalty, background=None
+):
+    """Fit of block j with a baseline penalty (None: chosen on the block) and optionally on
+    a fixed session background (n_fit,) complex, data frame."""
     return fit_spectrum(
         fids[:, j], data.dwell_s, data.cf_mhz, fb, settings,
-        source=f"{source}, block {j}", baseline_penalty=penalty,
+        source=f"{source}, block {j}", baseline_penalty=penalty, background=background,
     )  # fmt: skip
+
+
+def background_names(settings: dict) -> list[str]:
+    """Components held fixed at the session mean's fit: the macromolecules (parameterised
+    and measured); lipids stay free per block (scalp lipid can come and go)."""
+    return list(settings["macromolecules"]) + list(settings["measured_mm"])
+
+
+def session_background(mean: FitResult, names: list[str]) -> np.ndarray:
+    """The mean fit's baseline plus its components `names`, (n_fit,) complex, in the data's
+    frame (the mean's fitted phase put back)."""
+    fixed = [i for i, n in enumerate(mean.names) if n in names]
+    return (mean.baseline + mean.components[:, fixed].sum(axis=1)) * mean.phase
+
+
+def fit_blocks_on_background(
+    fids, used: list[int], data: MRSData, fb: FitBasis, settings: dict, source: str
+) -> tuple[FitBasis, dict[int, FitResult]]:
+    """Every used block fitted on the session background of the mean spectrum: the block
+    basis (`fb` without the background's components) and block index -> FitResult."""
+    mean = mean_fit(fids, used, data, fb, settings, source)
+    fixed = background_names(settings)
+    background = session_background(mean, fixed)
+    fb_block = fb.without(fixed)
+    block_settings = {**settings, "macromolecules": [], "measured_mm": []}
+    fits = {}
+    for j in used:
+        r = block_fit(fids, j, data, fb_block, block_settings, source, None, background)
+        fits[j] = replace(
+            r,
+            session_baseline_penalty=mean.baseline_penalty,
+            session_baseline_ed_per_ppm=mean.baseline_ed_per_ppm,
+        )
+    return fb_block, fits
 
 
 def fit_data(
@@ -89,10 +132,13 @@ def fit_data(
 ) -> list[tuple[int, FitResult]]:
     """Fit every block of `data`; list of (block index, FitResult).
 
-    With `baseline_penalty: auto` and more than one block, the spline penalty is chosen once,
-    on the mean of the blocks (the session's mean spectrum) for the noise level of one block,
-    and every block is fitted with it, so that the baseline absorbs the same share of signal
-    in every block."""
+    With more than one block and `session_background: true` (default), the baseline and
+    macromolecules are fitted once on the mean of the blocks (its spline penalty chosen for
+    the noise of one block) and held fixed for every block, which fits the metabolites, the
+    lipids and a baseline correction (its penalty chosen per block by the same criterion),
+    so that the background absorbs the same signal in every block. With
+    `session_background: false` and `baseline_penalty: auto`, only the penalty is chosen on
+    the mean and every block fits its own baseline and macromolecules with it."""
     settings = resolve_settings(settings)
     fids = blocks_of(data, source)
     with single_threaded_blas():
@@ -100,16 +146,16 @@ def fit_data(
             basis, data.n_points, data.dwell_s, data.cf_mhz, settings, echo_time_ms(data), source
         )
         used = used_blocks(fids, source)
-        penalty = None
-        if len(used) > 1 and settings["baseline_penalty"] == "auto":
-            penalty = mean_fit(fids, used, data, fb, settings, source).baseline_penalty
+        if len(used) > 1 and settings["session_background"]:
+            fb, fits = fit_blocks_on_background(fids, used, data, fb, settings, source)
+        else:
+            penalty = None
+            if len(used) > 1 and settings["baseline_penalty"] == "auto":
+                penalty = mean_fit(fids, used, data, fb, settings, source).baseline_penalty
+            fits = {j: block_fit(fids, j, data, fb, settings, source, penalty) for j in used}
+        reason = "empty block: no transient kept"
         return [
-            (
-                j,
-                block_fit(fids, j, data, fb, settings, source, penalty)
-                if j in used
-                else empty_result(fb, settings, "empty block: no transient kept"),
-            )
+            (j, fits[j] if j in used else empty_result(fb, settings, reason))
             for j in range(fids.shape[1])
         ]
 
