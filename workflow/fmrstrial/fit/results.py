@@ -89,15 +89,25 @@ QC_BASE_COLUMNS = {
     "effective_dof": {"Description": "Fitted degrees of freedom of the penalised model."},
     "baseline_penalty": {
         "Description": "Weight lambda of the spline baseline's second-difference penalty "
-        "(data units); chosen on the session's mean spectrum when baseline_penalty is auto "
-        "and the same for every block of a file."
+        "(data units), chosen by the modified AIC when baseline_penalty is auto. On a session "
+        "background (session_background_ed_per_ppm given) it is the block's baseline "
+        "correction's; otherwise the session mean's, the same for every block of a file."
     },
     "baseline_ed": {
-        "Description": "Effective dimension of the baseline (one of its real and imaginary "
+        "Description": "Effective dimension of that baseline (one of its real and imaginary "
         "parts): tr((B'B + lambda D'D)^-1 B'B)."
     },
     "baseline_ed_per_ppm": {
         "Description": "baseline_ed per ppm of the fit range.",
+        "Units": "1/ppm",
+    },
+    "session_baseline_penalty": {
+        "Description": "Penalty of the session background's baseline, chosen on the mean of "
+        "the blocks and held fixed with the macromolecules for every block (n/a: the block "
+        "was fitted on its own)."
+    },
+    "session_baseline_ed_per_ppm": {
+        "Description": "Effective dimension per ppm of the session background's baseline.",
         "Units": "1/ppm",
     },
     "phase0_deg": {
@@ -190,6 +200,8 @@ def qc_table(fits: list[tuple[int, FitResult]]) -> Rows:
             "baseline_penalty": r.baseline_penalty,
             "baseline_ed": r.baseline_ed,
             "baseline_ed_per_ppm": r.baseline_ed_per_ppm,
+            "session_baseline_penalty": r.session_baseline_penalty,
+            "session_baseline_ed_per_ppm": r.session_baseline_ed_per_ppm,
         }
         row.update(r.params)
         rows.append(row)

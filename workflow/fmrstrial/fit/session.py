@@ -105,9 +105,9 @@ def session_background(mean: FitResult, names: list[str]) -> np.ndarray:
 
 def fit_blocks_on_background(
     fids, used: list[int], data: MRSData, fb: FitBasis, settings: dict, source: str
-) -> tuple[FitBasis, dict[int, FitResult]]:
-    """Every used block fitted on the session background of the mean spectrum: the block
-    basis (`fb` without the background's components) and block index -> FitResult."""
+) -> dict[int, FitResult]:
+    """Every used block fitted on the session background of the mean spectrum, block
+    index -> FitResult (`with_fixed_components`)."""
     mean = mean_fit(fids, used, data, fb, settings, source)
     fixed = background_names(settings)
     background = session_background(mean, fixed)
@@ -116,12 +116,45 @@ def fit_blocks_on_background(
     fits = {}
     for j in used:
         r = block_fit(fids, j, data, fb_block, block_settings, source, None, background)
-        fits[j] = replace(
-            r,
-            session_baseline_penalty=mean.baseline_penalty,
-            session_baseline_ed_per_ppm=mean.baseline_ed_per_ppm,
-        )
-    return fb_block, fits
+        fits[j] = with_fixed_components(r, mean, fixed)
+    return fits
+
+
+def with_fixed_components(block: FitResult, mean: FitResult, fixed: list[str]) -> FitResult:
+    """A block's result on the session background, completed with the background's
+    components as the mean fitted them (amplitude and CRLB SD of the mean; no covariance
+    with the block's amplitudes), in the order of the mean's components, so that a block's
+    table has the same rows with and without a session background. The fixed components
+    leave the block's `baseline` (which keeps the mean's spline plus the block's correction)
+    for `components`, turned to the block's phase."""
+    names = mean.names
+    pos = [names.index(n) for n in block.names]
+    k = len(names)
+    fixed_idx = [names.index(n) for n in fixed if n in names]
+    amplitudes = mean.amplitudes.copy()
+    amplitudes[pos] = block.amplitudes
+    amplitude_sd = mean.amplitude_sd.copy()
+    amplitude_sd[pos] = block.amplitude_sd
+    covariance = np.diag(mean.amplitude_sd**2)
+    covariance[np.ix_(pos, pos)] = block.covariance
+    to_block = mean.phase / block.phase
+    fixed_parts = mean.components[:, fixed_idx] * to_block[:, None]
+    components = np.zeros((block.components.shape[0], k), dtype=complex)
+    components[:, pos] = block.components
+    components[:, fixed_idx] = fixed_parts
+    baseline = block.baseline - fixed_parts.sum(axis=1)
+    return replace(
+        block,
+        names=list(names),
+        kinds=list(mean.kinds),
+        amplitudes=amplitudes,
+        amplitude_sd=amplitude_sd,
+        covariance=covariance,
+        components=components,
+        baseline=baseline,
+        session_baseline_penalty=mean.baseline_penalty,
+        session_baseline_ed_per_ppm=mean.baseline_ed_per_ppm,
+    )
 
 
 def fit_data(
@@ -147,7 +180,7 @@ def fit_data(
         )
         used = used_blocks(fids, source)
         if len(used) > 1 and settings["session_background"]:
-            fb, fits = fit_blocks_on_background(fids, used, data, fb, settings, source)
+            fits = fit_blocks_on_background(fids, used, data, fb, settings, source)
         else:
             penalty = None
             if len(used) > 1 and settings["baseline_penalty"] == "auto":

@@ -34,7 +34,11 @@ def describe_model(overrides: Mapping[str, Any] | None = None) -> str:
             if s["baseline"] == "spline" and s["baseline_penalty"] == "auto"
             else ""
         ),
-        "fitted block by block"
+        (
+            "baseline and macromolecules fitted on the session mean and fixed for every block"
+            if s["session_background"]
+            else "fitted block by block"
+        )
         if s["mode"] == "blocks"
         else f"all blocks of a session fitted jointly (dynamic, {s['dynamic_model']} model)",
     ]
