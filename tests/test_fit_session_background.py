@@ -119,6 +119,6 @@ def test_session_background_off_fits_each_block_on_its_own(real):
 
 def test_a_single_spectrum_has_no_session_background(real):
     data, fid, fit, _, basis = real
-    (_, r), = fit_data(data, basis)
+    ((_, r),) = fit_data(data, basis)
     assert np.isnan(r.session_baseline_penalty)
     assert r.amplitude("Glx") == pytest.approx(fit.amplitude("Glx"), rel=1e-12)

@@ -21,7 +21,6 @@ from ..blas import single_threaded_blas
 from ..errors import InputError
 from ..io.basis import Basis
 from ..io.nifti_mrs import MRSData
-
 from .basis_setup import FitBasis, prepare_basis
 from .core import FitResult, empty_result, fit_spectrum
 from .settings import resolve_settings
