@@ -1,12 +1,12 @@
 """Blocks of an fMRS session fitted on the session's background (setting session_background).
 
-The sessions here are built from a real spectrum (Philips PRESS TE 35 ms, sub-01, with its
-licence in tests/data/vendor): its real baseline, macromolecules and lineshape are the same
-in every block, each block gets independent noise (three times the spectrum's own), and
-Glu is raised by a known fraction in the infusion blocks (its fitted component, with the
-spectrum's own lineshape, added to the FID). What the trial measures is the change of Glx
-from the baseline block; its error is compared between the session background (default)
-and every block fitting its own baseline and macromolecules (the previous default).
+The sessions are built from a real spectrum (Philips PRESS TE 35 ms, sub-01; licence in
+tests/data/vendor) by `fmrstrial.fit.real_sessions`: its real baseline, macromolecules and
+lineshape are the same in every block, each block gets independent noise (three times the
+spectrum's own) and Glu is raised by a known fraction in the infusion blocks. What the trial
+measures is the change of Glx from the baseline block; its error is compared between the
+session background (default) and every block fitting its own baseline and macromolecules
+(the previous default).
 """
 
 from __future__ import annotations
@@ -17,86 +17,56 @@ import numpy as np
 import pytest
 
 from fmrstrial.cli import main
-from fmrstrial.fit import fit_spectrum
-from fmrstrial.fit.basis_setup import prepare_basis
-from fmrstrial.fit.model import SpectralModel
-from fmrstrial.fit.session import blocks_of, fit_data
-from fmrstrial.fit.settings import resolve_settings
+from fmrstrial.fit.real_sessions import real_source, session
+from fmrstrial.fit.session import fit_data
 from fmrstrial.io.basis import read_basis
-from fmrstrial.io.nifti_mrs import MRSData, read_nifti_mrs
+from fmrstrial.io.nifti_mrs import read_nifti_mrs
 from fmrstrial.paths import resource
 
 SPECTRUM = Path(__file__).parent / "data/vendor/philips_sdat_press35/sub-01/sub-01_PRESS_35_act"
 BASIS = "basis/lcmodel_press35_3T/3T_PRESS_Philips_35ms_noMM.BASIS"
 GLU_CHANGE = np.array([0.0, 0.03, 0.06, 0.09, 0.09, 0.06])  # fraction of the fitted Glu
 NOISE_FACTOR = 3.0
-SEEDS = (1, 2, 3)
+MM = ["MM09", "MM12", "MM14", "MM17", "MM20"]
 
 
 @pytest.fixture(scope="module")
-def real(tmp_path_factory):
-    """The real spectrum's FID, its fit, the fitted Glu FID (data phase) and the basis."""
+def source(tmp_path_factory):
     out = tmp_path_factory.mktemp("real") / "data.nii.gz"
     assert main(["convert", f"{SPECTRUM}.sdat", f"{SPECTRUM}.spar", "--out", str(out)]) == 0
-    data = read_nifti_mrs(out)
-    fid = blocks_of(data, str(out))[:, 0]
+    return real_source(read_nifti_mrs(out), read_basis(resource(BASIS)))
+
+
+def change_errors(source, background: bool, seeds=(1, 2, 3)) -> np.ndarray:
+    """Fitted minus true change of Glx from the baseline block (percentage points of the
+    baseline's Glx), every infusion block of every seed."""
+    true = source.true_glx_change_pct(GLU_CHANGE)[1:]
     basis = read_basis(resource(BASIS))
-    settings = resolve_settings()
-    fb = prepare_basis(basis, data.n_points, data.dwell_s, data.cf_mhz, settings)
-    fit = fit_spectrum(fid, data.dwell_s, data.cf_mhz, fb, settings)
-    model = SpectralModel(fb, settings["ppm_range"], settings["zero_fill"], settings["fit_phase1"])
-    i = fb.names.index("Glu")
-    glu = model.component_fids(fit.theta)[:, i] * fit.amplitudes[i] * np.exp(1j * fit.theta[0])
-    return data, fid, fit, glu, basis
-
-
-def session(real, seed: int) -> MRSData:
-    """Blocks (n_points, 6) of the real spectrum with Glu raised and fresh noise."""
-    data, fid, fit, glu, _ = real
-    rng = np.random.default_rng(seed)
-    sd = NOISE_FACTOR * fit.noise_sd / np.sqrt(fid.size)  # spectral noise SD -> FID's
-    blocks = [
-        fid
-        + change * glu
-        + sd * (rng.standard_normal(fid.size) + 1j * rng.standard_normal(fid.size)) / np.sqrt(2)
-        for change in GLU_CHANGE
-    ]
-    fids = np.stack(blocks, axis=1)
-    return MRSData(fids, data.dwell_s, data.cf_mhz, dim_tags=("DIM_DYN",), header=data.header)
-
-
-def change_errors(real, background: bool) -> np.ndarray:
-    """Fitted minus true change of Glx from the baseline block, percent of the baseline
-    Glx, over every infusion block of every seed."""
-    _, _, fit, _, basis = real
-    glu = fit.amplitude("Glu")
-    glx = fit.amplitude("Glx")
-    true = 100 * GLU_CHANGE[1:] * glu / glx
     errors = []
-    for seed in SEEDS:
-        fits = fit_data(session(real, seed), basis, {"session_background": background})
-        g = np.array([r.amplitude("Glx") for _, r in fits])
-        errors.extend(100 * (g[1:] - g[0]) / glx - true)
+    for seed in seeds:
+        blocks = session(source, GLU_CHANGE, NOISE_FACTOR, seed)
+        glx = np.array([r.amplitude("Glx") for _, r in fit_data(blocks, basis, {
+            "session_background": background})])  # fmt: skip
+        errors.extend(100 * (glx[1:] - glx[0]) / source.fit.amplitude("Glx") - true)
     return np.array(errors)
 
 
 @pytest.mark.slow
-def test_session_background_halves_the_change_error_on_real_spectra(real):
-    ours = change_errors(real, background=True)
-    per_block = change_errors(real, background=False)
+def test_session_background_halves_the_change_error_on_real_spectra(source):
     rms = lambda e: float(np.sqrt(np.mean(e**2)))  # noqa: E731
-    assert rms(ours) < 0.7 * rms(per_block), (rms(ours), rms(per_block))
-    assert rms(ours) < 3.0  # percentage points of the baseline's Glx
+    ours = rms(change_errors(source, background=True))
+    per_block = rms(change_errors(source, background=False))
+    assert ours < 0.7 * per_block, (ours, per_block)
+    assert ours < 3.0
 
 
-def test_blocks_share_the_session_background(real):
-    fits = fit_data(session(real, 7), real[4])
-    mm = ["MM09", "MM12", "MM14", "MM17", "MM20"]
+def test_blocks_share_the_session_background(source):
+    fits = fit_data(session(source, GLU_CHANGE, NOISE_FACTOR, 7), read_basis(resource(BASIS)))
     first = fits[0][1]
-    assert first.names == fits[-1][1].names and set(mm) <= set(first.names)
+    assert first.names == fits[-1][1].names and set(MM) <= set(first.names)
     for _, r in fits:
-        # macromolecules are the mean's: identical in every block, with the mean's CRLB
-        for name in mm:
+        # the macromolecules are the mean's: identical in every block, with the mean's CRLB
+        for name in MM:
             i = r.names.index(name)
             assert r.amplitudes[i] == first.amplitudes[i]
             assert r.amplitude_sd[i] == first.amplitude_sd[i]
@@ -105,20 +75,20 @@ def test_blocks_share_the_session_background(real):
         assert r.session_baseline_ed_per_ppm == first.session_baseline_ed_per_ppm
         assert np.isfinite(r.session_baseline_penalty)
         assert r.baseline_ed_per_ppm <= r.session_baseline_ed_per_ppm + 1e-9
-        # data = fit + residual: the fixed components are in the model curve
+        # the fixed components are part of the model curve: fit = baseline + components
         model = r.baseline + r.components.sum(axis=1)
         assert np.allclose(model, r.fit, atol=1e-9 * np.abs(r.fit).max())
 
 
-def test_session_background_off_fits_each_block_on_its_own(real):
-    fits = fit_data(session(real, 7), real[4], {"session_background": False})
+def test_session_background_off_fits_each_block_on_its_own(source):
+    blocks = session(source, GLU_CHANGE, NOISE_FACTOR, 7)
+    fits = fit_data(blocks, read_basis(resource(BASIS)), {"session_background": False})
     i = fits[0][1].names.index("MM09")
     assert len({r.amplitudes[i] for _, r in fits}) == len(fits)
     assert all(np.isnan(r.session_baseline_ed_per_ppm) for _, r in fits)
 
 
-def test_a_single_spectrum_has_no_session_background(real):
-    data, fid, fit, _, basis = real
-    ((_, r),) = fit_data(data, basis)
+def test_a_single_spectrum_has_no_session_background(source):
+    ((_, r),) = fit_data(source.data, read_basis(resource(BASIS)))
     assert np.isnan(r.session_baseline_penalty)
-    assert r.amplitude("Glx") == pytest.approx(fit.amplitude("Glx"), rel=1e-12)
+    assert r.amplitude("Glx") == pytest.approx(source.fit.amplitude("Glx"), rel=1e-12)
