@@ -70,9 +70,9 @@ from fmrstrial.fit.dynamic import fit_dynamic  # noqa: E402
 from fmrstrial.fit.dynamic_design import restrict, temporal_model  # noqa: E402
 from fmrstrial.fit.results import FLOAT_FORMAT, qc_table, ratio_table  # noqa: E402
 from fmrstrial.fit.session import (  # noqa: E402
-    block_fit,
     blocks_of,
     echo_time_ms,
+    fit_blocks_on_background,
     mean_fit,
     used_blocks,
 )
@@ -100,7 +100,7 @@ FINDING = "glx_condition_infusion"
 
 def fit_both(blocks, basis, phases: list[str]) -> tuple[dict, dict]:
     """The session's blocks fitted in both modes, sharing the basis set-up and the fit of
-    the mean spectrum (the baseline penalty): the steps of `fit.session.fit_data` (mode blocks)
+    the mean spectrum (the session background): the steps of `fit.session.fit_data` (mode blocks)
     and `fit.session.fit_data_dynamic` (mode dynamic), each step timed once.
 
     Returns ({mode: [(block, FitResult)]}, {mode: s}); a mode's time is the basis set-up and
@@ -121,8 +121,8 @@ def fit_both(blocks, basis, phases: list[str]) -> tuple[dict, dict]:
         )  # fmt: skip
         mean = mean_fit(fids, used, blocks, fb, settings, source)
         t1 = time.perf_counter()
-        block_fits = [(j, block_fit(fids, j, blocks, fb, settings, source, mean.baseline_penalty))
-                      for j in used]  # fmt: skip
+        block_fits = list(fit_blocks_on_background(
+            fids, used, blocks, fb, settings, source, mean).items())  # fmt: skip
         t2 = time.perf_counter()
         dyn = fit_dynamic(
             fids[:, used], blocks.dwell_s, blocks.cf_mhz, fb, settings, temporal,

@@ -103,11 +103,13 @@ def session_background(mean: FitResult, names: list[str]) -> np.ndarray:
 
 
 def fit_blocks_on_background(
-    fids, used: list[int], data: MRSData, fb: FitBasis, settings: dict, source: str
-) -> dict[int, FitResult]:
-    """Every used block fitted on the session background of the mean spectrum, block
-    index -> FitResult (`with_fixed_components`)."""
-    mean = mean_fit(fids, used, data, fb, settings, source)
+    fids, used: list[int], data: MRSData, fb: FitBasis, settings: dict, source: str,
+    mean: FitResult | None = None,
+) -> dict[int, FitResult]:  # fmt: skip
+    """Every used block fitted on the session background of the mean spectrum (`mean`:
+    its fit, when already done), block index -> FitResult (`with_fixed_components`)."""
+    if mean is None:
+        mean = mean_fit(fids, used, data, fb, settings, source)
     fixed = background_names(settings)
     background = session_background(mean, fixed)
     fb_block = fb.without(fixed)
