@@ -35,7 +35,8 @@ def describe_model(overrides: Mapping[str, Any] | None = None) -> str:
             else ""
         ),
         (
-            "baseline and macromolecules fitted on the session mean and fixed for every block"
+            "fitted block by block on the session background (baseline and macromolecules "
+            "fitted on the session mean)"
             if s["session_background"]
             else "fitted block by block"
         )
