@@ -7,10 +7,12 @@ For each real spectrum in tests/data/vendor (Philips PRESS TE 35 ms sub-01 and s
 the Philips basis; Siemens RDA PRESS TE 30 ms ACC and PCG with the Siemens 35 ms basis),
 `fmrstrial.fit.real_sessions` builds `--seeds` sessions of six blocks: the real FID, Glu
 raised by 0, 3, 6, 9, 9 and 6 % of its fitted amplitude, and fresh noise `--noise` times the
-spectrum's own. Each session is fitted with `session_background: true` (default) and
-`false`; printed per spectrum and pooled: mean and SD of the error of the Glx change from
-block 0 (fitted minus true, percentage points of the baseline's Glx) over all infusion
-blocks, and its ratio between the two settings. Writes only to a temporary folder.
+spectrum's own. Each session is fitted with `session_background: true` (default), `false`
+(every block its own baseline and macromolecules) and `mode: dynamic` (one joint fit).
+Printed per spectrum and pooled: mean and SD of the error of the Glx change from block 0
+(fitted minus true, percentage points of the baseline's Glx) over all infusion blocks, the
+slope of fitted over true change (1 = no attenuation), and the SD ratio of the first two.
+Writes only to a temporary folder.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import numpy as np  # noqa: E402
 
 from fmrstrial.cli import main as cli  # noqa: E402
 from fmrstrial.fit.real_sessions import real_source, session  # noqa: E402
-from fmrstrial.fit.session import fit_data  # noqa: E402
+from fmrstrial.fit.session import fit_data, fit_data_dynamic  # noqa: E402
 from fmrstrial.io.basis import read_basis  # noqa: E402
 from fmrstrial.io.nifti_mrs import read_nifti_mrs  # noqa: E402
 from fmrstrial.paths import resource  # noqa: E402
@@ -42,16 +44,35 @@ SPECTRA = {
 GLU_CHANGE = np.array([0.0, 0.03, 0.06, 0.09, 0.09, 0.06])
 
 
-def errors(source, basis, background: bool, seeds: range, noise: float) -> np.ndarray:
+MODES = {
+    "background": {"session_background": True},
+    "own": {"session_background": False},
+    "dynamic": {"mode": "dynamic"},
+}
+PHASES = ["baseline"] + ["infusion"] * (len(GLU_CHANGE) - 1)
+
+
+def errors(source, basis, mode: str, seeds: range, noise: float) -> np.ndarray:
+    """Fitted minus true Glx change from block 0 (pp of the fitted Glx), infusion blocks."""
     true = source.true_glx_change_pct(GLU_CHANGE)[1:]
     glx0 = source.fit.amplitude("Glx")
     out = []
     for seed in seeds:
-        fits = fit_data(session(source, GLU_CHANGE, noise, seed), basis,
-                        {"session_background": background})  # fmt: skip
+        blocks = session(source, GLU_CHANGE, noise, seed)
+        if mode == "dynamic":
+            fits = fit_data_dynamic(blocks, basis, MODES[mode], phases=PHASES, compare=False).fits
+        else:
+            fits = fit_data(blocks, basis, MODES[mode])
         glx = np.array([r.amplitude("Glx") for _, r in fits])
         out.extend(100 * (glx[1:] - glx[0]) / glx0 - true)
     return np.array(out)
+
+
+def slope(source, errors_pp: np.ndarray, n_seeds: int) -> float:
+    """Fitted over true change, least squares through the origin."""
+    true = np.tile(source.true_glx_change_pct(GLU_CHANGE)[1:], n_seeds)
+    fitted = true + errors_pp
+    return float(true @ fitted / (true @ true))
 
 
 def main() -> None:
@@ -60,9 +81,9 @@ def main() -> None:
     ap.add_argument("--noise", type=float, default=3.0)
     a = ap.parse_args()
     seeds = range(1, a.seeds + 1)
-    pooled = {True: [], False: []}
-    print(f"{'spectrum':<8} {'background: mean / SD (pp)':>28} {'per block: mean / SD (pp)':>27} "
-          f"{'SD ratio':>9}")  # fmt: skip
+    pooled = {m: [] for m in MODES}
+    print(f"{'spectrum':<8} " + "  ".join(f"{m + ': mean / SD / slope':>32}" for m in MODES)
+          + f" {'SD ratio background/own':>25}")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         for name, (vendor, stem) in SPECTRA.items():
             src = VENDOR / stem
@@ -71,18 +92,27 @@ def main() -> None:
             cli(["convert", *files, "--out", str(nii)])
             basis = read_basis(resource(BASIS.format(vendor)))
             source = real_source(read_nifti_mrs(nii), basis)
-            e = {b: errors(source, basis, b, seeds, a.noise) for b in (True, False)}
-            for b in e:
-                pooled[b].extend(e[b])
-            print(f"{name:<8} {e[True].mean():+14.2f} / {e[True].std(ddof=1):5.2f} "
-                  f"{e[False].mean():+17.2f} / {e[False].std(ddof=1):5.2f} "
-                  f"{e[True].std(ddof=1) / e[False].std(ddof=1):9.2f}")  # fmt: skip
-    t, f = np.array(pooled[True]), np.array(pooled[False])
-    print(f"{'pooled':<8} {t.mean():+14.2f} / {t.std(ddof=1):5.2f} {f.mean():+17.2f} / "
-          f"{f.std(ddof=1):5.2f} {t.std(ddof=1) / f.std(ddof=1):9.2f}")  # fmt: skip
+            e = {m: errors(source, basis, m, seeds, a.noise) for m in MODES}
+            cells = []
+            for m in MODES:
+                pooled[m].append((source, e[m]))
+                cells.append(f"{e[m].mean():+14.2f} / {e[m].std(ddof=1):5.2f} / "
+                             f"{slope(source, e[m], len(seeds)):5.2f}")  # fmt: skip
+            ratio = e["background"].std(ddof=1) / e["own"].std(ddof=1)
+            print(f"{name:<8} " + "  ".join(f"{c:>32}" for c in cells) + f" {ratio:25.2f}")
+    cells = []
+    for m in MODES:
+        all_e = np.concatenate([e for _, e in pooled[m]])
+        slopes = [slope(src, e, len(seeds)) for src, e in pooled[m]]
+        cells.append(f"{all_e.mean():+14.2f} / {all_e.std(ddof=1):5.2f} / "
+                     f"{np.median(slopes):5.2f}")  # fmt: skip
+    sd = {m: np.concatenate([e for _, e in pooled[m]]).std(ddof=1) for m in MODES}
+    print(f"{'pooled':<8} " + "  ".join(f"{c:>32}" for c in cells)
+          + f" {sd['background'] / sd['own']:25.2f}")  # fmt: skip
     print(
         f"({len(seeds)} sessions x 5 infusion blocks per spectrum, noise {a.noise:g} x the "
-        "spectrum's own)"
+        "spectrum's own; errors in percentage points of the baseline's Glx; slope: fitted "
+        "over true change, pooled row: median of the spectra's)"
     )
 
 
