@@ -44,6 +44,7 @@ from .solver import (
     baseline_effective_dimension,
     build_linear_system,
     build_priors,
+    penalty_eigenvalues,
     ratio_prior_rows,
     solve,
 )
@@ -326,13 +327,17 @@ def fit_spectrum(
         )  # fmt: skip
 
 
-def penalty_for_dimension(design: np.ndarray, diff2: np.ndarray, target: float) -> float:
+def penalty_for_dimension(
+    design: np.ndarray, diff2: np.ndarray, target: float, mu: np.ndarray | None = None
+) -> float:
     """Penalty lambda whose baseline effective dimension (one part) is `target`, by
-    bisection in log lambda (the dimension falls from n_basis to 2 as lambda grows)."""
+    bisection in log lambda (the dimension falls from n_basis to 2 as lambda grows);
+    mu: `penalty_eigenvalues(design, diff2)` when already computed."""
+    mu = penalty_eigenvalues(design, diff2) if mu is None else mu
     lo, hi = -12.0, 12.0
     for _ in range(60):
         mid = 0.5 * (lo + hi)
-        if baseline_effective_dimension(design, diff2, 10.0**mid) > target:
+        if np.sum(1.0 / (1.0 + 10.0**mid * mu)) > target:
             lo = mid
         else:
             hi = mid
@@ -346,7 +351,8 @@ def candidate_penalties(design: np.ndarray, diff2: np.ndarray, settings: dict) -
     lo, hi = (e * width for e in settings["baseline_ed_per_ppm"])
     lo, hi = max(lo, 2.05), min(hi, design.shape[1] - 0.5)
     targets = np.geomspace(lo, max(hi, lo), N_PENALTY_CANDIDATES)
-    return np.array([penalty_for_dimension(design, diff2, e) for e in targets])
+    mu = penalty_eigenvalues(design, diff2)
+    return np.array([penalty_for_dimension(design, diff2, e, mu) for e in targets])
 
 
 def _data_rss(system, ev) -> float:

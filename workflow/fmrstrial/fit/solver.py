@@ -142,15 +142,21 @@ def _orthonormalise(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def baseline_design(model: SpectralModel, settings: dict) -> tuple[np.ndarray, np.ndarray]:
-    """Real design (n_fit, nb) and penalty difference matrix (m, nb) of one baseline part."""
+    """Real design (n_fit, nb) and penalty difference matrix (m, nb) of one baseline part
+    (made once per model and baseline setting; every fit of a session reuses them)."""
     lo, hi = settings["ppm_range"]
     kind = settings["baseline"]
-    if kind == "spline":
-        return spline_baseline(model.ppm, lo, hi, settings["baseline_knot_spacing_ppm"])
-    if kind == "polynomial":
-        design = polynomial_baseline(model.ppm, lo, hi, settings["baseline_poly_order"])
-        return design, np.zeros((0, design.shape[1]))
-    return np.zeros((model.n_fit, 0)), np.zeros((0, 0))
+    key = (kind, lo, hi, settings["baseline_knot_spacing_ppm"], settings["baseline_poly_order"])
+    cache = model.__dict__.setdefault("_baseline_designs", {})
+    if key not in cache:
+        if kind == "spline":
+            cache[key] = spline_baseline(model.ppm, lo, hi, settings["baseline_knot_spacing_ppm"])
+        elif kind == "polynomial":
+            design = polynomial_baseline(model.ppm, lo, hi, settings["baseline_poly_order"])
+            cache[key] = (design, np.zeros((0, design.shape[1])))
+        else:
+            cache[key] = (np.zeros((model.n_fit, 0)), np.zeros((0, 0)))
+    return cache[key]
 
 
 def baseline_effective_dimension(design: np.ndarray, diff2: np.ndarray, lam: float) -> float:
@@ -162,6 +168,15 @@ def baseline_effective_dimension(design: np.ndarray, diff2: np.ndarray, lam: flo
     if diff2.size == 0:
         return float(np.linalg.matrix_rank(gram))
     return float(np.trace(np.linalg.solve(gram + lam * diff2.T @ diff2, gram)))
+
+
+def penalty_eigenvalues(design: np.ndarray, diff2: np.ndarray) -> np.ndarray:
+    """Eigenvalues mu (nb,) of L^-1 D'D L^-T, where B'B = L L' (design B (n_fit, nb) of full
+    column rank, difference matrix D (m, nb)), so that the effective dimension is
+    sum_i 1 / (1 + lam mu_i) for any penalty lam without a linear solve."""
+    lower = np.linalg.cholesky(design.T @ design)
+    half = np.linalg.solve(lower, diff2.T)  # L^-1 D'
+    return np.clip(np.linalg.eigvalsh(half @ half.T), 0.0, None)
 
 
 def build_linear_system(
