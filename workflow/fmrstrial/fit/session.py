@@ -205,9 +205,9 @@ def fit_data_dynamic(
     """Joint fit of every block of `data` (settings `dynamic_*`); a `DynamicResult`.
 
     phases: the block table's phase per block (default GLM design and response contrasts).
-    compare: also fit every block on its own (with the penalty of the mean spectrum, as
-    `fit_data` does) into `block_fits`, for the comparison figure; None: when there are at
-    most `COMPARE_MAX_BLOCKS` blocks."""
+    compare: also fit every block on its own (as `fit_data` does: on the session background,
+    or with the mean's penalty) into `block_fits`, for the comparison figure; None: when
+    there are at most `COMPARE_MAX_BLOCKS` blocks."""
     from .dynamic import fit_dynamic
     from .dynamic_design import restrict, temporal_model
 
@@ -226,7 +226,10 @@ def fit_data_dynamic(
         mean = mean_fit(fids, used, data, fb, settings, source)
         penalty = mean.baseline_penalty if settings["baseline"] == "spline" else None
         block_fits = []
-        if compare:
+        if compare and settings["session_background"]:
+            on_background = fit_blocks_on_background(fids, used, data, fb, settings, source, mean)
+            block_fits = sorted(on_background.items())
+        elif compare:
             block_fits = [
                 (j, block_fit(fids, j, data, fb, settings, source, penalty)) for j in used
             ]
