@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from fmrstrial.cli import main
-from fmrstrial.fit.real_sessions import real_source, session
+from fmrstrial.fit.real_sessions import glx_change_errors, real_source, session
 from fmrstrial.fit.session import fit_data
 from fmrstrial.io.basis import read_basis
 from fmrstrial.io.nifti_mrs import read_nifti_mrs
@@ -40,15 +40,10 @@ def source(tmp_path_factory):
 def change_errors(source, background: bool, seeds=(1, 2, 3)) -> np.ndarray:
     """Fitted minus true change of Glx from the baseline block (percentage points of the
     baseline's Glx), every infusion block of every seed."""
-    true = source.true_glx_change_pct(GLU_CHANGE)[1:]
     basis = read_basis(resource(BASIS))
-    errors = []
-    for seed in seeds:
-        blocks = session(source, GLU_CHANGE, NOISE_FACTOR, seed)
-        glx = np.array([r.amplitude("Glx") for _, r in fit_data(blocks, basis, {
-            "session_background": background})])  # fmt: skip
-        errors.extend(100 * (glx[1:] - glx[0]) / source.fit.amplitude("Glx") - true)
-    return np.array(errors)
+    settings = {"session_background": background}
+    fit = lambda blocks: fit_data(blocks, basis, settings)  # noqa: E731
+    return glx_change_errors(source, GLU_CHANGE, NOISE_FACTOR, seeds, fit)
 
 
 @pytest.mark.slow

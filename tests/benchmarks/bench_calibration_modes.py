@@ -72,7 +72,7 @@ from fmrstrial.fit.results import FLOAT_FORMAT, qc_table, ratio_table  # noqa: E
 from fmrstrial.fit.session import (  # noqa: E402
     blocks_of,
     echo_time_ms,
-    fit_blocks_on_background,
+    fit_blocks,
     mean_fit,
     used_blocks,
 )
@@ -121,8 +121,7 @@ def fit_both(blocks, basis, phases: list[str]) -> tuple[dict, dict]:
         )  # fmt: skip
         mean = mean_fit(fids, used, blocks, fb, settings, source)
         t1 = time.perf_counter()
-        block_fits = list(fit_blocks_on_background(
-            fids, used, blocks, fb, settings, source, mean).items())  # fmt: skip
+        block_fits = list(fit_blocks(fids, used, blocks, fb, settings, source, mean).items())
         t2 = time.perf_counter()
         dyn = fit_dynamic(
             fids[:, used], blocks.dwell_s, blocks.cf_mhz, fb, settings, temporal,

@@ -27,7 +27,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 from fmrstrial.cli import main as cli  # noqa: E402
-from fmrstrial.fit.real_sessions import real_source, session  # noqa: E402
+from fmrstrial.fit.real_sessions import glx_change_errors, real_source  # noqa: E402
 from fmrstrial.fit.session import fit_data, fit_data_dynamic  # noqa: E402
 from fmrstrial.io.basis import read_basis  # noqa: E402
 from fmrstrial.io.nifti_mrs import read_nifti_mrs  # noqa: E402
@@ -54,18 +54,13 @@ PHASES = ["baseline"] + ["infusion"] * (len(GLU_CHANGE) - 1)
 
 def errors(source, basis, mode: str, seeds: range, noise: float) -> np.ndarray:
     """Fitted minus true Glx change from block 0 (pp of the fitted Glx), infusion blocks."""
-    true = source.true_glx_change_pct(GLU_CHANGE)[1:]
-    glx0 = source.fit.amplitude("Glx")
-    out = []
-    for seed in seeds:
-        blocks = session(source, GLU_CHANGE, noise, seed)
+
+    def fit(blocks):
         if mode == "dynamic":
-            fits = fit_data_dynamic(blocks, basis, MODES[mode], phases=PHASES, compare=False).fits
-        else:
-            fits = fit_data(blocks, basis, MODES[mode])
-        glx = np.array([r.amplitude("Glx") for _, r in fits])
-        out.extend(100 * (glx[1:] - glx[0]) / glx0 - true)
-    return np.array(out)
+            return fit_data_dynamic(blocks, basis, MODES[mode], phases=PHASES, compare=False).fits
+        return fit_data(blocks, basis, MODES[mode])
+
+    return glx_change_errors(source, GLU_CHANGE, noise, seeds, fit)
 
 
 def slope(source, errors_pp: np.ndarray, n_seeds: int) -> float:

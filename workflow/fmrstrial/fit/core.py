@@ -459,9 +459,8 @@ def _fit(
     n_fit = model.n_fit
     base_stacked = system.base @ b if b.size else np.zeros(2 * n_fit)
     baseline = base_stacked[:n_fit] + 1j * base_stacked[n_fit:] + background
-    y = y_data
     metab = ev.phase * cmatvec(ev.cols, c)
-    resid = y - metab - baseline
+    resid = y_data - metab - baseline
     rss = float(np.sum(stack(resid) ** 2))
     residual_sd = float(np.sqrt(rss / (2 * n_fit)))
 
@@ -518,7 +517,7 @@ def _fit(
         snr=snr,
         fwhm_hz=fwhm,
         ppm=model.ppm.copy(),
-        data=y * unphase,
+        data=y_data * unphase,
         fit=(metab + baseline) * unphase,
         baseline=baseline * unphase,
         components=ev.cols * c[None, :],

@@ -142,6 +142,8 @@ class SpectralModel:
         self.layout = ParamLayout(len(fb.groups), fit_phase1, self.ls_basis.shape[1])
         self.group_of = fb.group_of
         self.members = [np.flatnonzero(fb.group_of == g) for g in range(len(fb.groups))]
+        #: baseline designs by setting, filled by `solver.baseline_design`
+        self.baseline_designs: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 
     @property
     def n_fit(self) -> int:

@@ -11,6 +11,7 @@ tests/test_fit_session_background.py and tests/benchmarks/bench_session_backgrou
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,3 +74,23 @@ def session(source: RealSource, changes: np.ndarray, noise_factor: float, seed: 
     return MRSData(
         np.stack(blocks, axis=1), d.dwell_s, d.cf_mhz, d.nucleus, ("DIM_DYN",), dict(d.header)
     )
+
+
+def glx_change_errors(
+    source: RealSource,
+    changes: np.ndarray,
+    noise_factor: float,
+    seeds: Iterable[int],
+    fit_session: Callable[[MRSData], list[tuple[int, FitResult]]],
+) -> np.ndarray:
+    """Fitted minus true change of Glx from block 0, percentage points of the spectrum's
+    fitted Glx, for every later block of the `session` of each seed, fitted by
+    `fit_session` (blocks -> [(block, FitResult)]); shape (len(seeds) x (n_blocks - 1),)."""
+    true = source.true_glx_change_pct(changes)[1:]
+    glx0 = source.fit.amplitude("Glx")
+    errors = []
+    for seed in seeds:
+        fits = fit_session(session(source, changes, noise_factor, seed))
+        glx = np.array([r.amplitude("Glx") for _, r in fits])
+        errors.extend(100 * (glx[1:] - glx[0]) / glx0 - true)
+    return np.array(errors)

@@ -158,6 +158,23 @@ def with_fixed_components(block: FitResult, mean: FitResult, fixed: list[str]) -
     )
 
 
+def fit_blocks(
+    fids, used: list[int], data: MRSData, fb: FitBasis, settings: dict, source: str,
+    mean: FitResult | None = None,
+) -> dict[int, FitResult]:  # fmt: skip
+    """Every used block fitted as `fit_data` fits it, block index -> FitResult; `mean`: the
+    fit of the mean of the blocks, when already done (made here only when needed)."""
+    several = len(used) > 1
+    if several and settings["session_background"]:
+        return fit_blocks_on_background(fids, used, data, fb, settings, source, mean)
+    penalty = None
+    if several and settings["baseline"] == "spline" and settings["baseline_penalty"] == "auto":
+        if mean is None:
+            mean = mean_fit(fids, used, data, fb, settings, source)
+        penalty = mean.baseline_penalty
+    return {j: block_fit(fids, j, data, fb, settings, source, penalty) for j in used}
+
+
 def fit_data(
     data: MRSData,
     basis: Basis,
@@ -180,13 +197,7 @@ def fit_data(
             basis, data.n_points, data.dwell_s, data.cf_mhz, settings, echo_time_ms(data), source
         )
         used = used_blocks(fids, source)
-        if len(used) > 1 and settings["session_background"]:
-            fits = fit_blocks_on_background(fids, used, data, fb, settings, source)
-        else:
-            penalty = None
-            if len(used) > 1 and settings["baseline_penalty"] == "auto":
-                penalty = mean_fit(fids, used, data, fb, settings, source).baseline_penalty
-            fits = {j: block_fit(fids, j, data, fb, settings, source, penalty) for j in used}
+        fits = fit_blocks(fids, used, data, fb, settings, source)
         reason = "empty block: no transient kept"
         return [
             (j, fits[j] if j in used else empty_result(fb, settings, reason))
@@ -205,9 +216,9 @@ def fit_data_dynamic(
     """Joint fit of every block of `data` (settings `dynamic_*`); a `DynamicResult`.
 
     phases: the block table's phase per block (default GLM design and response contrasts).
-    compare: also fit every block on its own (as `fit_data` does: on the session background,
-    or with the mean's penalty) into `block_fits`, for the comparison figure; None: when
-    there are at most `COMPARE_MAX_BLOCKS` blocks."""
+    compare: also fit every block on its own (`fit_blocks`, as `fit_data` does) into
+    `block_fits`, for the comparison figure; None: when there are at most
+    `COMPARE_MAX_BLOCKS` blocks."""
     from .dynamic import fit_dynamic
     from .dynamic_design import restrict, temporal_model
 
@@ -224,15 +235,9 @@ def fit_data_dynamic(
             basis, data.n_points, data.dwell_s, data.cf_mhz, settings, echo_time_ms(data), source
         )
         mean = mean_fit(fids, used, data, fb, settings, source)
-        penalty = mean.baseline_penalty if settings["baseline"] == "spline" else None
         block_fits = []
-        if compare and settings["session_background"]:
-            on_background = fit_blocks_on_background(fids, used, data, fb, settings, source, mean)
-            block_fits = sorted(on_background.items())
-        elif compare:
-            block_fits = [
-                (j, block_fit(fids, j, data, fb, settings, source, penalty)) for j in used
-            ]
+        if compare:
+            block_fits = sorted(fit_blocks(fids, used, data, fb, settings, source, mean).items())
         dyn = fit_dynamic(
             fids[:, used], data.dwell_s, data.cf_mhz, fb, settings, temporal,
             source=source, mean_fit=mean,

@@ -147,7 +147,7 @@ def baseline_design(model: SpectralModel, settings: dict) -> tuple[np.ndarray, n
     lo, hi = settings["ppm_range"]
     kind = settings["baseline"]
     key = (kind, lo, hi, settings["baseline_knot_spacing_ppm"], settings["baseline_poly_order"])
-    cache = model.__dict__.setdefault("_baseline_designs", {})
+    cache = model.baseline_designs
     if key not in cache:
         if kind == "spline":
             cache[key] = spline_baseline(model.ppm, lo, hi, settings["baseline_knot_spacing_ppm"])
