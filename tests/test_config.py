@@ -251,3 +251,16 @@ def test_scale_ids_are_not_listed_in_the_config_schema():
     assert not scales & set(enums(yaml.safe_load(SCHEMA.read_text())))
     common = (REPO / "workflow" / "rules" / "common.smk").read_text()
     assert "SCALES = list(load_scales())" in common
+
+
+def test_step_commands_read_the_workflow_config_without_their_section(tmp_path):
+    from fmrstrial.io.config import load_section
+    from fmrstrial.steps.fit import load_settings
+
+    demo = REPO / "config" / "config.yaml"
+    assert "fit" not in yaml.safe_load(demo.read_text())
+    assert load_settings(str(demo)) == {}  # the fit's defaults, as in the workflow
+    assert load_section(demo, "preprocess")["baseline_blocks"] == 1
+    own = tmp_path / "fit.yaml"
+    own.write_text("baseline_penalty: 5.0\n")
+    assert load_settings(str(own)) == {"baseline_penalty": 5.0}
