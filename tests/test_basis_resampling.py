@@ -11,7 +11,7 @@ import pytest
 from fmrstrial.convert.sanity import check_basis
 from fmrstrial.errors import InputError
 from fmrstrial.fit import fit_spectrum
-from fmrstrial.io.basis import BasisInfo, read_basis
+from fmrstrial.io.basis import BasisInfo, _resample_fids, read_basis
 from fmrstrial.io.nifti_mrs import read_nifti_mrs
 from fmrstrial.paths import resource
 
@@ -48,3 +48,22 @@ def test_fit_of_5khz_data_with_the_4khz_ge_basis():
     assert res.ratios["Glx/tNAA"].value == pytest.approx(true, rel=0.05)
     tnaa_tcr = (TRUE["NAA"] + TRUE["NAAG"]) / (TRUE["Cr"] + TRUE["PCr"])
     assert res.sums["tNAA"].value / res.sums["tCr"].value == pytest.approx(tnaa_tcr, rel=0.05)
+
+
+@pytest.mark.parametrize("n_in, dwell_in, n_out, dwell_out", [
+    (256, 1 / 4000, 200, 1 / 2000 * 1.004),  # coarser grid, field 0.4 % different
+    (256, 1 / 4000, 300, 1 / 5000),  # finer grid: every bin kept, times past the basis zero
+    (255, 1 / 3000, 128, 1 / 1200),  # odd length
+])  # fmt: skip
+def test_resampling_equals_the_direct_trigonometric_sum(n_in, dwell_in, n_out, dwell_out):
+    """The chirp-z evaluation equals sum_k X_k exp(2 pi i t f_k) / n over the kept bins."""
+    rng = np.random.default_rng(3)
+    fids = rng.normal(size=(n_in, 2)) + 1j * rng.normal(size=(n_in, 2))
+    freq = np.fft.fftfreq(n_in, dwell_in)
+    keep = np.abs(freq) < 0.5 / dwell_out
+    t = np.arange(n_out) * dwell_out
+    kernel = np.exp(2j * np.pi * np.outer(t, freq[keep])) / n_in
+    direct = kernel @ np.fft.fft(fids, axis=0)[keep]
+    direct[t >= n_in * dwell_in - 0.5 * dwell_in] = 0.0
+    out = _resample_fids(fids, dwell_in, dwell_out, n_out)
+    assert np.abs(out - direct).max() < 1e-10 * np.abs(direct).max()

@@ -13,8 +13,10 @@
    next to LCModel's bias and SD on the same spectra (its lcmodel.tsv).
 3. Time per spectrum: median over `repeats` of the wall time of fitting the real spectra
    and the simulations in this process (imports and basis reading excluded), and the
-   median wall time of a whole `fmrstrial fit` process on one spectrum (start-up included);
-   LCModel 6.3 needs 2.5-2.7 s per spectrum as a whole process.
+   median wall time of whole processes on one spectrum (start-up included): the workflow's
+   fit job (`fmrstrial fit --no-figure`), its figure job (`fmrstrial plot-fit`) and
+   `fmrstrial fit` with the figure; LCModel 6.3 needs 2.5-2.7 s per spectrum as a whole
+   process.
 Reads `--shared` (not part of the repository) and writes only to a temporary folder.
 """
 
@@ -121,14 +123,29 @@ def simulations(shared: Path, n: int, repeats: int) -> list[float]:
     return times
 
 
-def whole_process(nii: Path, basis: Path, tmp: Path, repeats: int) -> float:
-    exe = [sys.executable, "-m", "fmrstrial", "fit", str(nii), "--basis", str(basis)]
+def whole_process(args: list[str], repeats: int) -> float:
+    """Median wall time (s) of `fmrstrial ARGS` as a new process, start-up included."""
     walls = []
-    for i in range(repeats):
+    for _ in range(repeats):
         start = time.perf_counter()
-        subprocess.run([*exe, "--out", str(tmp / f"proc{i}")], check=True, capture_output=True)
+        subprocess.run([sys.executable, "-m", "fmrstrial", *args], check=True, capture_output=True)
         walls.append(time.perf_counter() - start)
     return statistics.median(walls)
+
+
+def processes(nii: Path, basis: Path, tmp: Path, repeats: int) -> dict[str, float]:
+    """The workflow's fit job (tables, no figure), its figure job, and the command line's
+    default (both in one process)."""
+    fit = ["fit", str(nii), "--basis", str(basis), "--out", str(tmp / "proc")]
+    return {
+        "fit job (`fmrstrial fit --no-figure`, as rule fit_session)": whole_process(
+            [*fit, "--no-figure"], repeats
+        ),
+        "figure job (`fmrstrial plot-fit`, as rule plot_fit)": whole_process(
+            ["plot-fit", str(tmp / "proc")], repeats
+        ),
+        "`fmrstrial fit` with its figure": whole_process(fit, repeats),
+    }
 
 
 def main() -> None:
@@ -142,13 +159,14 @@ def main() -> None:
         tmp = Path(d)
         t_real = real_spectra(shared, tmp, a.repeats)
         t_sim = simulations(shared, a.sims, a.repeats)
-        proc = whole_process(
+        procs = processes(
             tmp / "sub-01_PRESS_35_act.nii.gz", shared / BASIS.format("Philips"), tmp, a.repeats
         )
     print("\nTime per spectrum (2048 points; LCModel 6.3: 2.5-2.7 s as a whole process):")
     print(f"  in one process: median {statistics.median(t_real + t_sim):.2f} s")
-    print(f"  whole `fmrstrial fit` process, one spectrum: median {proc:.2f} s "
-          f"(ratio to LCModel's 2.6 s: {proc / 2.6:.2f})")  # fmt: skip
+    for what, wall in procs.items():
+        print(f"  {what}: median {wall:.2f} s, LCModel's 2.5-2.7 s / this = "
+              f"{2.5 / wall:.1f}-{2.7 / wall:.1f} x")  # fmt: skip
 
 
 if __name__ == "__main__":

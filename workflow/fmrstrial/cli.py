@@ -25,6 +25,7 @@ COMMANDS = {
     "conversion-summary": "fmrstrial.steps.conversion_summary",
     "preprocess": "fmrstrial.steps.preprocess",
     "fit": "fmrstrial.steps.fit",
+    "plot-fit": "fmrstrial.steps.plot_fit",
     "glx-timecourse": "fmrstrial.steps.glx_timecourse",
     "score": "fmrstrial.steps.score_clinical",
     "stats": "fmrstrial.steps.stats",

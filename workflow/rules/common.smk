@@ -267,17 +267,30 @@ def other_fit_input(wildcards):
     return fit_inputs(wildcards, unmatched=False, dynamic=other_fit_mode() == "dynamic")
 
 
-def fit_outputs(folder, prefix="", report_figure=False, dynamic=False):
-    """Files of one fit (names as fmrstrial.steps.fit.FitOutputs, with `prefix`): tables,
-    their JSON sidecars and figure; with `dynamic` also the response table (+ sidecar) and
-    figure."""
-    out = output_names(FitOutputs.in_folder(folder, dynamic=dynamic))
-    if report_figure:
-        labels = {"participant": "{pid}", "session": "{sid}"}
-        out["figure"] = in_report(
-            out["figure"], "../report/fit.rst", "Spectral fitting", labels
-        )
+def fit_outputs(folder, prefix="", dynamic=False):
+    """Files of one fit job (names as fmrstrial.steps.fit.FitOutputs, with `prefix`): the
+    tables and their JSON sidecars; with `dynamic` also the response table (+ sidecar) and
+    figure. The fit figure is rule plot_fit's."""
+    out = output_names(FitOutputs.in_folder(folder, dynamic=dynamic, figure=False))
     return {prefix + k: v for k, v in out.items()}
+
+
+def fit_folders():
+    """Result folders (under results/) of every fit of a session: the main fit, the fit
+    before linewidth matching and, when configured, the other fit mode."""
+    folders = ["fit", "fit_unmatched"]
+    if other_fit_mode():
+        folders.append(f"fit_{other_fit_mode()}")
+    return folders
+
+
+def fit_figures():
+    """fit.png of every fit of every session (rule plot_fit)."""
+    return [
+        f"results/{folder}/{pid}/{sid}/fit.png"
+        for folder in fit_folders()
+        for pid, sid in SESSIONS
+    ]
 
 
 def truth_dir():
@@ -376,6 +389,7 @@ def final_outputs():
         "results/converted/acquisition_parameters.tsv",
         "results/tables/clinical.tsv",
         "results/tables/glx_timecourse.tsv",
+        *fit_figures(),
         "results/stats/findings.tsv",
         "results/tables/table1.tsv",
         "results/notebooks/findings.ipynb",

@@ -2,6 +2,7 @@
 
 Each fit job also fits the blocks before linewidth matching (results/fit_unmatched/), for the
 sensitivity analysis without linewidth matching; one process does both to save start-up.
+A fit's figure is a job of its own (plot_fit), so that fit jobs do not import matplotlib.
 """
 
 
@@ -9,9 +10,7 @@ rule fit_session:
     input:
         unpack(fit_input),
     output:
-        **fit_outputs(
-            "results/fit/{pid}/{sid}", report_figure=True, dynamic=dynamic_fit()
-        ),
+        **fit_outputs("results/fit/{pid}/{sid}", dynamic=dynamic_fit()),
         **fit_outputs("results/fit_unmatched/{pid}/{sid}", prefix="unmatched_"),
     log:
         "results/logs/fit/{pid}_{sid}.log",
@@ -42,6 +41,43 @@ if other_fit_mode():
             settings=other_fit_settings(),
         script:
             "../scripts/fit.py"
+
+
+rule plot_fit:
+    input:
+        curves="results/fit/{pid}/{sid}/fit_curves.tsv",
+        ratios="results/fit/{pid}/{sid}/ratios.tsv",
+        qc="results/fit/{pid}/{sid}/fit_qc.tsv",
+    output:
+        figure=report(
+            "results/fit/{pid}/{sid}/fit.png",
+            caption="../report/fit.rst",
+            category="Spectral fitting",
+            labels={"participant": "{pid}", "session": "{sid}"},
+        ),
+    log:
+        "results/logs/plot_fit/{pid}_{sid}.log",
+    conda:
+        "../../envs/figures.yaml"
+    params:
+        title="{pid} {sid}",
+    script:
+        "../scripts/plot_fit.py"
+
+
+use rule plot_fit as plot_fit_sensitivity with:
+    input:
+        curves="results/{folder}/{pid}/{sid}/fit_curves.tsv",
+        ratios="results/{folder}/{pid}/{sid}/ratios.tsv",
+        qc="results/{folder}/{pid}/{sid}/fit_qc.tsv",
+    output:
+        figure="results/{folder}/{pid}/{sid}/fit.png",
+    log:
+        "results/logs/plot_fit/{folder}_{pid}_{sid}.log",
+    wildcard_constraints:
+        folder="|".join(fit_folders()[1:]),
+    params:
+        title="{pid} {sid} ({folder})",
 
 
 rule glx_timecourse:

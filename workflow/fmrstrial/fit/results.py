@@ -207,3 +207,52 @@ def qc_table(fits: list[tuple[int, FitResult]]) -> Rows:
         rows.append(row)
     columns = list(qc_columns(fits))
     return Rows(columns, [tuple(row.get(c) for c in columns) for row in rows])
+
+
+#: Components whose fitted curves fit_curves.tsv holds (those the fit figure draws).
+CURVE_COMPONENTS = ("NAA", "Glu", "Gln")
+
+CURVE_COLUMNS = {
+    "block": FIT_COLUMNS["block"],
+    "ppm": {"Description": "Chemical shift of the fitted point.", "Units": "ppm"},
+    "data": {
+        "Description": "Real part of the data spectrum with the fitted zero- and first-order "
+        "phase removed (absorption), spectrum = fft(fid) without scaling.",
+        "Units": "signal units",
+    },
+    "fit": {"Description": "Real part of the fitted spectrum (model incl. baseline).",
+            "Units": "signal units"},
+    "baseline": {
+        "Description": "Real part of the fitted baseline (for a block fitted on the session "
+        "background, that background plus the block's correction).",
+        "Units": "signal units",
+    },
+    **{
+        name: {"Description": f"Real part of the fitted {name} component (times its "
+               "amplitude); n/a when the basis has no such component.",
+               "Units": "signal units"}
+        for name in CURVE_COMPONENTS
+    },
+}  # fmt: skip
+
+
+def shown_blocks(fits: list[tuple[int, FitResult]]) -> list[tuple[int, FitResult]]:
+    """The blocks the fit figure and curves show: the first and the last fitted block."""
+    fitted = [f for f in fits if f[1].ppm.size] or fits[:1]
+    return fitted[:1] if len(fitted) == 1 else [fitted[0], fitted[-1]]
+
+
+def curve_table(fits: list[tuple[int, FitResult]]) -> Rows:
+    """Fitted curves (as LCModel's COORD file) of the shown blocks: one row per block and
+    fitted point, in the order of the fitted points."""
+    rows = []
+    for block, r in shown_blocks(fits):
+        columns = [r.data.real, r.fit.real, r.baseline.real]
+        for name in CURVE_COMPONENTS:
+            if name in r.names:
+                columns.append(r.components[:, r.names.index(name)].real)
+            else:
+                columns.append(np.full(r.ppm.size, np.nan))
+        for i in range(r.ppm.size):
+            rows.append((block, float(r.ppm[i]), *(float(c[i]) for c in columns)))
+    return Rows(list(CURVE_COLUMNS), rows)

@@ -25,9 +25,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import least_squares, nnls
 
 from .model import SpectralModel, polynomial_baseline, spline_baseline, stack
+from .optimize import levenberg_marquardt, nnls
 
 
 @dataclass
@@ -266,7 +266,8 @@ class VarProProblem:
         cols, phase = self.model.columns(theta)
         a_aug = self.system.augment(stack(phase[:, None] * cols))
         a_proj = self.system.project(a_aug)
-        c, _ = nnls(a_proj, self.system.y_proj, maxiter=50 * a_proj.shape[1])
+        start = None if self._last is None else self._last.c > 0
+        c = nnls(a_proj, self.system.y_proj, 50 * a_proj.shape[1], start)
         residual = self.system.y_proj - a_proj @ c
         self._last = Evaluation(theta.copy(), cols, phase, a_proj, c, residual)
         return self._last
@@ -298,18 +299,7 @@ def lower_bounds(model: SpectralModel) -> np.ndarray:
 
 
 def solve(problem: VarProProblem, theta0: np.ndarray, max_nfev: int):
-    """Run the trust-region solver; returns scipy's OptimizeResult."""
+    """Fit theta from theta0 (bounded Levenberg-Marquardt); a `LeastSquaresResult`."""
     lb = lower_bounds(problem.model)
     theta0 = np.maximum(theta0, lb + 1e-3)
-    return least_squares(
-        problem.fun,
-        theta0,
-        jac=problem.jac,
-        bounds=(lb, np.full_like(lb, np.inf)),
-        method="trf",
-        x_scale="jac",
-        max_nfev=max_nfev,
-        ftol=1e-10,
-        xtol=1e-10,
-        gtol=1e-10,
-    )
+    return levenberg_marquardt(problem.fun, problem.jac, theta0, lb, max_nfev)

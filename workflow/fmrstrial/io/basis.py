@@ -107,19 +107,36 @@ class Basis:
 
 
 def _resample_fids(fids: np.ndarray, dwell_in: float, dwell_out: float, n_out: int) -> np.ndarray:
-    """Trigonometric interpolation of FIDs (n_in, k) onto n_out samples at dwell_out."""
+    """Trigonometric interpolation of FIDs (n_in, k) onto n_out samples at dwell_out.
+
+    The FID at t_j = j dwell_out is sum_p X_p w^(j p) over the kept DFT bins p (w =
+    exp(2 pi i a), a = dwell_out / (n_in dwell_in)): a chirp z-transform, evaluated with
+    Bluestein's identity jp = (j^2 + p^2 - (j - p)^2) / 2 as one FFT convolution per FID
+    (O(n log n) instead of an (n_out, n_bins) matrix of complex exponentials).
+    """
     n_in = fids.shape[0]
-    spec = np.fft.fft(fids, axis=0)
-    freq = np.fft.fftfreq(n_in, dwell_in)
-    keep = np.abs(freq) < 0.5 / dwell_out
-    spec, freq = spec[keep], freq[keep]
+    bins = np.rint(np.fft.fftfreq(n_in) * n_in).astype(np.int64)
+    keep = np.abs(bins / (n_in * dwell_in)) < 0.5 / dwell_out
+    order = np.argsort(bins[keep])
+    first_bin = int(bins[keep][order][0])
+    spec = np.fft.fft(fids, axis=0)[keep][order]  # (n_bins, k), bins first_bin, first_bin + 1, ...
+    n_bins = spec.shape[0]
     t_out = np.arange(n_out) * dwell_out
+    n_valid = int(np.count_nonzero(t_out < n_in * dwell_in - 0.5 * dwell_in))
+    a = dwell_out / (n_in * dwell_in)
+
+    def chirp(m: np.ndarray) -> np.ndarray:
+        """w^(m^2 / 2), with the phase reduced modulo 2 pi before the exponential."""
+        return np.exp(1j * np.pi * np.mod(a * m.astype(np.float64) ** 2, 2.0))
+
+    j = np.arange(n_valid)
+    size = 1 << int(np.ceil(np.log2(n_bins + n_valid - 1)))
+    u = np.fft.fft(spec * chirp(np.arange(n_bins))[:, None], size, axis=0)
+    v = np.fft.fft(np.conj(chirp(np.arange(-(n_bins - 1), n_valid))), size)
+    conv = np.fft.ifft(u * v[:, None], axis=0)[n_bins - 1 : n_bins - 1 + n_valid]
+    offset = np.exp(2j * np.pi * np.mod(a * j * first_bin, 1.0))  # w^(j first_bin)
     out = np.zeros((n_out, fids.shape[1]), dtype=np.complex128)
-    valid = np.flatnonzero(t_out < n_in * dwell_in - 0.5 * dwell_in)
-    for start in range(0, valid.size, 256):
-        rows = valid[start : start + 256]
-        kernel = np.exp(2j * np.pi * np.outer(t_out[rows], freq))
-        out[rows] = kernel @ spec / n_in
+    out[:n_valid] = (chirp(j) * offset)[:, None] * conv / n_in
     return out
 
 

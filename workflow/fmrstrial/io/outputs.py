@@ -25,8 +25,10 @@ class StepOutputs:
 
 @dataclass(frozen=True)
 class FitOutputs(StepOutputs):
-    """Paths of the files one fit writes. The names are those of the fit rule's outputs;
-    the dynamic-mode files are optional (None: not written)."""
+    """Paths of the files one fit writes. The names are those of the fit rule's outputs.
+    The figure is drawn by the command line (the workflow draws it in a job of its own, rule
+    plot_fit, from the curves, ratio and QC tables); the dynamic-mode files are optional
+    (None: not written)."""
 
     fit: str | os.PathLike
     fit_sidecar: str | os.PathLike
@@ -34,15 +36,20 @@ class FitOutputs(StepOutputs):
     ratios_sidecar: str | os.PathLike
     qc: str | os.PathLike
     qc_sidecar: str | os.PathLike
-    figure: str | os.PathLike
+    curves: str | os.PathLike
+    curves_sidecar: str | os.PathLike
+    figure: str | os.PathLike | None = None
     response: str | os.PathLike | None = None
     response_sidecar: str | os.PathLike | None = None
     dynamic_figure: str | os.PathLike | None = None
 
     @classmethod
-    def in_folder(cls, folder: str | os.PathLike, dynamic: bool = False) -> FitOutputs:
+    def in_folder(
+        cls, folder: str | os.PathLike, dynamic: bool = False, figure: bool = True
+    ) -> FitOutputs:
         """The command line's layout: fit.tsv, fit.json, ratios.tsv, ratios.json,
-        fit_qc.tsv, fit_qc.json, fit.png (+ response.tsv, response.json, dynamic.png)."""
+        fit_qc.tsv, fit_qc.json, fit_curves.tsv, fit_curves.json, fit.png (unless not
+        `figure`) (+ response.tsv, response.json, dynamic.png)."""
         d = Path(folder)
         extra = {}
         if dynamic:
@@ -58,7 +65,9 @@ class FitOutputs(StepOutputs):
             ratios_sidecar=d / "ratios.json",
             qc=d / "fit_qc.tsv",
             qc_sidecar=d / "fit_qc.json",
-            figure=d / "fit.png",
+            curves=d / "fit_curves.tsv",
+            curves_sidecar=d / "fit_curves.json",
+            figure=d / "fit.png" if figure else None,
             **extra,
         )
 

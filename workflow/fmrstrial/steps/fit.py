@@ -1,11 +1,13 @@
 """The fit step (``fmrstrial fit``): fit every block of a session's NIfTI-MRS block spectra
-and write the tables and the figure (`fit_file`).
+and write the tables (`fit_file`).
 
 Outputs (`FitOutputs`, paths chosen by the caller; the command line puts them into one
-folder): the fit, ratio and QC tables with JSON sidecars describing their columns, and a
-figure. With the setting `mode: dynamic` the blocks are fitted jointly
-(`fmrstrial.fit.dynamic`); the same tables then hold the joint fit's per-block values, and
-the response table (+ sidecar) and its figure are added when their paths are given.
+folder): the fit, ratio, QC and curve tables with JSON sidecars describing their columns,
+and, when its path is given, the figure drawn from them (the workflow draws it in a job of
+its own, `fmrstrial.steps.plot_fit`, so that a fit job does not import matplotlib). With
+the setting `mode: dynamic` the blocks are fitted jointly (`fmrstrial.fit.dynamic`); the
+same tables then hold the joint fit's per-block values, and the response table (+ sidecar)
+and its figure are added when their paths are given.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..fit.core import FitResult
-from ..fit.plot import plot_fits
 from ..fit.results import (
+    CURVE_COLUMNS,
     FIT_COLUMNS,
     FLOAT_FORMAT,
     RATIO_COLUMNS,
+    curve_table,
     fit_table,
     qc_columns,
     qc_table,
@@ -38,14 +41,19 @@ from ..io.tsv import json_text, tsv_text
 
 
 def write_outputs(fits: list[tuple[int, FitResult]], out: FitOutputs, title: str = "") -> None:
-    """Write the three tables, their sidecars and the figure."""
+    """Write the four tables, their sidecars and (if `out.figure`) the figure."""
     write_text(out.fit, tsv_text(fit_table(fits), FLOAT_FORMAT))
     write_text(out.ratios, tsv_text(ratio_table(fits), FLOAT_FORMAT))
     write_text(out.qc, tsv_text(qc_table(fits), FLOAT_FORMAT))
     write_text(out.fit_sidecar, json_text(FIT_COLUMNS))
     write_text(out.ratios_sidecar, json_text(RATIO_COLUMNS))
     write_text(out.qc_sidecar, json_text(qc_columns(fits)))
-    plot_fits(fits, out.figure, title)
+    write_text(out.curves, tsv_text(curve_table(fits), FLOAT_FORMAT))
+    write_text(out.curves_sidecar, json_text(CURVE_COLUMNS))
+    if out.figure is not None:
+        from ..fit.plot import plot_fit_tables  # matplotlib: only when a figure is wanted
+
+        plot_fit_tables(out.curves, out.ratios, out.qc, out.figure, title)
 
 
 def fit_file(
@@ -118,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
     beside = Path(args.input).parent / "blocks.tsv"
     if dynamic and block_table is None and beside.exists():
         block_table = beside
-    out = FitOutputs.in_folder(args.out, dynamic=dynamic)
+    out = FitOutputs.in_folder(args.out, dynamic=dynamic, figure=not args.no_figure)
     start = time.perf_counter()
     fits = fit_file(args.input, args.basis, out, settings, block_table=block_table)
     n_ok = sum(r.converged for _, r in fits)
@@ -136,7 +144,8 @@ def add_parser(sub) -> None:
         description=(
             "Linear-combination fit in the frequency domain of every block (DIM_DYN) of a "
             "preprocessed NIfTI-MRS file; writes fit.tsv, ratios.tsv, fit_qc.tsv (with JSON "
-            "column descriptions) and fit.png into --out."
+            "column descriptions), fit_curves.tsv (data, fit, baseline and main components of the "
+            "first and last block) and fit.png into --out."
         ),
     )
     p.add_argument("input", help="NIfTI-MRS file (.nii.gz), coil-combined block spectra")
@@ -153,5 +162,10 @@ def add_parser(sub) -> None:
         default=None,
         help="block table with a 'phase' column (default: blocks.tsv beside the input), "
         "used in dynamic mode",
+    )
+    p.add_argument(
+        "--no-figure",
+        action="store_true",
+        help="write the tables only, not fit.png (draw it later with `fmrstrial plot-fit`)",
     )
     p.set_defaults(func=run)
