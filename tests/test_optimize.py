@@ -91,3 +91,17 @@ def test_levenberg_marquardt_reports_the_evaluation_limit():
     fun, jac = decay(t, 2.0 * np.exp(-0.7 * t))
     got = levenberg_marquardt(fun, jac, np.array([0.1, 2.0, 1.0]), np.full(3, -np.inf), 3)
     assert got.status == 0 and got.nfev == 3 and "maximum" in got.message
+
+
+def test_nnls_terminates_on_degenerate_columns():
+    """Duplicated and dependent columns (no unique solution): still a solution satisfying the
+    optimality conditions, found without cycling."""
+    rng = np.random.default_rng(11)
+    base = rng.normal(size=(120, 6))
+    a = np.column_stack([base, base[:, 0], base[:, 1] + base[:, 2], np.zeros(120)])
+    b = base @ np.array([1.0, 0.0, 2.0, 0.5, 0.0, 1.5]) + rng.normal(0, 0.1, 120)
+    x = nnls(a, b)
+    w = a.T @ (b - a @ x)
+    assert np.all(x >= 0)
+    assert np.all(w <= 1e-8) and np.all(np.abs(w[x > 0]) <= 1e-8)
+    assert np.sum((a @ x - b) ** 2) == pytest.approx(np.sum((a @ scipy_nnls(a, b)[0] - b) ** 2))

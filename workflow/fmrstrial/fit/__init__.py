@@ -29,8 +29,8 @@ Method (modules in brackets)
     tCho, GSH/(Gln+GSH)), linearised at the first fit's amplitudes.
     Solver [start, solver]: coarse cross-correlation search over shift, zero-order phase
     and Gaussian width for the start; variable projection (baseline projected out, amplitudes
-    by exact NNLS) with scipy's trust-region least squares on the nonlinear parameters
-    using the analytic Kaufman Jacobian.
+    by exact NNLS) with bounded Levenberg-Marquardt on the nonlinear parameters using the
+    analytic Kaufman Jacobian (both in numpy, `optimize`).
     Uncertainty [crlb]: Fisher information of all parameters (nonlinear, amplitudes,
     baseline) at the solution plus the priors/penalty; noise SD from the residual corrected
     for the fitted degrees of freedom (or from the signal-free region); sums and ratios with

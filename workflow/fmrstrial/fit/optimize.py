@@ -1,7 +1,8 @@
 """The two solvers a spectral fit needs, in numpy alone.
 
 - `nnls`: non-negative least squares min ||A x - b|| subject to x >= 0 (Lawson & Hanson's
-  active-set method, 1974, ch. 23), optionally started from a guess of the positive set.
+  active-set method, 1974, ch. 23, on the normal equations as Bro & De Jong's fast NNLS),
+  optionally started from a guess of the positive set.
 - `levenberg_marquardt`: bounded nonlinear least squares min ||r(x)||^2 subject to x >= lower
   with an analytic Jacobian (Levenberg-Marquardt with Marquardt's column scaling, the
   damping update of Nielsen 1999, and variables held at a bound while the gradient pushes
@@ -21,11 +22,17 @@ import numpy as np
 _EPS = np.finfo(float).eps
 
 
-def _positive_solution(a: np.ndarray, b: np.ndarray, passive: np.ndarray) -> np.ndarray:
-    """Unconstrained least-squares solution on the passive columns, zero elsewhere."""
-    z = np.zeros(a.shape[1])
+def _passive_solution(gram: np.ndarray, rhs: np.ndarray, passive: np.ndarray) -> np.ndarray:
+    """Unconstrained least-squares solution on the passive columns (normal equations of
+    the column-scaled problem), zero elsewhere."""
+    z = np.zeros(gram.shape[0])
     if passive.any():
-        z[passive] = np.linalg.lstsq(a[:, passive], b, rcond=None)[0]
+        idx = np.flatnonzero(passive)
+        sub = gram[np.ix_(idx, idx)]
+        try:
+            z[idx] = np.linalg.solve(sub, rhs[idx])
+        except np.linalg.LinAlgError:
+            z[idx] = np.linalg.lstsq(sub, rhs[idx], rcond=None)[0]
     return z
 
 
@@ -34,42 +41,65 @@ def nnls(
 ) -> np.ndarray:
     """Solution x (n,) of min ||a x - b||_2 with x >= 0 for a (m, n), b (m,).
 
-    start: boolean (n,) guess of the columns with x > 0 (e.g. the previous solution's);
-    the result does not depend on it when the solution is unique, only the work does.
-    RuntimeError after `max_iter` (default 3 n) inner iterations.
+    Lawson-Hanson's active-set iterations on the normal equations of the problem with
+    unit-norm columns (as Bro & De Jong's fast NNLS, 1997): A^T A and A^T b are formed once,
+    so that each iteration solves a small (passive x passive) system. start: boolean (n,)
+    guess of the columns with x > 0 (e.g. the previous solution's); the result does not
+    depend on it when the solution is unique, only the work does. RuntimeError after
+    `max_iter` (default 3 n) iterations (columns entering or leaving).
     """
     n = a.shape[1]
     max_iter = 3 * n if max_iter is None else max_iter
-    tol = 10 * _EPS * np.abs(a).sum(axis=0).max() * max(a.shape)
+    norms = np.linalg.norm(a, axis=0)
+    scale = np.where(norms > 0, 1.0 / np.where(norms > 0, norms, 1.0), 0.0)
+    a_s = a * scale
+    gram, rhs = a_s.T @ a_s, a_s.T @ b
+    tol = 10 * _EPS * max(a.shape) * max(1.0, float(np.abs(rhs).max(initial=0.0)))
     x = np.zeros(n)
     passive = np.zeros(n, dtype=bool)
     if start is not None and start.any():
-        passive = start.copy()
-        z = _positive_solution(a, b, passive)
+        passive = start & (norms > 0)
+        z = _passive_solution(gram, rhs, passive)
         if np.all(z[passive] > 0):
             x = z
         else:
             passive[:] = False
     iterations = 0
+    rejected = np.zeros(n, dtype=bool)  # columns whose entry would not come out positive
     while True:
-        w = a.T @ (b - a @ x)
-        free = ~passive & (w > tol)
+        w = rhs - gram @ x
+        free = ~passive & ~rejected & (w > tol) & (norms > 0)
         if not free.any():
-            return x
-        passive[np.flatnonzero(free)[np.argmax(w[free])]] = True
+            return x * scale
+        iterations += 1
+        if iterations > max_iter:
+            raise RuntimeError(f"nnls: no solution after {max_iter} iterations")
+        j = np.flatnonzero(free)[np.argmax(w[free])]
+        passive[j] = True
+        z = _passive_solution(gram, rhs, passive)
+        if z[j] <= 0:
+            # rounding: the gradient says j should enter, the solve disagrees (Lawson and
+            # Hanson's safeguard); leave it out until another column enters
+            passive[j] = False
+            rejected[j] = True
+            continue
+        rejected[:] = False
         while True:
-            iterations += 1
-            if iterations > max_iter:
-                raise RuntimeError(f"nnls: no solution after {max_iter} iterations")
-            z = _positive_solution(a, b, passive)
             blocking = passive & (z <= 0)
             if not blocking.any():
                 x = z
                 break
-            alpha = np.min(x[blocking] / (x[blocking] - z[blocking]))
-            x = x + alpha * (z - x)
-            passive &= x > tol
+            iterations += 1
+            if iterations > max_iter:
+                raise RuntimeError(f"nnls: no solution after {max_iter} iterations")
+            ratios = np.full(n, np.inf)
+            ratios[blocking] = x[blocking] / (x[blocking] - z[blocking])
+            leaving = int(np.argmin(ratios))
+            x = x + ratios[leaving] * (z - x)
+            x[leaving] = 0.0  # exactly, whatever the rounding of the step
+            passive &= x > 0
             x[~passive] = 0.0
+            z = _passive_solution(gram, rhs, passive)
 
 
 @dataclass

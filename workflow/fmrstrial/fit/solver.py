@@ -1,4 +1,4 @@
-"""Variable-projection fit: exact NNLS for the linear part, trust-region for the rest.
+"""Variable-projection fit: exact NNLS for the linear part, Levenberg-Marquardt for the rest.
 
 Objective (all terms dimensionless):
 
@@ -14,10 +14,13 @@ parameters (LCModel-style soft constraints: the metabolite group's shift around 
 estimate and its widths around the prior means, other groups' shifts and widths around the
 metabolite group's). For fixed theta the baseline coefficients b (unconstrained) are
 projected out with one orthonormalisation (Cholesky of the Gram matrix), and c >= 0 is
-solved exactly by NNLS. The outer problem in theta uses scipy's trust-region reflective
-least squares with the analytic Kaufman variable-projection Jacobian (derivative of the
-projected residual with the amplitudes held fixed, projected onto the complement of the
-baseline and active columns).
+solved exactly by NNLS (Lawson-Hanson, started from the previous evaluation's positive
+set). The outer problem in theta is solved by bounded Levenberg-Marquardt (widths >= 0;
+`fmrstrial.fit.optimize`, numpy only) with the analytic Kaufman variable-projection
+Jacobian (derivative of the projected residual with the amplitudes held fixed, projected
+onto the complement of the baseline and active columns). Before this solver, scipy's
+trust-region reflective least squares and NNLS gave the same solutions (real spectra and
+FSL-MRS simulations identical to the printed digits) but took 0.35 s to import.
 """
 
 from __future__ import annotations
