@@ -1,12 +1,10 @@
-"""The fit figure as a job of its own: `fmrstrial fit` writes the curves it is drawn from,
-`fmrstrial plot-fit` draws it, and a fit job imports neither matplotlib nor scipy.optimize
-(start-up of a one-spectrum job, docs/performance.md)."""
+"""The fit figure as a job of its own: `fmrstrial fit` writes the curves it is drawn from and
+`fmrstrial plot-fit` draws it (so that a fit job does not import matplotlib;
+test_fit_startup.py checks the imports)."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -62,13 +60,3 @@ def test_plot_fit_names_a_missing_table(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "fit_curves.tsv" in err and "fmrstrial fit" in err
     assert not (tmp_path / "fit.png").exists()
-
-
-def test_a_fit_job_imports_neither_matplotlib_nor_scipy_optimize():
-    code = (
-        "import sys, fmrstrial.steps.fit\n"
-        "heavy = [m for m in ('matplotlib', 'scipy.optimize', 'pandas') if m in sys.modules]\n"
-        "print(','.join(heavy))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == ""

@@ -1,5 +1,6 @@
 """Pieces that keep a fit job's start-up short: the numpy B-spline design (no
-scipy.interpolate import) and the CLI that loads only the chosen step's module."""
+scipy.interpolate import), the CLI that loads only the chosen step's module, and a fit step
+without scipy.optimize, matplotlib or pandas."""
 
 from __future__ import annotations
 
@@ -58,12 +59,14 @@ def test_every_rule_script_runs_a_step_the_cli_has():
 
 
 def test_fit_command_does_not_import_other_steps():
+    """Nor scipy.optimize (numpy solvers), matplotlib (the figure is its own job) or pandas."""
     code = (
         "import sys; from fmrstrial.cli import build_parser; build_parser(['fit']);"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('spec2nii', 'statsmodels', 'scipy') and m.count('.') < 2))"
+        "('spec2nii', 'statsmodels', 'scipy', 'matplotlib', 'pandas') and m.count('.') < 2))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = eval(out.stdout)  # noqa: S307 - our own printed list
     assert "spec2nii" not in loaded and "statsmodels" not in loaded
-    assert "scipy.interpolate" not in loaded
+    assert "scipy.interpolate" not in loaded and "scipy.optimize" not in loaded
+    assert "matplotlib" not in loaded and "pandas" not in loaded
