@@ -284,10 +284,21 @@ def fit_folders():
     return folders
 
 
+def fit_figure_tables(folder):
+    """Tables of one fit that rule plot_fit draws from (names as FitOutputs)."""
+    out = FitOutputs.in_folder(folder)
+    return {"curves": str(out.curves), "ratios": str(out.ratios), "qc": str(out.qc)}
+
+
+def fit_figure(folder):
+    """The figure rule plot_fit draws for one fit folder (name as FitOutputs)."""
+    return str(FitOutputs.in_folder(folder).figure)
+
+
 def fit_figures():
     """fit.png of every fit of every session (rule plot_fit)."""
     return [
-        f"results/{folder}/{pid}/{sid}/fit.png"
+        fit_figure(f"results/{folder}/{pid}/{sid}")
         for folder in fit_folders()
         for pid, sid in SESSIONS
     ]

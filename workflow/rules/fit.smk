@@ -45,12 +45,10 @@ if other_fit_mode():
 
 rule plot_fit:
     input:
-        curves="results/fit/{pid}/{sid}/fit_curves.tsv",
-        ratios="results/fit/{pid}/{sid}/ratios.tsv",
-        qc="results/fit/{pid}/{sid}/fit_qc.tsv",
+        **fit_figure_tables("results/fit/{pid}/{sid}"),
     output:
         figure=report(
-            "results/fit/{pid}/{sid}/fit.png",
+            fit_figure("results/fit/{pid}/{sid}"),
             caption="../report/fit.rst",
             category="Spectral fitting",
             labels={"participant": "{pid}", "session": "{sid}"},
@@ -67,11 +65,9 @@ rule plot_fit:
 
 use rule plot_fit as plot_fit_sensitivity with:
     input:
-        curves="results/{folder}/{pid}/{sid}/fit_curves.tsv",
-        ratios="results/{folder}/{pid}/{sid}/ratios.tsv",
-        qc="results/{folder}/{pid}/{sid}/fit_qc.tsv",
+        **fit_figure_tables("results/{folder}/{pid}/{sid}"),
     output:
-        figure="results/{folder}/{pid}/{sid}/fit.png",
+        figure=fit_figure("results/{folder}/{pid}/{sid}"),
     log:
         "results/logs/plot_fit/{folder}_{pid}_{sid}.log",
     wildcard_constraints:

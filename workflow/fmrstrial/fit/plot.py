@@ -29,6 +29,8 @@ COLOURS = dict(zip(CURVE_COMPONENTS, ("tab:green", "tab:red", "tab:purple"), str
 
 
 def _rows(path: str | os.PathLike, needed: set[str]) -> list[dict[str, str]]:
+    if not os.path.isfile(path):
+        raise InputError("fit table not found (run `fmrstrial fit` first)", file=str(path))
     with open(path, newline="") as fh:
         reader = csv.DictReader(fh, delimiter="\t")
         missing = needed - set(reader.fieldnames or [])

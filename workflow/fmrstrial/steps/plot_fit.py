@@ -3,44 +3,27 @@
 A job of its own in the workflow, so that the fit job does not import matplotlib: the
 figure is drawn from fit_curves.tsv (data, fit, baseline and the NAA, Glu and Gln
 components of the first and last fitted block), ratios.tsv (Glx/tNAA and its CRLB) and
-fit_qc.tsv (SNR, FWHM, residual/noise), as `fmrstrial fit` writes them.
+fit_qc.tsv (SNR, FWHM, residual/noise), as `fmrstrial fit` writes them. The step's
+function is `fmrstrial.fit.plot.plot_fit_tables` (an InputError names a missing table), so
+this module imports matplotlib; the CLI loads it only for `plot-fit` (and `--help`).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
-from ..errors import InputError
+from ..fit.plot import plot_fit_tables as plot_fit
+from ..io.outputs import FitOutputs
 
-
-def plot_fit(
-    curves: str | os.PathLike,
-    ratios: str | os.PathLike,
-    qc: str | os.PathLike,
-    figure: str | os.PathLike,
-    title: str = "",
-) -> None:
-    """Draw the figure of one fit (PNG at `figure`) from its three tables."""
-    for path in (curves, ratios, qc):
-        if not Path(path).is_file():
-            raise InputError("fit table not found (run `fmrstrial fit` first)", file=str(path))
-    from ..fit.plot import plot_fit_tables
-
-    plot_fit_tables(curves, ratios, qc, figure, title)
+__all__ = ["plot_fit"]
 
 
 def run(args: argparse.Namespace) -> int:
-    folder = Path(args.folder)
-    plot_fit(
-        folder / "fit_curves.tsv",
-        folder / "ratios.tsv",
-        folder / "fit_qc.tsv",
-        folder / "fit.png",
-        args.title if args.title is not None else folder.name,
-    )
-    print(f"drew {folder / 'fit.png'}")
+    out = FitOutputs.in_folder(args.folder)
+    title = args.title if args.title is not None else Path(args.folder).name
+    plot_fit(out.curves, out.ratios, out.qc, out.figure, title)
+    print(f"drew {out.figure}")
     return 0
 
 
