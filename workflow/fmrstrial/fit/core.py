@@ -497,6 +497,7 @@ def _fit(
         params[f"gauss_hz_{gname}"] = float(theta[lay.gauss(g)])
     snr, fwhm = _qc_measures(model, theta, c, noise_sd)
     unphase = ev.phase.conj()
+    baseline_ed = baseline_effective_dimension(design, diff2, lam)
     return FitResult(
         names=list(names),
         kinds=list(fb.kinds),
@@ -523,7 +524,7 @@ def _fit(
         components=ev.cols * c[None, :],
         theta=theta.copy(),
         baseline_penalty=float(lam) if settings["baseline"] == "spline" else float("nan"),
-        baseline_ed=baseline_effective_dimension(design, diff2, lam),
-        baseline_ed_per_ppm=baseline_effective_dimension(design, diff2, lam) / width,
+        baseline_ed=baseline_ed,
+        baseline_ed_per_ppm=baseline_ed / width,
         phase=ev.phase.copy(),
     )

@@ -51,7 +51,7 @@ def nnls(
     n = a.shape[1]
     max_iter = 3 * n if max_iter is None else max_iter
     norms = np.linalg.norm(a, axis=0)
-    scale = np.where(norms > 0, 1.0 / np.where(norms > 0, norms, 1.0), 0.0)
+    scale = np.divide(1.0, norms, out=np.zeros(n), where=norms > 0)  # all-zero columns stay 0
     a_s = a * scale
     gram, rhs = a_s.T @ a_s, a_s.T @ b
     tol = 10 * _EPS * max(a.shape) * max(1.0, float(np.abs(rhs).max(initial=0.0)))
@@ -65,15 +65,20 @@ def nnls(
         else:
             passive[:] = False
     iterations = 0
-    rejected = np.zeros(n, dtype=bool)  # columns whose entry would not come out positive
-    while True:
-        w = rhs - gram @ x
-        free = ~passive & ~rejected & (w > tol) & (norms > 0)
-        if not free.any():
-            return x * scale
+
+    def count() -> None:
+        nonlocal iterations
         iterations += 1
         if iterations > max_iter:
             raise RuntimeError(f"nnls: no solution after {max_iter} iterations")
+
+    rejected = np.zeros(n, dtype=bool)  # columns whose entry would not come out positive
+    while True:
+        w = rhs - gram @ x  # zero for all-zero columns
+        free = ~passive & ~rejected & (w > tol)
+        if not free.any():
+            return x * scale
+        count()
         j = np.flatnonzero(free)[np.argmax(w[free])]
         passive[j] = True
         z = _passive_solution(gram, rhs, passive)
@@ -89,9 +94,7 @@ def nnls(
             if not blocking.any():
                 x = z
                 break
-            iterations += 1
-            if iterations > max_iter:
-                raise RuntimeError(f"nnls: no solution after {max_iter} iterations")
+            count()
             ratios = np.full(n, np.inf)
             ratios[blocking] = x[blocking] / (x[blocking] - z[blocking])
             leaving = int(np.argmin(ratios))

@@ -18,9 +18,9 @@ solved exactly by NNLS (Lawson-Hanson, started from the previous evaluation's po
 set). The outer problem in theta is solved by bounded Levenberg-Marquardt (widths >= 0;
 `fmrstrial.fit.optimize`, numpy only) with the analytic Kaufman variable-projection
 Jacobian (derivative of the projected residual with the amplitudes held fixed, projected
-onto the complement of the baseline and active columns). Before this solver, scipy's
-trust-region reflective least squares and NNLS gave the same solutions (real spectra and
-FSL-MRS simulations identical to the printed digits) but took 0.35 s to import.
+onto the complement of the baseline and active columns). Both solvers are numpy code
+because importing scipy.optimize took 0.35 s of a one-spectrum job (docs/fitting.md, "Speed",
+compares them with scipy's).
 """
 
 from __future__ import annotations
