@@ -17,6 +17,7 @@ from fmrstrial.fit.synthetic import demo_model, make_blocks
 from fmrstrial.io.basis import read_basis
 from fmrstrial.paths import resource
 from fmrstrial.simulate.mrs import voigt
+from fmrstrial.spectra import ppm_axis, time_axis, to_spectrum
 
 GE = "basis/lcmodel_press35_3T/3T_PRESS_GE_35ms_noMM.BASIS"
 
@@ -38,7 +39,7 @@ def fit_basis(sim, raw_basis):
 
 #: The settings that mirror the synthetic spectra of `fmrstrial.fit.synthetic` (LCModel's MM
 #: Gaussians with the simulator's amplitudes, no lipids): inverse-crime unit tests only.
-MIRROR = {"lipids": [], "ratio_priors": {}}
+MIRROR = {"lipids": [], "ratio_priors": {}, "crch2_correction": False}
 
 
 def test_settings_have_descriptions_and_validate():
@@ -53,6 +54,22 @@ def test_settings_have_descriptions_and_validate():
         resolve_settings({"baseline": "wavelet"})
     with pytest.raises(InputError, match="zero_fill"):
         resolve_settings({"zero_fill": 0})
+
+
+def test_creatine_ch2_correction_is_a_negative_singlet_fitted_with_the_metabolites(sim, raw_basis):
+    fb = prepare_basis(raw_basis, sim.n_points, sim.dwell_s, sim.cf_mhz, resolve_settings())
+    k = fb.index("-CrCH2")
+    assert fb.kinds[k] == "metabolite" and fb.groups[fb.group_of[k]] == "metabolites"
+    spectrum = to_spectrum(
+        fb.fids[:, k] * np.exp(-np.pi * 4.0 * time_axis(fb.n_points, fb.dwell_s))
+    )
+    ppm = ppm_axis(fb.n_points, fb.dwell_s, fb.cf_mhz)
+    peak = int(np.argmax(np.abs(spectrum)))
+    assert ppm[peak] == pytest.approx(3.93, abs=0.01) and spectrum[peak].real < 0
+    # two protons (mm_unit is one proton at unit concentration)
+    assert abs(fb.fids[0, k]) == pytest.approx(2 * fb.mm_unit)
+    off = resolve_settings({"crch2_correction": False})
+    assert "-CrCH2" not in prepare_basis(raw_basis, 1024, 1 / 1200, 127.73, off).names
 
 
 def _model(fit_basis, lineshape=True):

@@ -13,15 +13,14 @@ import pytest
 from fmrstrial.cli import main
 from fmrstrial.errors import InputError
 from fmrstrial.fit import DEFAULTS
+from fmrstrial.fit.basis_setup import component_names
 from fmrstrial.fit.synthetic import demo_model, make_blocks
 from fmrstrial.io.nifti_mrs import MRSData, write_nifti_mrs
 from fmrstrial.paths import resource
 from fmrstrial.steps.fit import FitOutputs, fit_file
 
 GE = str(resource("basis/lcmodel_press35_3T/3T_PRESS_GE_35ms_noMM.BASIS"))
-N_COMPONENTS = (
-    len(DEFAULTS["metabolites"]) + len(DEFAULTS["macromolecules"]) + len(DEFAULTS["lipids"])
-)
+N_COMPONENTS = len(component_names(DEFAULTS))  # basis metabolites, -CrCH2, MM, lipids
 
 
 @pytest.fixture(scope="module")

@@ -141,6 +141,7 @@ def test_findings_state_the_spectral_model(trial, tmp_path):
 
     text = describe_model({})
     assert "LCModel ratio priors" in text and "penalty chosen per session" in text
+    assert "-CrCH2 correction" in text
     f = _run(trial, tmp_path, spectral_model=text).set_index(["finding_id", "outcome"])
     assert f.loc[("glx_condition_infusion", "glx_tnaa"), "spectral_model"] == text
     assert f.loc[("sensitivity_glu_tnaa", "glu_tnaa"), "spectral_model"] == text

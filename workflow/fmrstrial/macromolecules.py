@@ -5,6 +5,9 @@ positions LCModel uses for its MM09 ... MM20 and Lip09 ... Lip20 model signals (
 LCModel & LCMgui user's manual, section 11.7, "simulated macromolecule and lipid spectra").
 Lip13a and Lip13b are LCModel's broad and narrow 1.28 ppm lipid lines (its default set);
 Lip13 is the older two-line lipid component kept for the demo simulator's lipid contamination.
+'-CrCH2' is LCModel's negative creatine-CH2 singlet (its CHSIMU entry, 3.93 ppm, -2 protons,
+no width of its own): fitted in the metabolites' lineshape, it lets the fit follow a CH2 line
+that water suppression or saturation has weakened relative to the basis.
 Amplitudes are in protons relative to the other lines of the same component; the absolute
 scale is set by the caller (`unit_amplitude`).
 """
@@ -27,10 +30,13 @@ MM_LIPID_LINES: dict[str, list[tuple[float, float, float]]] = {
     "Lip13a": [(1.28, 0.15, 2.0)],
     "Lip13b": [(1.28, 0.089, 2.0)],
     "Lip20": [(2.04, 0.15, 1.33), (2.25, 0.15, 0.67), (2.80, 0.20, 0.87)],
+    "-CrCH2": [(3.93, 0.0, -2.0)],
 }
 
 MACROMOLECULES = ("MM09", "MM12", "MM14", "MM17", "MM20")
 LIPIDS = ("Lip09", "Lip13", "Lip13a", "Lip13b", "Lip20")
+#: The creatine CH2 correction, fitted with the metabolites (`fit.settings.crch2_correction`).
+CRCH2 = "-CrCH2"
 
 
 def component_fids(

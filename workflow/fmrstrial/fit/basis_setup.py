@@ -4,7 +4,8 @@
 5 ms when both are known, every configured metabolite present), resamples the metabolites to
 the data's dwell time, length and spectrometer frequency (band-limited, receiver centre
 4.65 ppm as in `fmrstrial.spectra`), adds the parameterised macromolecule/lipid Gaussians of
-`fmrstrial.macromolecules` and assigns every component to a lineshape group.
+`fmrstrial.macromolecules` (and LCModel's -CrCH2 correction, in the metabolite group) and
+assigns every component to a lineshape group.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..io.basis import Basis
-from ..macromolecules import LIPIDS, MACROMOLECULES, component_fids
+from ..macromolecules import CRCH2, LIPIDS, MACROMOLECULES, component_fids
 from ..spectra import PPM_CENTRE_1H
 
 #: Maximum relative difference between basis and data spectrometer frequencies.
@@ -84,6 +85,21 @@ def proton_unit(basis: Basis) -> float:
     return float(np.abs(basis.fids[1]).max()) / 3.0
 
 
+def metabolite_components(settings: dict) -> list[str]:
+    """Components of the metabolite lineshape group: the basis metabolites, then -CrCH2."""
+    return list(settings["metabolites"]) + ([CRCH2] if settings["crch2_correction"] else [])
+
+
+def component_names(settings: dict) -> list[str]:
+    """All fitted components in the order `prepare_basis` gives them."""
+    return (
+        metabolite_components(settings)
+        + list(settings["measured_mm"])
+        + list(settings["macromolecules"])
+        + list(settings["lipids"])
+    )
+
+
 def check_compatible(
     basis: Basis,
     cf_mhz: float,
@@ -144,12 +160,18 @@ def prepare_basis(
         .rereferenced(PPM_CENTRE_1H)
         .resampled(dwell_s, n_points, cf_mhz)
     )
+    corrections = metabolite_components(settings)[len(mets) :]
     param_mm = list(settings["macromolecules"]) + list(settings["lipids"])
     unit = proton_unit(basis)
-    mm = component_fids(param_mm, n_points, dwell_s, cf_mhz, PPM_CENTRE_1H, unit)
-    names = mets + measured + param_mm
-    kinds = ["metabolite"] * len(mets) + ["macromolecule"] * (len(measured) + len(param_mm))
-    fids = np.concatenate([grid.fids, mm], axis=1)
+    simulated = component_fids(
+        corrections + param_mm, n_points, dwell_s, cf_mhz, PPM_CENTRE_1H, unit
+    )
+    n_met = len(mets) + len(corrections)
+    names = mets + corrections + measured + param_mm
+    kinds = ["metabolite"] * n_met + ["macromolecule"] * (len(measured) + len(param_mm))
+    fids = np.concatenate(
+        [grid.fids, simulated[:, : len(corrections)], simulated[:, len(corrections) :]], axis=1
+    )
 
     groups = [METABOLITE_GROUP]
     if len(names) > len(mets):

@@ -26,7 +26,7 @@ from ..errors import InputError
 from ..io.basis import Basis
 from ..spectra import PPM_CENTRE_1H, frequency_axis, to_spectrum
 from ..spectra import fwhm_hz as peak_fwhm_hz
-from .basis_setup import METABOLITE_GROUP, MM_GROUP, FitBasis, prepare_basis
+from .basis_setup import METABOLITE_GROUP, MM_GROUP, FitBasis, component_names, prepare_basis
 from .crlb import (
     Estimate,
     amplitude_covariance,
@@ -136,9 +136,7 @@ def _as_fit_basis(basis, n_points: int, dwell_s: float, cf_mhz: float, settings,
         )
         if not same:
             raise ValueError("the prepared basis was made for another grid; call prepare_basis")
-        expected = list(settings["metabolites"]) + list(settings["measured_mm"])
-        expected += list(settings["macromolecules"]) + list(settings["lipids"])
-        if basis.names != expected:
+        if basis.names != component_names(settings):
             raise ValueError("the prepared basis was made with other component settings")
         return basis
     if not isinstance(basis, Basis):

@@ -5,7 +5,8 @@ both read from that schema (the workflow's config schema references it). `resolv
 merges user overrides key by key; an unknown key or a value the schema does not allow is an
 `InputError` naming the key. Defaults: LCModel 6.3's soft constraints on concentration
 ratios (its CHRATO table; 'Big3' = tNAA + tCr + tCho), the metabolites of the shipped
-LCModel PRESS 35 ms basis sets, parameterised MM and lipid components.
+LCModel PRESS 35 ms basis sets, parameterised MM and lipid components and its -CrCH2
+correction.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ def describe_model(overrides: Mapping[str, Any] | None = None) -> str:
     parts = [
         f"fmrstrial linear combination, {s['ppm_range'][0]:g}-{s['ppm_range'][1]:g} ppm",
         "+".join(s["macromolecules"] + s["lipids"] + s["measured_mm"]) or "no MM",
+        "-CrCH2 correction" if s["crch2_correction"] else "no -CrCH2 correction",
         f"{len(s['ratio_priors'])} LCModel ratio priors" if s["ratio_priors"] else "no priors",
         f"{s['baseline']} baseline"
         + (

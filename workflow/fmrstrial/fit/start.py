@@ -23,8 +23,10 @@ from .model import GAUSS_K, SpectralModel
 #: Weights of the metabolites in the reference spectrum: typical adult brain concentrations
 #: (mM, rounded mid-range values of Govindaraju, Young & Maudsley 2000, NMR Biomed 13:129),
 #: so that e.g. the NAA singlet dominates the NAAG one and the search cannot align NAAG with
-#: the data's NAA peak; unlisted metabolites weigh 1. Used only for starting values.
+#: the data's NAA peak; unlisted metabolites weigh 1, the negative -CrCH2 correction 0.
+#: Used only for starting values.
 TYPICAL_CONCENTRATIONS = {
+    "-CrCH2": 0.0,
     "Asc": 1.0,
     "Asp": 2.0,
     "Cr": 4.5,
