@@ -9,7 +9,8 @@ import pytest
 
 from conftest import DATA
 from fmrstrial.errors import InputError
-from fmrstrial.io.basis import read_basis
+from fmrstrial.fit import prepare_basis, resolve_settings
+from fmrstrial.io.basis import read_basis, read_basis_info
 from fmrstrial.io.nifti_mrs import MRSData, read_nifti_mrs, write_nifti_mrs
 from fmrstrial.paths import resource
 from fmrstrial.spectra import ppm_axis, to_spectrum
@@ -98,6 +99,21 @@ def test_resampling_keeps_shifts_and_amplitudes():
     band = np.abs(np.fft.fftfreq(fid.size, basis.dwell_s)) < 600.0
     orig = np.fft.ifft(np.where(band, spec, 0))[10]
     assert grid.fid("Cr")[3] == pytest.approx(orig, rel=1e-6)
+
+
+def test_unknown_echo_time_of_a_basis_is_not_a_mismatch(tmp_path):
+    """LCModel basis sets write ECHOT = -1 when the echo time is unknown (e.g. the ISMRM 2016
+    fitting challenge's set): read as unknown, so data of any TE can be fitted with it."""
+    text = resource(GE_BASIS).read_text(errors="replace")
+    unknown = tmp_path / "unknown_te.BASIS"
+    unknown.write_text(text.replace("ECHOT = 35.00", "ECHOT = -1.", 1))
+    assert read_basis(resource(GE_BASIS)).echo_time_ms == pytest.approx(35.0)
+    assert read_basis(unknown).echo_time_ms is None
+    assert read_basis_info(unknown).echo_time_ms is None
+    settings = resolve_settings()
+    prepare_basis(read_basis(unknown), 1024, 1 / 1200, 127.73, settings, te_ms=30.0)
+    with pytest.raises(InputError, match="echo-time mismatch"):  # a known TE still counts
+        prepare_basis(read_basis(resource(GE_BASIS)), 1024, 1 / 1200, 127.73, settings, 20.0)
 
 
 def test_basis_for_another_field_is_refused():

@@ -217,7 +217,7 @@ def read_lcmodel_basis(path: str | os.PathLike) -> Basis:
         dwell_s=float(head["BADELT"]),
         cf_mhz=float(head["HZPPPM"]),
         centre_ppm=PPM_CENTRE_1H,
-        echo_time_ms=float(head["ECHOT"]) if "ECHOT" in head else None,
+        echo_time_ms=echo_time_ms(head.get("ECHOT")),
         source=name,
         meta={k: v for k, v in head.items() if k in ("IDBASI", "SEQ", "FWHMBA", "ECHOT")},
     )
@@ -251,7 +251,7 @@ def read_fslmrs_basis(directory: str | os.PathLike, only: list[Path] | None = No
         if dwell is not None and (abs(d - dwell) > 1e-12 or fid.size != fids[0].size):
             raise InputError("dwell time or length differs from the other basis files", file=str(f))
         dwell, cf = d, c
-        te = doc.get("meta", {}).get("TE", te)
+        te = echo_time_ms(doc.get("meta", {}).get("TE")) or te
         names.append(str(b.get("basis_name", f.stem)))
         fids.append(fid)
     return Basis(
@@ -263,6 +263,16 @@ def read_fslmrs_basis(directory: str | os.PathLike, only: list[Path] | None = No
         echo_time_ms=te,
         source=str(directory),
     )
+
+
+def echo_time_ms(value) -> float | None:
+    """A basis header's echo time, ms, or None when absent or not positive (LCModel basis
+    sets write ECHOT = -1 for an unknown echo time)."""
+    try:
+        te = float(value)
+    except (TypeError, ValueError):
+        return None
+    return te if te > 0 else None
 
 
 @dataclass(frozen=True)
@@ -302,7 +312,7 @@ def read_basis_info(path: str | os.PathLike) -> BasisInfo:
             float(values["BADELT"]),
             int(values["NDATAB"]),
             float(values["HZPPPM"]),
-            float(values["ECHOT"]) if "ECHOT" in values else None,
+            echo_time_ms(values.get("ECHOT")),
             str(path),
         )
     except KeyError as exc:
