@@ -88,6 +88,13 @@ def main() -> None:
     print(f"  worst: {worst[0]} {worst[1]} {rms[worst]:.3f} Hz, habits "
           f"{[c for c in habit_cols if bool(row.iloc[0][c])]}; sessions above 0.5 Hz: "
           f"{int((values >= 0.5).sum())}")  # fmt: skip
+    if "habit_low_snr" in sessions:
+        low = {(r.participant_id, r.session_id) for r in sessions.itertuples() if r.habit_low_snr}
+        rest = [v for k, v in rms.items() if k not in low]
+        print(
+            f"  without the low-SNR session(s) ({len(low)}; single-transient SNR about 1, every "
+            f"block fails QC by design): median {np.median(rest):.3f}, max {max(rest):.3f} Hz"
+        )
     for col in ("habit_phase_unrelated", "habit_large_offset"):
         if col in sessions:
             sel = [rms[(r.participant_id, r.session_id)] for r in sessions.itertuples()
