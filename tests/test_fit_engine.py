@@ -72,6 +72,18 @@ def test_creatine_ch2_correction_is_a_negative_singlet_fitted_with_the_metabolit
     assert "-CrCH2" not in prepare_basis(raw_basis, 1024, 1 / 1200, 127.73, off).names
 
 
+def test_components_are_in_the_order_of_their_names_with_a_measured_mm(sim, raw_basis):
+    """Basis metabolites, -CrCH2, measured MM, parameterised MM/lipids: each column is the
+    component its name says (a measured MM once took the -CrCH2 column's place)."""
+    settings = resolve_settings({"metabolites": ["NAA", "Cr", "PCr"], "measured_mm": ["Ins"]})
+    fb = prepare_basis(raw_basis, sim.n_points, sim.dwell_s, sim.cf_mhz, settings)
+    assert fb.names[:5] == ["NAA", "Cr", "PCr", "-CrCH2", "Ins"]
+    assert fb.kinds[:5] == ["metabolite"] * 4 + ["macromolecule"]
+    grid = raw_basis.subset(["Ins"]).rereferenced(4.65).resampled(sim.dwell_s, sim.n_points)
+    np.testing.assert_allclose(fb.fids[:, fb.index("Ins")], grid.fid("Ins"), atol=1e-12)
+    assert abs(fb.fids[0, fb.index("-CrCH2")]) == pytest.approx(2 * fb.mm_unit)
+
+
 def _model(fit_basis, lineshape=True):
     settings = resolve_settings(
         {"groups": {"creatine": ["Cr", "PCr"]}, "lineshape_knot_spacing_ms": 40.0}

@@ -169,8 +169,15 @@ def prepare_basis(
     n_met = len(mets) + len(corrections)
     names = mets + corrections + measured + param_mm
     kinds = ["metabolite"] * n_met + ["macromolecule"] * (len(measured) + len(param_mm))
-    fids = np.concatenate(
-        [grid.fids, simulated[:, : len(corrections)], simulated[:, len(corrections) :]], axis=1
+    n_corr = len(corrections)
+    fids = np.concatenate(  # in the order of `names` (the grid holds mets, then measured)
+        [
+            grid.fids[:, : len(mets)],
+            simulated[:, :n_corr],
+            grid.fids[:, len(mets) :],
+            simulated[:, n_corr:],
+        ],
+        axis=1,
     )
 
     groups = [METABOLITE_GROUP]
