@@ -181,7 +181,9 @@ def session_timecourse(
             why.append(f"preprocessing: {bqc['qc_fail_reasons'].iloc[k]}")
         if not out["fit_converged"].iloc[k]:
             why.append("fit did not converge")
-        if not out["glx_crlb_pct"].iloc[k] <= qc["max_glx_crlb_pct"]:
+        if not np.isfinite(out["glx_tnaa"].iloc[k]):
+            why.append("Glx/tNAA not estimable (tNAA fitted as 0)")
+        elif not out["glx_crlb_pct"].iloc[k] <= qc["max_glx_crlb_pct"]:
             why.append(
                 f"Glx CRLB {out['glx_crlb_pct'].iloc[k]:.1f} % > {qc['max_glx_crlb_pct']:g} %"
             )
