@@ -17,8 +17,9 @@ FLOAT_FORMAT = "%.6g"
 FIT_COLUMNS = {
     "block": {"Description": "Index of the spectrum along DIM_DYN (0 = first)."},
     "metabolite": {
-        "Description": "Fitted component (metabolite, macromolecule MM*, lipid Lip*) or sum "
-        "(Glx = Glu+Gln, tNAA = NAA+NAAG, tCr = Cr+PCr, tCho = GPC+PCh)."
+        "Description": "Fitted component (metabolite, macromolecule MM*, lipid Lip*, LCModel's "
+        "creatine CH2 correction -CrCH2) or sum (Glx = Glu+Gln, tNAA = NAA+NAAG, tCr = Cr+PCr, "
+        "tCho = GPC+PCh)."
     },
     "amplitude": {
         "Description": "Fitted amplitude in the units of the basis set (not corrected for "
