@@ -160,28 +160,18 @@ def prepare_basis(
         .rereferenced(PPM_CENTRE_1H)
         .resampled(dwell_s, n_points, cf_mhz)
     )
-    corrections = metabolite_components(settings)[len(mets) :]
-    param_mm = list(settings["macromolecules"]) + list(settings["lipids"])
+    simulated = [n for n in component_names(settings) if n not in mets + measured]
+    columns = dict(zip(mets + measured, grid.fids.T, strict=True))
     unit = proton_unit(basis)
-    simulated = component_fids(
-        corrections + param_mm, n_points, dwell_s, cf_mhz, PPM_CENTRE_1H, unit
-    )
-    n_met = len(mets) + len(corrections)
-    names = mets + corrections + measured + param_mm
-    kinds = ["metabolite"] * n_met + ["macromolecule"] * (len(measured) + len(param_mm))
-    n_corr = len(corrections)
-    fids = np.concatenate(  # in the order of `names` (the grid holds mets, then measured)
-        [
-            grid.fids[:, : len(mets)],
-            simulated[:, :n_corr],
-            grid.fids[:, len(mets) :],
-            simulated[:, n_corr:],
-        ],
-        axis=1,
-    )
+    sim_fids = component_fids(simulated, n_points, dwell_s, cf_mhz, PPM_CENTRE_1H, unit)
+    columns.update(zip(simulated, sim_fids.T, strict=True))
+    names = component_names(settings)  # the one place that fixes the order
+    fids = np.stack([columns[n] for n in names], axis=1)
+    in_metabolite_group = set(metabolite_components(settings))
+    kinds = ["metabolite" if n in in_metabolite_group else "macromolecule" for n in names]
 
     groups = [METABOLITE_GROUP]
-    if len(names) > len(mets):
+    if "macromolecule" in kinds:
         groups.append(MM_GROUP)
     group_of = np.array([0 if k == "metabolite" else 1 for k in kinds], dtype=int)
     for gname, members in settings["groups"].items():
