@@ -157,6 +157,7 @@ def test_qc_limits_exist_once_and_reach_the_time_course():
     assert set(props["qc"]["properties"]) == {
         "max_glx_crlb_pct",
         "max_residual_ratio",
+        "max_residual_over_median",
         "max_lipid_rise",
     }
     assert {"qc_min_snr", "qc_max_fwhm_hz"} <= set(props["preprocess"]["properties"])
@@ -166,6 +167,7 @@ def test_qc_limits_exist_once_and_reach_the_time_course():
         "min_snr": 5.0,
         "max_fwhm_hz": 10.0,
         "max_residual_ratio": 2.0,
+        "max_residual_over_median": 1.25,
         "max_lipid_rise": 0.5,
     }
     cfg = _config()

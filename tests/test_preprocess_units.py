@@ -197,6 +197,35 @@ def test_rejection_rule_flags_outliers_with_reasons():
     assert not off.excluded.any()
 
 
+def test_slow_change_between_phases_is_not_corruption_at_high_snr():
+    """At high SNR (small MAD) a baseline phase whose amplitude and residual differ slightly
+    from the infusion's (BOLD narrowing: -3 % amplitude, +25 % residual) must not be
+    rejected as a whole; motion bursts (one at the very start) are still caught."""
+    rng = np.random.default_rng(5)
+    n, n_base = 760, 160
+    freq, phase = rng.normal(0, 0.05, n), rng.normal(0, 0.5, n)
+    amp = 1.0 + rng.normal(0, 0.001, n)
+    res = 0.0015 + rng.normal(0, 0.0001, n)
+    amp[:n_base] -= 0.03
+    res[:n_base] += 0.0004
+    bursts = np.r_[0:30, 400:440]
+    amp[bursts] = 0.5
+    res[bursts] = 0.1
+    out = reject.reject(freq, phase, amp, res, resolve_settings())
+    assert out.excluded[bursts].all()
+    assert np.delete(out.excluded, bursts).mean() < 0.01
+    session_wide = reject.reject(freq, phase, amp, res, resolve_settings({"reject_trend_window": n}))
+    assert session_wide.excluded[30:n_base].all()  # the old rule: the whole baseline phase
+
+
+def test_trend_inside_keeps_the_window_inside_the_series():
+    x = np.r_[np.full(4, 5.0), np.zeros(30)]
+    # the first window is x[0:11] (four 5s, median 0); padding with x[0] would make it 5
+    assert np.all(reject.trend_inside(x, 11) == 0.0)
+    assert np.all(reject.running_median(x, 11)[:2] == 5.0)
+    assert np.array_equal(reject.trend_inside(x[:5], 11), np.full(5, 5.0))
+
+
 def test_absolute_jump_limits_catch_sessions_full_of_jumps():
     """When every transient jumps, the MAD is inflated and z-scores see nothing; the
     absolute limits still exclude most of them."""

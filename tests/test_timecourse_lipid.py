@@ -1,6 +1,7 @@
-"""Time-course QC of scalp-lipid contamination: a block whose lipid index (Lip09 + Lip13a +
-Lip13b over tNAA, fit_qc.tsv) rises above the session's median by more than
-qc.max_lipid_rise is excluded, with the reason."""
+"""Time-course QC judged against the block's own session: a block whose lipid index (Lip09 +
+Lip13a + Lip13b over tNAA, fit_qc.tsv) rises above the session's median by more than
+qc.max_lipid_rise is excluded, with the reason; so is a block whose fit residual exceeds
+qc.max_residual_ratio x noise and qc.max_residual_over_median x the session's median."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ SESSION = {"participant_id": "sub-01", "session_id": "ses-1", "condition": "plac
            "period": 1, "sex": "F"}  # fmt: skip
 
 
-def _files(tmp_path, lipid, n=4):
-    """The four tables of a session of n blocks; lipid: fit_qc's lipid_tnaa (None: no column)."""
+def _files(tmp_path, lipid, n=4, residual=1.1):
+    """The four tables of a session of n blocks; lipid: fit_qc's lipid_tnaa (None: no column);
+    residual: fit_qc's residual_noise_ratio (one value or one per block)."""
     import pandas as pd
 
     blocks = pd.DataFrame({
@@ -33,7 +35,7 @@ def _files(tmp_path, lipid, n=4):
         (j, name, 1.2, 0.03, 2.5) for j in range(n)
         for name in ("Glx/tNAA", "Glu/tNAA", "Gln/tNAA", "Glx/tCr")
     ], columns=["block", "ratio", "value", "crlb_sd", "crlb_pct"])  # fmt: skip
-    fqc = pd.DataFrame({"block": range(n), "residual_noise_ratio": 1.1, "converged": 1})
+    fqc = pd.DataFrame({"block": range(n), "residual_noise_ratio": residual, "converged": 1})
     if lipid is not None:
         fqc["lipid_tnaa"] = lipid
     paths = {k: tmp_path / f"{k}.tsv" for k in ("blocks", "blocks_qc", "ratios", "fit_qc")}
@@ -74,3 +76,32 @@ def test_lipid_index_of_a_fit():
                         amplitudes=np.array([4.0, 1.0, 2.0, 3.0, 5.0]), sums=sums)  # fmt: skip
     assert lipid_tnaa(r) == pytest.approx(1.5)  # (1 + 2 + 3) / 4, Lip20 not counted
     assert math.isnan(lipid_tnaa(SimpleNamespace(names=["NAA"], amplitudes=np.ones(1), sums=sums)))
+
+
+def test_a_block_fitting_worse_than_its_session_is_excluded(tmp_path):
+    out = session_timecourse(SESSION, _files(tmp_path, None, residual=[1.1, 1.6, 1.05, 1.2]),
+                             qc_limits())  # fmt: skip
+    assert out["qc_pass"].tolist() == [True, False, True, True]
+    assert "fit residual 1.60 x noise > 1.5 and > 1.25 x the session's median 1.15" in (
+        out["qc_reasons"].iloc[1]
+    )
+
+
+def test_high_snr_misfit_in_every_block_is_not_an_exclusion(tmp_path):
+    """At high SNR the model's misfit shows in every block (residual 3-4 x noise): only the
+    block fitting clearly worse than the others is excluded."""
+    files = _files(tmp_path, None, n=6, residual=[3.4, 3.6, 3.5, 5.2, 3.7, 3.3])
+    assert session_timecourse(SESSION, files, qc_limits())["qc_pass"].tolist() == [
+        True, True, True, False, True, True,
+    ]  # fmt: skip
+    strict = qc_limits({"max_residual_over_median": 1.0})  # every block above the median
+    assert session_timecourse(SESSION, files, strict)["qc_pass"].tolist() == [
+        True, False, True, False, False, True,
+    ]  # fmt: skip
+
+
+def test_an_unknown_residual_excludes_the_block(tmp_path):
+    out = session_timecourse(SESSION, _files(tmp_path, None, residual=[1.1, np.nan, 1.0, 1.2]),
+                             qc_limits())  # fmt: skip
+    assert out["qc_pass"].tolist() == [True, False, True, True]
+    assert out["qc_reasons"].iloc[1] == "fit residual not known"

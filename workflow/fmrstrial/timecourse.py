@@ -44,11 +44,13 @@ def qc_limits(
 ) -> dict[str, float]:
     """The block exclusion limits of the time course, each from its one config key.
 
-    `qc`: the config's ``qc`` section (max_glx_crlb_pct, %; max_residual_ratio, x noise SD;
-    max_lipid_rise, lipid index above the session median);
+    `qc`: the config's ``qc`` section (max_glx_crlb_pct, %; max_residual_ratio, x noise SD,
+    and max_residual_over_median, x the session's median block; max_lipid_rise, lipid index
+    above the session median);
     `preprocess`: the ``preprocess`` section, whose NAA limits (qc_min_snr; qc_max_fwhm_hz,
     Hz) preprocessing QC applies to the same blocks. Returns max_glx_crlb_pct, min_snr,
-    max_fwhm_hz, max_residual_ratio, max_lipid_rise; InputError naming `source` for a bad
+    max_fwhm_hz, max_residual_ratio, max_residual_over_median, max_lipid_rise; InputError
+    naming `source` for a bad
     value.
     """
     limits = settings_schema.resolve("qc", qc, source)
@@ -58,6 +60,7 @@ def qc_limits(
         "min_snr": pre["qc_min_snr"],
         "max_fwhm_hz": pre["qc_max_fwhm_hz"],
         "max_residual_ratio": limits["max_residual_ratio"],
+        "max_residual_over_median": limits["max_residual_over_median"],
         "max_lipid_rise": limits["max_lipid_rise"],
     }
 
@@ -174,6 +177,8 @@ def session_timecourse(
     lipid = fqc["lipid_tnaa"].to_numpy(dtype=float) if "lipid_tnaa" in fqc else np.full(n, np.nan)
     out["lipid_tnaa"] = lipid
     lipid_rise = lipid - (np.nanmedian(lipid) if np.isfinite(lipid).any() else np.nan)
+    residual = out["residual_noise_ratio"].to_numpy()
+    residual_median = np.nanmedian(residual) if np.isfinite(residual).any() else np.nan
     reasons = []
     for k in range(n):
         why = []
@@ -191,10 +196,15 @@ def session_timecourse(
             why.append(f"SNR {out['snr'].iloc[k]:.1f} < {qc['min_snr']:g}")
         if not out["fwhm_hz"].iloc[k] <= qc["max_fwhm_hz"]:
             why.append(f"FWHM {out['fwhm_hz'].iloc[k]:.1f} Hz > {qc['max_fwhm_hz']:g} Hz")
-        if not out["residual_noise_ratio"].iloc[k] <= qc["max_residual_ratio"]:
+        if not np.isfinite(residual[k]):
+            why.append("fit residual not known")
+        elif (
+            residual[k] > qc["max_residual_ratio"]
+            and residual[k] > qc["max_residual_over_median"] * residual_median
+        ):
             why.append(
-                f"fit residual {out['residual_noise_ratio'].iloc[k]:.2f} x noise > "
-                f"{qc['max_residual_ratio']:g}"
+                f"fit residual {residual[k]:.2f} x noise > {qc['max_residual_ratio']:g} and > "
+                f"{qc['max_residual_over_median']:g} x the session's median {residual_median:.2f}"
             )
         if lipid_rise[k] > qc["max_lipid_rise"]:  # NaN (no lipid components): not tested
             why.append(

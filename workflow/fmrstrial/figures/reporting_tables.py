@@ -239,7 +239,8 @@ def mrsinmrs(
             f"Glx CRLB > {qc['max_glx_crlb_pct']:g} %, SNR < "
             f"{qc['min_snr']:g}, FWHM > "
             f"{qc['max_fwhm_hz']:g} Hz, fit residual > "
-            f"{qc['max_residual_ratio']:g} x noise, lipid index (Lip09+Lip13/tNAA) > "
+            f"{qc['max_residual_ratio']:g} x noise and > {qc['max_residual_over_median']:g} x "
+            "the session's median block, lipid index (Lip09+Lip13/tNAA) > "
             f"{qc['max_lipid_rise']:g} above the session's median",
         ),
         ("Data quality", "blocks included", f"{len(passed)} of {len(glx)}"),

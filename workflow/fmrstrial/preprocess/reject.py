@@ -12,9 +12,14 @@ sessions where so many transients are corrupt that the MAD is inflated.
 
 Metrics (shape (n_transients,)): frequency jump = estimated frequency minus its running
 median over `reject_window` transients (Hz); phase jump likewise (deg, circular);
-amplitude = fitted amplitude relative to the template; residual = window misfit energy
-relative to the template's (baseline projected out). The floors keep near-noiseless data
-from flagging negligible deviations.
+amplitude = fitted amplitude relative to the template, minus its running median over
+`reject_trend_window` transients; residual = window misfit energy relative to the
+template's (baseline projected out), likewise minus its running median. The trend windows
+are kept inside the session at its ends (not padded), so a burst at the start or end is
+judged against clean transients. Judging amplitude and residual against the local trend
+rather than the session median keeps slow changes (BOLD narrowing, the metabolic response)
+from marking a whole phase of the session as corrupt at high SNR, where the MAD is small.
+The floors keep near-noiseless data from flagging negligible deviations.
 """
 
 from __future__ import annotations
@@ -51,6 +56,19 @@ def running_median(x: np.ndarray, window: int) -> np.ndarray:
     return np.median(np.lib.stride_tricks.sliding_window_view(padded, w), axis=1)
 
 
+def trend_inside(x: np.ndarray, window: int) -> np.ndarray:
+    """Running median of a series over `window` values, the window shifted to stay inside
+    the series at its ends (the whole series when it is shorter), shape of x."""
+    x = np.asarray(x, float)
+    n = x.size
+    w = min(window, n)
+    if w == 0:
+        return x.copy()
+    medians = np.median(np.lib.stride_tricks.sliding_window_view(x, w), axis=1)
+    start = np.clip(np.arange(n) - w // 2, 0, n - w)
+    return medians[start]
+
+
 def robust_z(x: np.ndarray, floor: float) -> np.ndarray:
     """(x - median) / max(1.4826 MAD, floor); all NaN when x holds NaN."""
     if np.isnan(x).any():
@@ -77,11 +95,12 @@ def reject(
     """Apply the rejection rule; see the module docstring. Inputs of shape (n,)."""
     n = freq_hz.size
     fj, pj = jumps(freq_hz, phase_deg, settings["reject_window"])
+    trend = settings["reject_trend_window"]
     z = {
         "frequency_jump": robust_z(fj, FLOORS["frequency_jump"]),
         "phase_jump": robust_z(pj, FLOORS["phase_jump"]),
-        "amplitude": robust_z(amplitude, FLOORS["amplitude"]),
-        "residual": robust_z(residual, FLOORS["residual"]),
+        "amplitude": robust_z(amplitude - trend_inside(amplitude, trend), FLOORS["amplitude"]),
+        "residual": robust_z(residual - trend_inside(residual, trend), FLOORS["residual"]),
     }
     zmax = settings["reject_z"]
     flags = {
