@@ -214,7 +214,8 @@ def test_slow_change_between_phases_is_not_corruption_at_high_snr():
     out = reject.reject(freq, phase, amp, res, resolve_settings())
     assert out.excluded[bursts].all()
     assert np.delete(out.excluded, bursts).mean() < 0.01
-    session_wide = reject.reject(freq, phase, amp, res, resolve_settings({"reject_trend_window": n}))
+    whole = resolve_settings({"reject_trend_window": n})
+    session_wide = reject.reject(freq, phase, amp, res, whole)
     assert session_wide.excluded[30:n_base].all()  # the old rule: the whole baseline phase
 
 
