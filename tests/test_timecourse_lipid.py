@@ -82,8 +82,9 @@ def test_a_block_fitting_worse_than_its_session_is_excluded(tmp_path):
     out = session_timecourse(SESSION, _files(tmp_path, None, residual=[1.1, 1.6, 1.05, 1.2]),
                              qc_limits())  # fmt: skip
     assert out["qc_pass"].tolist() == [True, False, True, True]
-    assert "fit residual 1.60 x noise > 1.5 and > 1.25 x the session's median 1.15" in (
-        out["qc_reasons"].iloc[1]
+    assert (
+        "fit residual 1.60 x noise > 1.5 and > 1.25 x the session's median 1.15"
+        in (out["qc_reasons"].iloc[1])
     )
 
 
