@@ -219,6 +219,25 @@ def test_slow_change_between_phases_is_not_corruption_at_high_snr():
     assert session_wide.excluded[30:n_base].all()  # the old rule: the whole baseline phase
 
 
+def test_two_bursts_close_together_do_not_pull_the_trend():
+    """Bursts of 25 and 30 transients 27 apart fill more than half of a 101-transient window
+    around the clean transients between them; the trend leaves flagged transients out, so
+    those clean transients are kept (a burst with jumps, a burst with amplitude/residual only)."""
+    rng = np.random.default_rng(6)
+    n = 760
+    freq, phase = rng.normal(0, 0.2, n), rng.normal(0, 2.0, n)
+    amp, res = 1.0 + rng.normal(0, 0.02, n), 0.01 + rng.normal(0, 0.001, n)
+    first, second = np.arange(236, 261), np.arange(288, 318)
+    freq[first] += rng.choice([-1, 1], first.size) * rng.uniform(4, 10, first.size)
+    amp[first], res[first] = 0.3, 0.1
+    amp[second], res[second] = 0.4, 0.08
+    out = reject.reject(freq, phase, amp, res, resolve_settings())
+    bursts = np.r_[first, second]
+    assert out.excluded[bursts].all()
+    assert not out.excluded[261:288].any()
+    assert np.delete(out.excluded, bursts).mean() < 0.01
+
+
 def test_trend_inside_keeps_the_window_inside_the_series():
     x = np.r_[np.full(4, 5.0), np.zeros(30)]
     # the first window is x[0:11] (four 5s, median 0); padding with x[0] would make it 5

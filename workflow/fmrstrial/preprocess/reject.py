@@ -16,7 +16,9 @@ amplitude = fitted amplitude relative to the template, minus its running median 
 `reject_trend_window` transients; residual = window misfit energy relative to the
 template's (baseline projected out), likewise minus its running median. The trend windows
 are kept inside the session at its ends (not padded), so a burst at the start or end is
-judged against clean transients. Judging amplitude and residual against the local trend
+judged against clean transients, and they leave out the transients already flagged (by the
+jumps, then by a first pass on amplitude and residual), so that two bursts close together do
+not pull the trend towards themselves. Judging amplitude and residual against the local trend
 rather than the session median keeps slow changes (BOLD narrowing, the metabolic response)
 from marking a whole phase of the session as corrupt at high SNR, where the MAD is small.
 The floors keep near-noiseless data from flagging negligible deviations.
@@ -24,6 +26,7 @@ The floors keep near-noiseless data from flagging negligible deviations.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,15 +59,24 @@ def running_median(x: np.ndarray, window: int) -> np.ndarray:
     return np.median(np.lib.stride_tricks.sliding_window_view(padded, w), axis=1)
 
 
-def trend_inside(x: np.ndarray, window: int) -> np.ndarray:
+def trend_inside(x: np.ndarray, window: int, ignore: np.ndarray | None = None) -> np.ndarray:
     """Running median of a series over `window` values, the window shifted to stay inside
-    the series at its ends (the whole series when it is shorter), shape of x."""
+    the series at its ends (the whole series when it is shorter), shape of x. Values where
+    `ignore` (bool, shape of x) is true are left out of every window (a window with nothing
+    left takes the median of all values not ignored)."""
     x = np.asarray(x, float)
     n = x.size
     w = min(window, n)
     if w == 0:
         return x.copy()
-    medians = np.median(np.lib.stride_tricks.sliding_window_view(x, w), axis=1)
+    values = x.copy()
+    if ignore is not None and not ignore.all():
+        values[ignore] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows: filled below
+        medians = np.nanmedian(np.lib.stride_tricks.sliding_window_view(values, w), axis=1)
+        fallback = np.nanmedian(values) if not np.isnan(values).all() else np.nan
+    medians = np.where(np.isnan(medians), fallback, medians)
     start = np.clip(np.arange(n) - w // 2, 0, n - w)
     return medians[start]
 
@@ -85,6 +97,16 @@ def jumps(freq_hz: np.ndarray, phase_deg: np.ndarray, window: int) -> tuple[np.n
     return freq_hz - running_median(freq_hz, window), wrap_deg(ph - running_median(ph, window))
 
 
+def _trend_z(amplitude, residual, window: int, ignore: np.ndarray) -> dict[str, np.ndarray]:
+    """Robust z of amplitude and residual against their running median (`trend_inside`)."""
+    return {
+        "amplitude": robust_z(
+            amplitude - trend_inside(amplitude, window, ignore), FLOORS["amplitude"]
+        ),
+        "residual": robust_z(residual - trend_inside(residual, window, ignore), FLOORS["residual"]),
+    }
+
+
 def reject(
     freq_hz: np.ndarray,
     phase_deg: np.ndarray,
@@ -95,22 +117,27 @@ def reject(
     """Apply the rejection rule; see the module docstring. Inputs of shape (n,)."""
     n = freq_hz.size
     fj, pj = jumps(freq_hz, phase_deg, settings["reject_window"])
-    trend = settings["reject_trend_window"]
+    zmax = settings["reject_z"]
     z = {
         "frequency_jump": robust_z(fj, FLOORS["frequency_jump"]),
         "phase_jump": robust_z(pj, FLOORS["phase_jump"]),
-        "amplitude": robust_z(amplitude - trend_inside(amplitude, trend), FLOORS["amplitude"]),
-        "residual": robust_z(residual - trend_inside(residual, trend), FLOORS["residual"]),
     }
-    zmax = settings["reject_z"]
     flags = {
-        "residual": z["residual"] > zmax,  # False where the residual is not known (NaN)
-        "amplitude": np.abs(z["amplitude"]) > zmax,
         "frequency_jump": (np.abs(z["frequency_jump"]) > zmax)
         | (np.abs(fj) > settings["reject_max_freq_jump_hz"]),
         "phase_jump": (np.abs(z["phase_jump"]) > zmax)
         | (np.abs(pj) > settings["reject_max_phase_jump_deg"]),
     }
+    # amplitude and residual against their trend over the transients not yet flagged: first
+    # without the jumps, then also without the amplitude/residual outliers of that pass
+    ignore = flags["frequency_jump"] | flags["phase_jump"]
+    for _ in range(2):
+        z.update(_trend_z(amplitude, residual, settings["reject_trend_window"], ignore))
+        flags["residual"] = z["residual"] > zmax  # False where the residual is unknown (NaN)
+        flags["amplitude"] = np.abs(z["amplitude"]) > zmax
+        ignore = ignore | flags["residual"] | flags["amplitude"]
+    flags = {k: flags[k] for k in ("residual", "amplitude", "frequency_jump", "phase_jump")}
+    z = {k: z[k] for k in ("frequency_jump", "phase_jump", "amplitude", "residual")}
     if n < 3 or not settings["reject"]:
         flags = {k: np.zeros(n, bool) for k in flags}
     excluded = np.zeros(n, bool)
