@@ -8,7 +8,9 @@ with habits) and its truth, and prints:
     that pass QC (target >= 95 %), and the excluded blocks by reason;
   - sessions lost (no baseline or no infusion block left; target none), with their habits;
   - correlation of the per-session Glx/tNAA rise (mean of the infusion blocks minus the
-    baseline block) with the true rise (target r >= 0.8), over sessions that kept both;
+    baseline block) with the true rise (target r >= 0.8), over sessions that kept both, and
+    the ceiling a fit whose errors equal its CRLBs would reach on the same true rises
+    (sd_true / hypot(sd_true, sd_crlb), sd_crlb from each session's block CRLBs of Glx/tNAA);
   - frequency error per transient (clean transients, common offset removed) against truth:
     median and maximum over sessions of the RMS (target < 0.5 Hz), also for the sessions with
     a metabolite phase unrelated to the reference and with large offsets.
@@ -58,18 +60,24 @@ def main() -> None:
         if base.empty or inf.empty:
             lost.append((pid, sid))
             continue
+        sd = kept.glx_crlb_pct / 100.0 * kept.glx_tnaa  # CRLB SD of each block's Glx/tNAA
+        crlb_var = (sd[inf.index] ** 2).sum() / len(inf) ** 2 + (sd[base.index] ** 2).mean()
         rises.append((inf.glx_tnaa.mean() - base.glx_tnaa.mean(),
-                      inf.true_glx_tnaa.mean() - base.true_glx_tnaa.mean()))  # fmt: skip
+                      inf.true_glx_tnaa.mean() - base.true_glx_tnaa.mean(), crlb_var))  # fmt: skip
     habit_cols = [c for c in sessions.columns if c.startswith("habit_")]
     print(f"sessions lost: {len(lost)} of {m.groupby(['participant_id', 'session_id']).ngroups}")
     for pid, sid in lost:
         row = sessions[(sessions.participant_id == pid) & (sessions.session_id == sid)].iloc[0]
         print(f"  {pid} {sid}: habits {[c for c in habit_cols if bool(row[c])]}")
-    fit, true = np.array(rises).T
+    fit, true, crlb_var = np.array(rises).T
     r = np.corrcoef(fit, true)[0, 1]
     print(f"per-session Glx/tNAA rise vs truth: r = {r:.3f} over {len(rises)} sessions "
           f"(target >= 0.8); SD of the error {np.std(fit - true, ddof=1):.4f}, "
           f"SD of the true rises {np.std(true, ddof=1):.4f}")  # fmt: skip
+    # the correlation a fit with errors of exactly its CRLBs would reach on these true rises
+    sd_true, sd_crlb = np.std(true, ddof=1), float(np.sqrt(crlb_var.mean()))
+    print(f"  ceiling from the blocks' CRLBs alone: r = {sd_true / np.hypot(sd_true, sd_crlb):.3f} "
+          f"(rise error SD the CRLBs imply: {sd_crlb:.4f})")  # fmt: skip
 
     rms = {}
     for row in sessions.itertuples():
