@@ -106,3 +106,11 @@ def test_an_unknown_residual_excludes_the_block(tmp_path):
                              qc_limits())  # fmt: skip
     assert out["qc_pass"].tolist() == [True, False, True, True]
     assert out["qc_reasons"].iloc[1] == "fit residual not known"
+
+
+def test_with_fewer_than_three_blocks_the_absolute_limit_acts_alone(tmp_path):
+    out = session_timecourse(SESSION, _files(tmp_path, None, n=2, residual=[1.6, 1.7]), qc_limits())
+    assert not out["qc_pass"].any()
+    assert out["qc_reasons"].iloc[0] == (
+        "fit residual 1.60 x noise > 1.5 (too few blocks to compare with the session)"
+    )

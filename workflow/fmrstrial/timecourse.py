@@ -37,6 +37,11 @@ TRUTH_COLUMNS = {
 }
 
 
+#: Blocks with a known fit residual a session needs before a block's residual is also
+#: compared with the session's median (qc.max_residual_over_median).
+MIN_BLOCKS_FOR_MEDIAN = 3
+
+
 def qc_limits(
     qc: Mapping[str, Any] | None = None,
     preprocess: Mapping[str, Any] | None = None,
@@ -50,8 +55,7 @@ def qc_limits(
     `preprocess`: the ``preprocess`` section, whose NAA limits (qc_min_snr; qc_max_fwhm_hz,
     Hz) preprocessing QC applies to the same blocks. Returns max_glx_crlb_pct, min_snr,
     max_fwhm_hz, max_residual_ratio, max_residual_over_median, max_lipid_rise; InputError
-    naming `source` for a bad
-    value.
+    naming `source` for a bad value.
     """
     limits = settings_schema.resolve("qc", qc, source)
     pre = resolve_settings(preprocess, source)
@@ -178,7 +182,9 @@ def session_timecourse(
     out["lipid_tnaa"] = lipid
     lipid_rise = lipid - (np.nanmedian(lipid) if np.isfinite(lipid).any() else np.nan)
     residual = out["residual_noise_ratio"].to_numpy()
-    residual_median = np.nanmedian(residual) if np.isfinite(residual).any() else np.nan
+    # the session comparison needs a few blocks; with fewer the absolute limit acts alone
+    known = np.isfinite(residual)
+    residual_median = np.median(residual[known]) if known.sum() >= MIN_BLOCKS_FOR_MEDIAN else None
     reasons = []
     for k in range(n):
         why = []
@@ -198,14 +204,15 @@ def session_timecourse(
             why.append(f"FWHM {out['fwhm_hz'].iloc[k]:.1f} Hz > {qc['max_fwhm_hz']:g} Hz")
         if not np.isfinite(residual[k]):
             why.append("fit residual not known")
-        elif (
-            residual[k] > qc["max_residual_ratio"]
-            and residual[k] > qc["max_residual_over_median"] * residual_median
-        ):
-            why.append(
-                f"fit residual {residual[k]:.2f} x noise > {qc['max_residual_ratio']:g} and > "
-                f"{qc['max_residual_over_median']:g} x the session's median {residual_median:.2f}"
-            )
+        elif residual[k] > qc["max_residual_ratio"]:
+            limit = f"fit residual {residual[k]:.2f} x noise > {qc['max_residual_ratio']:g}"
+            if residual_median is None:
+                why.append(f"{limit} (too few blocks to compare with the session)")
+            elif residual[k] > qc["max_residual_over_median"] * residual_median:
+                why.append(
+                    f"{limit} and > {qc['max_residual_over_median']:g} x the session's median "
+                    f"{residual_median:.2f}"
+                )
         if lipid_rise[k] > qc["max_lipid_rise"]:  # NaN (no lipid components): not tested
             why.append(
                 f"lipid index {lipid[k]:.2f} x tNAA, {lipid_rise[k]:.2f} above the session's "
