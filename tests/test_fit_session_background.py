@@ -75,6 +75,17 @@ def test_blocks_share_the_session_background(source):
         assert np.allclose(model, r.fit, atol=1e-9 * np.abs(r.fit).max())
 
 
+def test_without_block_correction_every_block_keeps_the_session_baseline(source):
+    blocks = session(source, GLU_CHANGE, NOISE_FACTOR, 7)
+    basis = read_basis(resource(BASIS))
+    held = fit_data(blocks, basis, {"block_baseline_correction": False})
+    corrected = fit_data(blocks, basis)
+    size = lambda fits: [np.abs(r.baseline) for _, r in fits]  # noqa: E731 (phase aside)
+    scale = np.abs(held[0][1].baseline).max()
+    assert all(np.allclose(b, size(held)[0], atol=1e-9 * scale) for b in size(held))
+    assert not all(np.allclose(b, size(corrected)[0], atol=1e-3 * scale) for b in size(corrected))
+
+
 def test_session_background_off_fits_each_block_on_its_own(source):
     blocks = session(source, GLU_CHANGE, NOISE_FACTOR, 7)
     fits = fit_data(blocks, read_basis(resource(BASIS)), {"session_background": False})

@@ -114,6 +114,8 @@ def fit_blocks_on_background(
     background = session_background(mean, fixed)
     fb_block = fb.without(fixed)
     block_settings = {**settings, "macromolecules": [], "measured_mm": []}
+    if not settings["block_baseline_correction"]:
+        block_settings["baseline"] = "none"
     fits = {}
     for j in used:
         r = block_fit(fids, j, data, fb_block, block_settings, source, None, background)

@@ -39,6 +39,7 @@ def describe_model(overrides: Mapping[str, Any] | None = None) -> str:
         (
             "fitted block by block on the session background (baseline and macromolecules "
             "fitted on the session mean)"
+            + ("" if s["block_baseline_correction"] else ", no per-block baseline correction")
             if s["session_background"]
             else "fitted block by block"
         )
