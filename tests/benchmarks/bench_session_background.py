@@ -8,7 +8,9 @@ the Philips basis; Siemens RDA PRESS TE 30 ms ACC and PCG with the Siemens 35 ms
 `fmrstrial.fit.real_sessions` builds `--seeds` sessions of six blocks: the real FID, Glu
 raised by 0, 3, 6, 9, 9 and 6 % of its fitted amplitude, and fresh noise `--noise` times the
 spectrum's own. Each session is fitted with `session_background: true` (default), `false`
-(every block its own baseline and macromolecules) and `mode: dynamic` (one joint fit).
+(every block its own baseline and macromolecules), `mode: dynamic` (one joint fit) and
+`block_baseline_correction: false` ("held": the session's baseline without a per-block
+correction); `--modes` picks some of them.
 Printed per spectrum and pooled: mean and SD of the error of the Glx change from block 0
 (fitted minus true, percentage points of the baseline's Glx) over all infusion blocks, the
 slope of fitted over true change (1 = no attenuation), and the SD ratio of the first two.
@@ -48,6 +50,7 @@ MODES = {
     "background": {"session_background": True},
     "own": {"session_background": False},
     "dynamic": {"mode": "dynamic"},
+    "held": {"block_baseline_correction": False},
 }
 PHASES = ["baseline"] + ["infusion"] * (len(GLU_CHANGE) - 1)
 
@@ -70,14 +73,23 @@ def slope(source, errors_pp: np.ndarray, n_seeds: int) -> float:
     return float(true @ fitted / (true @ true))
 
 
+def _sd_ratio(errors_by_mode: dict) -> float:
+    """SD of the background's errors over those of every block on its own (nan without both)."""
+    if "background" not in errors_by_mode or "own" not in errors_by_mode:
+        return float("nan")
+    return errors_by_mode["background"].std(ddof=1) / errors_by_mode["own"].std(ddof=1)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--noise", type=float, default=3.0)
+    ap.add_argument("--modes", nargs="+", choices=list(MODES), default=list(MODES))
     a = ap.parse_args()
     seeds = range(1, a.seeds + 1)
-    pooled = {m: [] for m in MODES}
-    print(f"{'spectrum':<8} " + "  ".join(f"{m + ': mean / SD / slope':>32}" for m in MODES)
+    modes = {m: MODES[m] for m in a.modes}
+    pooled = {m: [] for m in modes}
+    print(f"{'spectrum':<8} " + "  ".join(f"{m + ': mean / SD / slope':>32}" for m in modes)
           + f" {'SD ratio background/own':>25}")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         for name, (vendor, stem) in SPECTRA.items():
@@ -87,23 +99,23 @@ def main() -> None:
             cli(["convert", *files, "--out", str(nii)])
             basis = read_basis(resource(BASIS.format(vendor)))
             source = real_source(read_nifti_mrs(nii), basis)
-            e = {m: errors(source, basis, m, seeds, a.noise) for m in MODES}
+            e = {m: errors(source, basis, m, seeds, a.noise) for m in modes}
             cells = []
-            for m in MODES:
+            for m in modes:
                 pooled[m].append((source, e[m]))
                 cells.append(f"{e[m].mean():+14.2f} / {e[m].std(ddof=1):5.2f} / "
                              f"{slope(source, e[m], len(seeds)):5.2f}")  # fmt: skip
-            ratio = e["background"].std(ddof=1) / e["own"].std(ddof=1)
+            ratio = _sd_ratio(e)
             print(f"{name:<8} " + "  ".join(f"{c:>32}" for c in cells) + f" {ratio:25.2f}")
     cells = []
-    for m in MODES:
+    for m in modes:
         all_e = np.concatenate([e for _, e in pooled[m]])
         slopes = [slope(src, e, len(seeds)) for src, e in pooled[m]]
         cells.append(f"{all_e.mean():+14.2f} / {all_e.std(ddof=1):5.2f} / "
                      f"{np.median(slopes):5.2f}")  # fmt: skip
-    sd = {m: np.concatenate([e for _, e in pooled[m]]).std(ddof=1) for m in MODES}
+    pooled_e = {m: np.concatenate([e for _, e in pooled[m]]) for m in modes}
     print(f"{'pooled':<8} " + "  ".join(f"{c:>32}" for c in cells)
-          + f" {sd['background'] / sd['own']:25.2f}")  # fmt: skip
+          + f" {_sd_ratio(pooled_e):25.2f}")  # fmt: skip
     print(
         f"({len(seeds)} sessions x 5 infusion blocks per spectrum, noise {a.noise:g} x the "
         "spectrum's own; errors in percentage points of the baseline's Glx; slope: fitted "
