@@ -81,12 +81,9 @@ from fmrstrial.io.tsv import read_tsv, tsv_text, write_tsv  # noqa: E402
 from fmrstrial.paths import resource  # noqa: E402
 from fmrstrial.preprocess import preprocess_session  # noqa: E402
 from fmrstrial.simulate import resolve as sim_resolve  # noqa: E402
-from fmrstrial.simulate.design import make_participants, make_sessions  # noqa: E402
-from fmrstrial.simulate.effects import STREAM_DESIGN, draw_participant_effects, rng_for  # noqa: E402
-from fmrstrial.simulate.habits import assign_habits  # noqa: E402
 from fmrstrial.simulate.mrs import build_model, simulate_session  # noqa: E402
 from fmrstrial.simulate.params import INVERSE_CRIME  # noqa: E402
-from fmrstrial.simulate.trial import _to_mrs, _write_layout  # noqa: E402
+from fmrstrial.simulate.trial import _to_mrs, _write_layout, draw_trial  # noqa: E402
 from fmrstrial.stats import resolve as stats_resolve  # noqa: E402
 from fmrstrial.steps.stats import compute  # noqa: E402
 from fmrstrial.timecourse import SessionFiles, qc_limits, session_timecourse  # noqa: E402
@@ -151,33 +148,43 @@ def session_rows(
     svs = _to_mrs(data.fids, multi, model, params, True, "transients")
     ref = _to_mrs(data.water, multi, model, params, False, "water reference transients")
     pre = preprocess_session(svs, ref, session.infusion_start_s, PREPROCESS)
-    pre_dir = work / "preproc"
+    pre_dir = write_preprocessing(pre, work / "preproc")
+    fitted, times = fit_both(pre.blocks, basis, list(pre.block_table["phase"]))
+    rows = {
+        mode: timecourse_rows(session, pre_dir, fits, work / mode, truth)
+        for mode, fits in fitted.items()
+    }
+    return rows, times
+
+
+def write_preprocessing(pre, pre_dir: Path) -> Path:
+    """The preprocessing tables the time course reads (blocks.tsv, blocks_qc.tsv) in pre_dir."""
     pre_dir.mkdir(parents=True, exist_ok=True)
     (pre_dir / "blocks.tsv").write_text(tsv_text(pre.block_table), encoding="utf-8")
     (pre_dir / "blocks_qc.tsv").write_text(tsv_text(pre.qc), encoding="utf-8")
-    phases = list(pre.block_table["phase"])
+    return pre_dir
+
+
+def timecourse_rows(session, pre_dir: Path, fits, fit_dir: Path, truth: Path) -> pd.DataFrame:
+    """The session's Glx time-course rows (the workflow's QC rules and truth per block) from
+    its preprocessing tables in pre_dir and its block fits, whose tables go to fit_dir."""
+    fit_dir.mkdir(parents=True, exist_ok=True)
+    (fit_dir / "ratios.tsv").write_text(tsv_text(ratio_table(fits), FLOAT_FORMAT))
+    (fit_dir / "fit_qc.tsv").write_text(tsv_text(qc_table(fits), FLOAT_FORMAT))
+    files = SessionFiles(
+        blocks=pre_dir / "blocks.tsv",
+        blocks_qc=pre_dir / "blocks_qc.tsv",
+        ratios=fit_dir / "ratios.tsv",
+        fit_qc=fit_dir / "fit_qc.tsv",
+    )
     info = {
-        "participant_id": pid,
-        "session_id": sid,
+        "participant_id": session.participant.participant_id,
+        "session_id": session.session_id,
         "condition": session.condition,
         "period": session.period,
         "sex": session.participant.sex,
     }
-    fitted, times = fit_both(pre.blocks, basis, phases)
-    rows = {}
-    for mode, fits in fitted.items():
-        fit_dir = work / mode
-        fit_dir.mkdir(parents=True, exist_ok=True)
-        (fit_dir / "ratios.tsv").write_text(tsv_text(ratio_table(fits), FLOAT_FORMAT))
-        (fit_dir / "fit_qc.tsv").write_text(tsv_text(qc_table(fits), FLOAT_FORMAT))
-        files = SessionFiles(
-            blocks=pre_dir / "blocks.tsv",
-            blocks_qc=pre_dir / "blocks_qc.tsv",
-            ratios=fit_dir / "ratios.tsv",
-            fit_qc=fit_dir / "fit_qc.tsv",
-        )
-        rows[mode] = session_timecourse(info, files, qc_limits(), truth)
-    return rows, times
+    return session_timecourse(info, files, qc_limits(), truth)
 
 
 def rise_correlation(tc: pd.DataFrame) -> float:
@@ -203,21 +210,16 @@ def run_trial(seed: int, args, basis, model_cache: dict, tmp: Path) -> list[dict
     if key not in model_cache:
         model_cache[key] = build_model(params)
     model = model_cache[key]
-    rng = rng_for(params["seed"], STREAM_DESIGN)
-    participants = make_participants(params, rng)
-    sessions = make_sessions(participants, params, rng)
-    effects = {p.participant_id: draw_participant_effects(p, params) for p in participants}
-    habits = assign_habits(sessions, params)
+    trial = draw_trial(params)
     root = tmp / f"trial{seed}"
     root.mkdir()
-    _write_layout(root, participants, sessions, params)
+    _write_layout(root, trial.participants, trial.sessions, params)
     frames = {mode: [] for mode in MODES}
     fit_time = dict.fromkeys(MODES, 0.0)
-    for s in sessions:
+    for s in trial.sessions:
         rows, times = session_rows(
             s,
-            effects[s.participant.participant_id],
-            habits[(s.participant.index, s.index)],
+            *trial.session_inputs(s),
             model,
             params,
             basis,

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -33,48 +34,26 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from fmrstrial.fit.results import FLOAT_FORMAT, qc_table, ratio_table  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_calibration_modes import (  # noqa: E402
+    GE,
+    PREPROCESS,
+    timecourse_rows,
+    write_preprocessing,
+)
+
 from fmrstrial.fit.session import fit_data  # noqa: E402
 from fmrstrial.io.basis import read_basis  # noqa: E402
-from fmrstrial.io.tsv import tsv_text, write_tsv  # noqa: E402
+from fmrstrial.io.tsv import write_tsv  # noqa: E402
 from fmrstrial.paths import resource  # noqa: E402
 from fmrstrial.preprocess import preprocess_session  # noqa: E402
 from fmrstrial.simulate import resolve as sim_resolve  # noqa: E402
-from fmrstrial.simulate.design import make_participants, make_sessions  # noqa: E402
-from fmrstrial.simulate.effects import STREAM_DESIGN, draw_participant_effects, rng_for  # noqa: E402
-from fmrstrial.simulate.habits import assign_habits  # noqa: E402
 from fmrstrial.simulate.mrs import build_model, simulate_session  # noqa: E402
 from fmrstrial.simulate.params import DEFAULTS as SIM_DEFAULTS  # noqa: E402
-from fmrstrial.simulate.trial import _to_mrs  # noqa: E402
-from fmrstrial.timecourse import SessionFiles, qc_limits, session_timecourse  # noqa: E402
+from fmrstrial.simulate.trial import _to_mrs, draw_trial  # noqa: E402
+from fmrstrial.timecourse import qc_limits  # noqa: E402
 
-GE = "basis/lcmodel_press35_3T/3T_PRESS_GE_35ms_noMM.BASIS"
-#: preprocessing of config/config.yaml (the demo's blocks)
-PREPROCESS = {"baseline_blocks": 1, "infusion_block_min": 6.0}
 RULES = {"trend": {}, "session-wide": {"reject_trend_window": 10**9}}
-
-
-def block_qc(session, pre, basis, truth: Path, work: Path) -> pd.DataFrame:
-    """The session's time-course rows (QC decisions) after fitting its blocks."""
-    work.mkdir(parents=True, exist_ok=True)
-    fits = fit_data(pre.blocks, basis)
-    tables = {
-        "blocks": tsv_text(pre.block_table),
-        "blocks_qc": tsv_text(pre.qc),
-        "ratios": tsv_text(ratio_table(fits), FLOAT_FORMAT),
-        "fit_qc": tsv_text(qc_table(fits), FLOAT_FORMAT),
-    }
-    for name, text in tables.items():
-        (work / f"{name}.tsv").write_text(text, encoding="utf-8")
-    files = SessionFiles(**{name: work / f"{name}.tsv" for name in tables})
-    info = {
-        "participant_id": session.participant.participant_id,
-        "session_id": session.session_id,
-        "condition": session.condition,
-        "period": session.period,
-        "sex": session.participant.sex,
-    }
-    return session_timecourse(info, files, qc_limits(), truth)
 
 
 def main() -> None:
@@ -86,21 +65,16 @@ def main() -> None:
     snr = [a.snr_factor * v for v in SIM_DEFAULTS["signal"]["snr_naa"]]
     params = sim_resolve({"signal": {"snr_naa": snr}}, seed=a.seed, participants=26)
     model = build_model(params)
-    rng = rng_for(params["seed"], STREAM_DESIGN)
-    participants = make_participants(params, rng)
-    sessions = make_sessions(participants, params, rng)
-    effects = {p.participant_id: draw_participant_effects(p, params) for p in participants}
-    habits = assign_habits(sessions, params)
+    trial = draw_trial(params)
     basis = read_basis(resource(GE))
     # clean excluded, clean, corrupt excluded, corrupt, empty blocks
     counts = {name: np.zeros(5, int) for name in RULES}
     frames = []
     with tempfile.TemporaryDirectory() as tmp:
-        for s in sessions[: a.sessions]:
+        for s in trial.sessions[: a.sessions]:
             pid, sid = s.participant.participant_id, s.session_id
-            data = simulate_session(
-                s, effects[pid], model, params, habits[(s.participant.index, s.index)]
-            )
+            effects, habits = trial.session_inputs(s)
+            data = simulate_session(s, effects, model, params, habits)
             truth = Path(tmp) / f"{pid}_{sid}_transients.tsv"
             write_tsv(data.truth, truth)
             bad = data.truth["corrupt"].to_numpy().astype(bool)
@@ -114,11 +88,14 @@ def main() -> None:
                 found = [(ex & ~bad).sum(), (~bad).sum(), (ex & bad).sum(), bad.sum(), empty]
                 counts[name] += found
                 if name == "trend":
-                    frames.append(block_qc(s, pre, basis, truth, Path(tmp) / pid / sid))
+                    work = Path(tmp) / pid / sid
+                    fits = fit_data(pre.blocks, basis)
+                    pre_dir = write_preprocessing(pre, work)
+                    frames.append(timecourse_rows(s, pre_dir, fits, work, truth))
             print(f"{pid} {sid} done", flush=True)
     print(
         f"\nSNR x {a.snr_factor:g} (single-transient NAA SNR {snr[0]:g}-{snr[1]:g}), "
-        f"trial seed {a.seed}, {min(a.sessions, len(sessions))} sessions"
+        f"trial seed {a.seed}, {min(a.sessions, len(trial.sessions))} sessions"
     )
     for name, (fp, clean, tp, corrupt, empty) in counts.items():
         print(

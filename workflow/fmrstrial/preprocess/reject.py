@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+#: Order of the metrics in a transient's exclusion reason (transients_qc.tsv).
+REASON_ORDER = ("residual", "amplitude", "frequency_jump", "phase_jump")
 #: Smallest scale (robust SD) used for each metric's z-score.
 FLOORS = {"frequency_jump": 0.05, "phase_jump": 0.5, "amplitude": 0.005, "residual": 0.005}
 
@@ -136,13 +138,12 @@ def reject(
         flags["residual"] = z["residual"] > zmax  # False where the residual is unknown (NaN)
         flags["amplitude"] = np.abs(z["amplitude"]) > zmax
         ignore = ignore | flags["residual"] | flags["amplitude"]
-    flags = {k: flags[k] for k in ("residual", "amplitude", "frequency_jump", "phase_jump")}
-    z = {k: z[k] for k in ("frequency_jump", "phase_jump", "amplitude", "residual")}
     if n < 3 or not settings["reject"]:
         flags = {k: np.zeros(n, bool) for k in flags}
     excluded = np.zeros(n, bool)
     reasons = np.full(n, "", dtype=object)
-    for name, flag in flags.items():
+    for name in REASON_ORDER:
+        flag = flags[name]
         excluded |= flag
         reasons[flag] = [f"{r},{name}" if r else name for r in reasons[flag]]
     return Rejection(excluded, reasons.astype(str), fj, pj, z)

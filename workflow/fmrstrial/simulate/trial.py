@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,7 @@ from ..io.nifti_mrs import TRANSIENT_COMPRESSLEVEL, MRSData, write_nifti_mrs
 from ..io.tsv import write_json, write_tsv
 from ..spectra import PPM_CENTRE_1H
 from .clinical import SCALES, load_scale_definitions, simulate_ratings
-from .design import Session, make_participants, make_sessions
+from .design import Participant, Session, make_participants, make_sessions
 from .effects import STREAM_DESIGN, draw_participant_effects, rng_for
 from .habits import assign_habits
 from .mrs import build_model, simulate_session
@@ -155,27 +156,40 @@ def block_truth(transients: pd.DataFrame, session: dict, params: dict) -> pd.Dat
     return pd.DataFrame(rows)
 
 
-def simulate_trial(out_dir: str | os.PathLike, params: dict, jobs: int = 1) -> dict:
-    """Simulate the whole trial into `out_dir` (replaced atomically). Returns a summary."""
-    out_dir = Path(out_dir)
+@dataclass
+class TrialDraw:
+    """The trial's design drawn from its seed: participants, their sessions, each
+    participant's effects (by participant_id) and each session's habits."""
+
+    participants: list[Participant]
+    sessions: list[Session]
+    effects: dict
+    habits: dict
+
+    def session_inputs(self, session: Session) -> tuple:
+        """(participant effects, habits) that `simulate_session` takes for `session`."""
+        p = session.participant
+        return self.effects[p.participant_id], self.habits[(p.index, session.index)]
+
+
+def draw_trial(params: dict) -> TrialDraw:
+    """Participants, sessions, effects and habits of the trial, from params["seed"]."""
     rng = rng_for(params["seed"], STREAM_DESIGN)
     participants = make_participants(params, rng)
     sessions = make_sessions(participants, params, rng)
     effects = {p.participant_id: draw_participant_effects(p, params) for p in participants}
-    habits = assign_habits(sessions, params)
+    return TrialDraw(participants, sessions, effects, assign_habits(sessions, params))
+
+
+def simulate_trial(out_dir: str | os.PathLike, params: dict, jobs: int = 1) -> dict:
+    """Simulate the whole trial into `out_dir` (replaced atomically). Returns a summary."""
+    out_dir = Path(out_dir)
+    trial = draw_trial(params)
+    participants, sessions, effects = trial.participants, trial.sessions, trial.effects
     definitions = load_scale_definitions()
     with atomic_dir(out_dir) as root:
         _write_layout(root, participants, sessions, params)
-        work = [
-            (
-                s,
-                effects[s.participant.participant_id],
-                habits[(s.participant.index, s.index)],
-                params,
-                str(root),
-            )
-            for s in sessions
-        ]
+        work = [(s, *trial.session_inputs(s), params, str(root)) for s in sessions]
         if jobs > 1:
             with ProcessPoolExecutor(max_workers=jobs) as pool:
                 results = list(pool.map(_simulate_and_write, work))
