@@ -86,6 +86,26 @@ def test_levenberg_marquardt_stops_at_an_active_bound():
     assert got.x[0] == pytest.approx(y.mean(), rel=1e-8)
 
 
+def test_levenberg_marquardt_respects_an_upper_bound():
+    """Decaying data fitted by a exp(-k t) with k <= 0.2: the rate ends at its bound."""
+    t = np.linspace(0, 2, 40)
+    y = np.exp(-1.0 * t)
+
+    def fun(p):
+        return p[0] * np.exp(-p[1] * t) - y
+
+    def jac(p):
+        e = np.exp(-p[1] * t)
+        return np.column_stack([e, -p[0] * t * e])
+
+    lower, upper = np.array([-np.inf, -np.inf]), np.array([np.inf, 0.2])
+    got = levenberg_marquardt(fun, jac, np.array([1.0, 0.0]), lower, 500, upper=upper)
+    assert got.status > 0
+    assert got.x[1] == 0.2
+    best_a = float(np.exp(-0.2 * t) @ y / np.sum(np.exp(-0.4 * t)))
+    assert got.x[0] == pytest.approx(best_a, rel=1e-8)
+
+
 def test_levenberg_marquardt_reports_the_evaluation_limit():
     t = np.linspace(0, 5, 50)
     fun, jac = decay(t, 2.0 * np.exp(-0.7 * t))

@@ -58,6 +58,8 @@ NAA_WINDOW_PPM = (1.9, 2.12)
 INITIAL_ED_PER_PPM = 2.0
 #: Number of candidate penalties (log-spaced in effective dimension) of the automatic choice.
 N_PENALTY_CANDIDATES = 12
+#: Half-width (ppm) of the window around the coarse start that bounds the metabolite shift.
+SHIFT_WINDOW_PPM = 0.1
 
 
 @dataclass
@@ -74,7 +76,9 @@ class FitResult:
     factor (data = phase x phase-removed spectrum). A block fitted on a session background
     (`fit_spectrum(background=...)`) has that background in `baseline`, and the session's
     baseline penalty and effective dimension per ppm in `session_baseline_*`; its own
-    `baseline_*` describe the block's baseline correction on top of it.
+    `baseline_*` describe the block's baseline correction on top of it. fit_range_ppm: the
+    fitted range in the data's frame (the configured `ppm_range` moved by the data's
+    frequency offset found by the coarse search; as given for a fit on a background).
     """
 
     names: list[str]
@@ -107,6 +111,7 @@ class FitResult:
     phase: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, complex))
     session_baseline_penalty: float = float("nan")
     session_baseline_ed_per_ppm: float = float("nan")
+    fit_range_ppm: tuple[float, float] = (float("nan"), float("nan"))
 
     def amplitude(self, name: str) -> float:
         """Amplitude of a component or a configured sum."""
@@ -169,7 +174,11 @@ def _weights(name: str, names: list[str], sums: dict[str, np.ndarray]) -> np.nda
 def _qc_measures(model: SpectralModel, theta, c, noise_sd: float) -> tuple[float, float]:
     """(snr, fwhm_hz) of the fitted model (see module doc)."""
     fb = model.fb
-    fids = model.component_fids(theta) * c[None, :]
+    lay = model.layout
+    referenced = theta.copy()  # the metabolites' shift removed: NAA where the window expects it
+    for g in range(lay.n_groups):
+        referenced[lay.shift(g)] -= theta[lay.shift(0)]
+    fids = model.component_fids(referenced) * c[None, :]
     nz = QC_ZERO_FILL * fb.n_points
     freq = frequency_axis(nz, fb.dwell_s)
     ppm = PPM_CENTRE_1H + freq / fb.cf_mhz
@@ -199,15 +208,37 @@ def _solve_staged(problem: VarProProblem, start: Start, settings: dict):
     distortion, a first stage with only the default groups and Voigt lines gives the start
     (this keeps extra groups from wandering into e.g. NAA/NAAG swaps)."""
     model = problem.model
+    window = shift_window(start, model.fb.cf_mhz)
     theta0, n_pre = _initial_theta(model, start, settings), 0
     if model.layout.n_groups > 2 or model.layout.n_lineshape:
         simple = _simple_model(model, settings)
         pre = VarProProblem(simple, problem.system, build_priors(simple, settings, start.shift_hz))
-        res1 = solve(pre, _initial_theta(simple, start, settings), settings["max_iterations"])
+        theta1 = _initial_theta(simple, start, settings)
+        res1 = solve(pre, theta1, settings["max_iterations"], window)
         theta0, n_pre = _expand_theta(simple, model, res1.x), int(res1.nfev)
-    res = solve(problem, theta0, settings["max_iterations"])
+    res = solve(problem, theta0, settings["max_iterations"], window)
     res.nfev += n_pre
     return res
+
+
+def shift_window(start: Start, cf_mhz: float) -> tuple[float, float]:
+    """Bounds (Hz) of the metabolite group's shift in the fine fit: the coarse start
+    +- `SHIFT_WINDOW_PPM`. Without them a large residual water tail that the first, stiff
+    baseline cannot follow pulled the whole metabolite set by up to a ppm."""
+    half = SHIFT_WINDOW_PPM * cf_mhz
+    return start.shift_hz - half, start.shift_hz + half
+
+
+def spectral_model(fb: FitBasis, settings: dict) -> SpectralModel:
+    """The model of `fb` over the settings' `ppm_range` (ppm of the data's frame)."""
+    return SpectralModel(
+        fb,
+        settings["ppm_range"],
+        settings["zero_fill"],
+        settings["fit_phase1"],
+        settings["lineshape_knot_spacing_ms"] / 1000.0,
+        settings["lineshape_duration_ms"] / 1000.0,
+    )
 
 
 def _initial_theta(model: SpectralModel, start: Start, settings: dict) -> np.ndarray:
@@ -314,8 +345,10 @@ def fit_spectrum(
     chosen for the noise of one block (see `select_baseline_penalty`). `background`: a known
     signal (n_fit,) complex in the data's frame (phase not removed), e.g. a session's
     baseline and macromolecules (`fmrstrial.fit.session`), subtracted from the data before
-    the fit and reported as part of the baseline. Raises InputError for a basis that does
-    not suit.
+    the fit and reported as part of the baseline; it must lie on the grid of the configured
+    `ppm_range`, which is then used as given (without a background the range follows the
+    data's frequency offset, see `FitResult.fit_range_ppm`). Raises InputError for a basis
+    that does not suit.
 
     Runs with single-threaded OpenBLAS (see `fmrstrial.blas`)."""
     with single_threaded_blas():
@@ -401,23 +434,21 @@ def _fit(
     if not np.all(np.isfinite(fid)) or not np.any(fid):
         raise InputError("the spectrum is empty (all zeros) or not finite", file=source)
     fb = _as_fit_basis(basis, fid.size, dwell_s, cf_mhz, settings, te_ms, source)
-    model = SpectralModel(
-        fb,
-        settings["ppm_range"],
-        settings["zero_fill"],
-        settings["fit_phase1"],
-        settings["lineshape_knot_spacing_ms"] / 1000.0,
-        settings["lineshape_duration_ms"] / 1000.0,
-    )
-    y_data = model.data_spectrum(fid)
+    model = spectral_model(fb, settings)
+    start = coarse_search(model, fid, settings)
     if background is None:
-        background = np.zeros_like(y_data)
-    elif background.shape != y_data.shape:
+        # The fit range is a chemical-shift range: it follows the data's frequency offset,
+        # so that an offset spectrum is fitted over the same signals as a referenced one.
+        offset = start.shift_hz / cf_mhz
+        settings = {**settings, "ppm_range": [x + offset for x in settings["ppm_range"]]}
+        model = spectral_model(fb, settings)
+        background = np.zeros(model.n_fit, dtype=np.complex128)
+    y_data = model.data_spectrum(fid)
+    if background.shape != y_data.shape:
         raise ValueError(f"background has shape {background.shape}, the fit range {y_data.shape}")
     y = y_data - background
 
     noise_sd, noise_source = _noise(fid, dwell_s, cf_mhz, y_data, settings)
-    start = coarse_search(model, fid, settings)
     priors = build_priors(model, settings, start.shift_hz)
     design, diff2 = baseline_design(model, settings)
     width = settings["ppm_range"][1] - settings["ppm_range"][0]
@@ -447,7 +478,7 @@ def _fit(
         )
     system = build_linear_system(model, y, noise_sd, settings, link, lam)
     problem = VarProProblem(model, system, priors)
-    res = solve(problem, res1.x, settings["max_iterations"])
+    res = solve(problem, res1.x, settings["max_iterations"], shift_window(start, cf_mhz))
     res.nfev += int(res1.nfev)
     theta = res.x
     ev = problem.evaluate(theta)
@@ -525,4 +556,5 @@ def _fit(
         baseline_ed=baseline_ed,
         baseline_ed_per_ppm=baseline_ed / width,
         phase=ev.phase.copy(),
+        fit_range_ppm=(float(settings["ppm_range"][0]), float(settings["ppm_range"][1])),
     )

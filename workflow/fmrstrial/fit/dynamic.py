@@ -58,6 +58,7 @@ from .core import (
     _qc_measures,
     _weights,
     fit_spectrum,
+    spectral_model,
 )
 from .crlb import invert, linear_estimate, ratio_estimate
 from .dynamic_design import TemporalModel
@@ -426,14 +427,8 @@ def _fit_dynamic(fids, dwell_s, cf_mhz, fb, settings, temporal, source, mean_fit
             fids.mean(axis=1), dwell_s, cf_mhz, fb, settings,
             source=f"{source}, mean of the blocks", averaged_blocks=fids.shape[1],
         )  # fmt: skip
-    model = SpectralModel(
-        fb,
-        settings["ppm_range"],
-        settings["zero_fill"],
-        settings["fit_phase1"],
-        settings["lineshape_knot_spacing_ms"] / 1000.0,
-        settings["lineshape_duration_ms"] / 1000.0,
-    )
+    settings = {**settings, "ppm_range": list(mean_fit.fit_range_ppm)}  # the mean's range
+    model = spectral_model(fb, settings)
     n_blocks = fids.shape[1]
     ys = np.array([model.data_spectrum(fids[:, j]) for j in range(n_blocks)])
     noise = [_noise(fids[:, j], dwell_s, cf_mhz, ys[j], settings) for j in range(n_blocks)]
@@ -568,6 +563,7 @@ def _assemble(problem, settings, theta, gamma, b, blocks, noise, res, mean_fit) 
                     baseline_penalty=float(lam) if settings["baseline"] == "spline" else np.nan,
                     baseline_ed=ed,
                     baseline_ed_per_ppm=ed / width,
+                    fit_range_ppm=mean_fit.fit_range_ppm,
                 ),
             )
         )

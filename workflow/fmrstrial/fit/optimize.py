@@ -134,8 +134,9 @@ def levenberg_marquardt(
     ftol: float = 1e-10,
     xtol: float = 1e-10,
     gtol: float = 1e-10,
+    upper: np.ndarray | None = None,
 ) -> LeastSquaresResult:
-    """Minimise 0.5 ||fun(x)||^2 over x >= lower (-inf: unbounded) from x0 (p,).
+    """Minimise 0.5 ||fun(x)||^2 over lower <= x <= upper (+-inf: unbounded) from x0 (p,).
 
     fun returns the residual vector (m,), jac its Jacobian (m, p). Each step solves
     (J_f^T J_f + mu D_f^2) dx_f = -J_f^T r over the free variables f (those not held at
@@ -144,7 +145,8 @@ def levenberg_marquardt(
     Termination: cost reduction < ftol cost, step < xtol (xtol + ||x||), or the largest
     cosine between r and a free column of J below gtol (MINPACK's tests).
     """
-    x = np.maximum(np.asarray(x0, dtype=float), lower)
+    upper = np.full_like(lower, np.inf) if upper is None else upper
+    x = np.clip(np.asarray(x0, dtype=float), lower, upper)
     r = fun(x)
     cost = 0.5 * float(r @ r)
     j = jac(x)
@@ -153,7 +155,7 @@ def levenberg_marquardt(
     mu, nu = 1e-3, 2.0
     while True:
         g = j.T @ r
-        held = (x <= lower) & (g > 0)
+        held = ((x <= lower) & (g > 0)) | ((x >= upper) & (g < 0))
         cosine = np.abs(np.where(held, 0.0, g / scale)) / max(np.sqrt(2.0 * cost), _EPS)
         if np.max(cosine, initial=0.0) < gtol:
             return _result(x, cost, nfev, 1)
@@ -165,7 +167,7 @@ def levenberg_marquardt(
         rhs = np.concatenate([-r, np.zeros(jf.shape[1])])
         step = np.zeros_like(x)
         step[free] = np.linalg.lstsq(lhs, rhs, rcond=None)[0] / scale[free]
-        x_new = np.maximum(x + step, lower)
+        x_new = np.clip(x + step, lower, upper)
         dx = x_new - x
         predicted = cost - 0.5 * float(np.sum((r + j @ dx) ** 2))
         r_new = fun(x_new)

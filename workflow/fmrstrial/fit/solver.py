@@ -301,8 +301,18 @@ def lower_bounds(model: SpectralModel) -> np.ndarray:
     return lb
 
 
-def solve(problem: VarProProblem, theta0: np.ndarray, max_nfev: int):
-    """Fit theta from theta0 (bounded Levenberg-Marquardt); a `LeastSquaresResult`."""
+def solve(
+    problem: VarProProblem,
+    theta0: np.ndarray,
+    max_nfev: int,
+    shift_window: tuple[float, float] | None = None,
+):
+    """Fit theta from theta0 (bounded Levenberg-Marquardt); a `LeastSquaresResult`.
+
+    shift_window: (low, high) Hz bounds of the metabolite group's shift (None: free)."""
     lb = lower_bounds(problem.model)
-    theta0 = np.maximum(theta0, lb + 1e-3)
-    return levenberg_marquardt(problem.fun, problem.jac, theta0, lb, max_nfev)
+    ub = np.full_like(lb, np.inf)
+    if shift_window is not None:
+        lb[problem.model.layout.shift(0)], ub[problem.model.layout.shift(0)] = shift_window
+    theta0 = np.clip(theta0, lb + 1e-3, ub - 1e-3)
+    return levenberg_marquardt(problem.fun, problem.jac, theta0, lb, max_nfev, upper=ub)

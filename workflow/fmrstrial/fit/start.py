@@ -73,7 +73,10 @@ def coarse_search(model: SpectralModel, fid: np.ndarray, settings: dict) -> Star
     ppm = PPM_CENTRE_1H + freq / fb.cf_mhz
     lo, hi = settings["init_ppm_range"]
     mask = (ppm >= lo) & (ppm <= hi)
-    data = np.fft.fft(fid, n=nz)
+    # High-pass the FID before the spectrum is cut to init_ppm_range: a broad line outside
+    # the range (residual water) otherwise leaves a step at the cut that rings at all times.
+    t_fid = np.arange(fid.size) * dwell
+    data = np.fft.fft(fid * (1.0 - np.exp(-((t_fid / HIGHPASS_S) ** 2))), n=nz)
     y = np.fft.ifft(np.where(mask, data, 0.0))
     mets = np.flatnonzero(np.array(fb.kinds) == "metabolite")
     weights = np.array([TYPICAL_CONCENTRATIONS.get(fb.names[k], 1.0) for k in mets])
