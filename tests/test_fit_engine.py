@@ -152,8 +152,9 @@ def test_noise_free_fit_recovers_amplitudes_and_parameters(sim, fit_basis):
 
 def test_fit_does_not_depend_on_starting_phase_and_shift(sim, fit_basis):
     """Spectra far from preprocessed fit like the aligned one: a phase error alone gives the
-    same solution; a 9 Hz offset as well moves the data against the fixed ppm range and
-    baseline knots, so the amplitudes may move, but by much less than their CRLBs."""
+    same solution; with a 9 Hz offset as well the fit range follows the offset, but the
+    data's grid points sit elsewhere in it, so the amplitudes may move, by much less than
+    their CRLBs."""
     block = make_blocks(1, 5, sim)[0]
     aligned = fit_spectrum(block.fid, sim.dwell_s, sim.cf_mhz, fit_basis, MIRROR)
     for deg in (-170.0, 90.0, 150.0):

@@ -1,7 +1,7 @@
 """How the default fit holds on spectra that differ the way another site's spectra do.
 
     python tests/benchmarks/bench_fit_robustness.py [--shared SHARED_DIR] [--sims 50]
-        [--changes none,offset-0.2,...]
+        [--changes none,offset-0.2,...] [--settings '{"shift_search_ppm": 0.1}']
 
 Each change below is applied to the FID of
 1. the four real spectra (converted, not preprocessed; Glx/tNAA and tNAA/tCr printed as %
@@ -22,12 +22,14 @@ Changes (names for --changes):
   the spectrum as acquired (fresh noise; seed from --seed);
 - half-points: the first half of the FID only (half the acquisition time);
 - noise4x: white noise added to 4 x the noise SD (seed from --seed).
-Reads `--shared` (not part of the repository) and writes only to a temporary folder.
+`--settings`: fit settings (JSON) instead of the defaults. Reads `--shared` (not part of the
+repository) and writes only to a temporary folder.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -101,12 +103,15 @@ def change(fid, dwell_s: float, cf_mhz: float, name: str, rng, basis) -> np.ndar
     raise ValueError(f"unknown change '{name}'; known: {CHANGES}")
 
 
+SETTINGS: dict = {}  # fit settings of the run (--settings)
+
+
 def fit_changed(path: Path, basis, name: str, rng):
-    """Default fit of the changed FID of a NIfTI-MRS file; None if it failed."""
+    """Fit (SETTINGS) of the changed FID of a NIfTI-MRS file; None if it failed."""
     data = read_nifti_mrs(path)
     fid = change(blocks_of(data, str(path))[:, 0], data.dwell_s, data.cf_mhz, name, rng, basis)
     try:
-        res = fit_spectrum(fid, data.dwell_s, data.cf_mhz, basis)
+        res = fit_spectrum(fid, data.dwell_s, data.cf_mhz, basis, SETTINGS)
     except Exception as err:  # a failed fit is a result here
         print(f"    {path.name} {name}: fit failed ({err})")
         return None
@@ -169,7 +174,9 @@ def main() -> None:
     ap.add_argument("--sims", type=int, default=50)
     ap.add_argument("--changes", default=",".join(CHANGES))
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--settings", default="{}", help="fit settings, JSON")
     a = ap.parse_args()
+    SETTINGS.update(json.loads(a.settings))
     changes = a.changes.split(",")
     with tempfile.TemporaryDirectory() as tmp:
         real_spectra(a.shared, Path(tmp), changes, a.seed)
