@@ -16,8 +16,9 @@ EDGE_FRACTION = 0.03
 #: Minimum number of points in one window for it to be used.
 MIN_REGION_POINTS = 16
 #: Width (ppm) of the windows each region is cut into, each detrended on its own: a smooth
-#: tail of residual water or lipid through a region then does not count as noise (a
-#: quadratic over a whole 2.5-3.5 ppm region left 8 % of the Philips spectra's water tail in).
+#: tail of residual water or lipid through a region then does not count as noise (with one
+#: quadratic per 2.5-3.5 ppm region the Philips spectra's noise SD came out 6-8 % too large,
+#: and 2.6 x with a strong water line added).
 WINDOW_PPM = 0.5
 #: Minimum number of real values in total for the region estimate.
 MIN_VALUES = 64
