@@ -40,15 +40,18 @@ from fmrstrial.paths import resource  # noqa: E402
 GE = "basis/lcmodel_press35_3T/3T_PRESS_GE_35ms_noMM.BASIS"
 
 
-def solve_finite_differences(problem, theta0, max_nfev):
+def solve_finite_differences(problem, theta0, max_nfev, shift_window=None):
     """core.solve with a finite-difference Jacobian (same bounds and tolerances)."""
     lb = lower_bounds(problem.model)
-    theta0 = np.maximum(theta0, lb + 1e-3)
+    ub = np.full_like(lb, np.inf)
+    if shift_window is not None:
+        lb[problem.model.layout.shift(0)], ub[problem.model.layout.shift(0)] = shift_window
+    theta0 = np.clip(theta0, lb + 1e-3, ub - 1e-3)
     return least_squares(
         problem.fun,
         theta0,
         jac="2-point",
-        bounds=(lb, np.full_like(lb, np.inf)),
+        bounds=(lb, ub),
         method="trf",
         x_scale="jac",
         max_nfev=max_nfev,
@@ -58,7 +61,7 @@ def solve_finite_differences(problem, theta0, max_nfev):
     )
 
 
-def solve_nothing(problem, theta0, max_nfev):
+def solve_nothing(problem, theta0, max_nfev, shift_window=None):
     """No nonlinear fit: the linear (NNLS) solution at the starting values."""
 
     class Result:
