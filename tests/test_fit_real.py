@@ -18,34 +18,28 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from real_spectra import BASIS, SPECTRA, convert
 
 from fmrstrial.cli import main
 from fmrstrial.paths import resource
 
 DATA = Path(__file__).parent / "data"
-BASIS = "basis/lcmodel_press35_3T/3T_PRESS_{}_35ms_noMM.BASIS"
-SPECTRA = {
-    "sub-01_PRESS_35_act": ("Philips", "philips_sdat_press35/sub-01/sub-01_PRESS_35_act"),
-    "sub-02_PRESS_35_act": ("Philips", "philips_sdat_press35/sub-02/sub-02_PRESS_35_act"),
-    "ACC_PRESS": ("Siemens", "siemens_rda_press30/ACC_PRESS"),
-    "PCG_PRESS": ("Siemens", "siemens_rda_press30/PCG_PRESS"),
-}
 
 
 def lcmodel() -> dict[str, dict[str, str]]:
+    """LCModel's summary row of each spectrum, by our short name (real_spectra.SPECTRA)."""
     with open(DATA / "lcmodel" / "summary.tsv") as fh:
-        return {r["name"]: r for r in csv.DictReader(fh, delimiter="\t")}
+        rows = {r["name"]: r for r in csv.DictReader(fh, delimiter="\t")}
+    return {name: rows[s.lcmodel] for name, s in SPECTRA.items()}
 
 
 @pytest.fixture(scope="module")
 def ours(tmp_path_factory) -> dict[str, dict[str, float]]:
     out = {}
-    for name, (vendor, stem) in SPECTRA.items():
+    for name, spectrum in SPECTRA.items():
         d = tmp_path_factory.mktemp(name)
-        src = DATA / "vendor" / stem
-        files = [f"{src}.sdat", f"{src}.spar"] if vendor == "Philips" else [f"{src}.rda"]
-        assert main(["convert", *files, "--out", str(d / "data.nii.gz")]) == 0
-        args = ["fit", str(d / "data.nii.gz"), "--basis", str(resource(BASIS.format(vendor)))]
+        nii = convert(name, d / "data.nii.gz")
+        args = ["fit", str(nii), "--basis", str(resource(BASIS.format(spectrum.vendor)))]
         assert main([*args, "--out", str(d / "fit")]) == 0
         amp = pd.read_csv(d / "fit" / "fit.tsv", sep="\t").set_index("metabolite")["amplitude"]
         qc = pd.read_csv(d / "fit" / "fit_qc.tsv", sep="\t").iloc[0]
@@ -74,8 +68,8 @@ def test_tnaa_tcr_within_10_percent_of_lcmodel(ours, name):
 def test_creatine_ch2_correction_where_lcmodel_uses_it(ours):
     """LCModel's -CrCH2 is 17 % of tCr on sub-02 (whose tNAA/tCr was 12.5 % high without it)
     and 0 on sub-01 (LCModel 6.3's concentration tables; docs/fitting.md)."""
-    assert ours["sub-02_PRESS_35_act"]["crch2_tcr"] > 0.05
-    assert ours["sub-01_PRESS_35_act"]["crch2_tcr"] < 0.02
+    assert ours["sub-02"]["crch2_tcr"] > 0.05
+    assert ours["sub-01"]["crch2_tcr"] < 0.02
 
 
 def test_spread_of_glx_tnaa_at_most_1_5_times_lcmodel(ours):

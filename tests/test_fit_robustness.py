@@ -17,40 +17,26 @@ spectrum as acquired:
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
+from real_spectra import BASIS, SPECTRA, convert
 
-from fmrstrial.cli import main
 from fmrstrial.fit.core import fit_spectrum
 from fmrstrial.fit.session import blocks_of
 from fmrstrial.io.basis import read_basis
 from fmrstrial.io.nifti_mrs import read_nifti_mrs
 from fmrstrial.paths import resource
 
-DATA = Path(__file__).parent / "data"
-BASIS = "basis/lcmodel_press35_3T/3T_PRESS_{}_35ms_noMM.BASIS"
-SPECTRA = {
-    "sub-01": ("Philips", "philips_sdat_press35/sub-01/sub-01_PRESS_35_act"),
-    "sub-02": ("Philips", "philips_sdat_press35/sub-02/sub-02_PRESS_35_act"),
-    "ACC": ("Siemens", "siemens_rda_press30/ACC_PRESS"),
-    "PCG": ("Siemens", "siemens_rda_press30/PCG_PRESS"),
-}
-
 
 @pytest.fixture(scope="module")
 def spectra(tmp_path_factory):
     """name -> (fid (n,), dwell s, MHz, basis) of each real spectrum as converted."""
     out = {}
-    for name, (vendor, stem) in SPECTRA.items():
-        d = tmp_path_factory.mktemp(name)
-        src = DATA / "vendor" / stem
-        files = [f"{src}.sdat", f"{src}.spar"] if vendor == "Philips" else [f"{src}.rda"]
-        assert main(["convert", *files, "--out", str(d / "data.nii.gz")]) == 0
-        data = read_nifti_mrs(d / "data.nii.gz")
+    for name, spectrum in SPECTRA.items():
+        data = read_nifti_mrs(convert(name, tmp_path_factory.mktemp(name) / "data.nii.gz"))
         fid = blocks_of(data, name)[:, 0]
-        out[name] = (fid, data.dwell_s, data.cf_mhz, read_basis(resource(BASIS.format(vendor))))
+        basis = read_basis(resource(BASIS.format(spectrum.vendor)))
+        out[name] = (fid, data.dwell_s, data.cf_mhz, basis)
     return out
 
 

@@ -11,20 +11,17 @@ session background (default) and every block fitting its own baseline and macrom
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
+from real_spectra import convert
 
-from fmrstrial.cli import main
 from fmrstrial.fit.real_sessions import glx_change_errors, real_source, session
 from fmrstrial.fit.session import fit_data
 from fmrstrial.io.basis import read_basis
 from fmrstrial.io.nifti_mrs import read_nifti_mrs
 from fmrstrial.paths import resource
 
-SPECTRUM = Path(__file__).parent / "data/vendor/philips_sdat_press35/sub-01/sub-01_PRESS_35_act"
-BASIS = "basis/lcmodel_press35_3T/3T_PRESS_Philips_35ms_noMM.BASIS"
+BASIS = "basis/lcmodel_press35_3T/3T_PRESS_Philips_35ms_noMM.BASIS"  # sub-01's
 GLU_CHANGE = np.array([0.0, 0.03, 0.06, 0.09, 0.09, 0.06])  # fraction of the fitted Glu
 NOISE_FACTOR = 3.0
 MM = ["MM09", "MM12", "MM14", "MM17", "MM20"]
@@ -32,8 +29,7 @@ MM = ["MM09", "MM12", "MM14", "MM17", "MM20"]
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory):
-    out = tmp_path_factory.mktemp("real") / "data.nii.gz"
-    assert main(["convert", f"{SPECTRUM}.sdat", f"{SPECTRUM}.spar", "--out", str(out)]) == 0
+    out = convert("sub-01", tmp_path_factory.mktemp("real") / "data.nii.gz")
     return real_source(read_nifti_mrs(out), read_basis(resource(BASIS)))
 
 

@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_fit_validation import BASIS, REAL, ratios, table  # noqa: E402
 
 from fmrstrial.cli import main as cli  # noqa: E402
-from fmrstrial.fit import fit_spectrum  # noqa: E402
+from fmrstrial.fit import DEFAULTS, fit_spectrum  # noqa: E402
 from fmrstrial.fit.noise import region_noise_sd  # noqa: E402
 from fmrstrial.fit.session import blocks_of  # noqa: E402
 from fmrstrial.io.basis import read_basis  # noqa: E402
@@ -52,7 +52,7 @@ from fmrstrial.spectra import ppm_axis, to_spectrum  # noqa: E402
 
 CHANGES = ["none", "offset+0.1", "offset-0.2", "water", "lipid-inphase", "lipid-7deg",
            "broader3hz", "half-points", "noise4x"]  # fmt: skip
-NOISE_PPM = [[-3.0, -0.5], [8.5, 12.0]]
+NOISE_PPM = DEFAULTS["noise_ppm"]  # where the fit measures the noise
 
 
 def naa_height(fid: np.ndarray, dwell_s: float, cf_mhz: float) -> float:

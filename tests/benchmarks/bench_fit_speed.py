@@ -31,7 +31,7 @@ from scipy.optimize import least_squares  # noqa: E402
 import fmrstrial.fit.core as core  # noqa: E402
 from fmrstrial.fit import prepare_basis, resolve_settings  # noqa: E402
 from fmrstrial.fit.session import fit_blocks_on_background  # noqa: E402
-from fmrstrial.fit.solver import lower_bounds  # noqa: E402
+from fmrstrial.fit.solver import bounds  # noqa: E402
 from fmrstrial.fit.synthetic import demo_model, make_blocks  # noqa: E402
 from fmrstrial.io.basis import read_basis  # noqa: E402
 from fmrstrial.io.nifti_mrs import MRSData  # noqa: E402
@@ -42,10 +42,7 @@ GE = "basis/lcmodel_press35_3T/3T_PRESS_GE_35ms_noMM.BASIS"
 
 def solve_finite_differences(problem, theta0, max_nfev, shift_window=None):
     """core.solve with a finite-difference Jacobian (same bounds and tolerances)."""
-    lb = lower_bounds(problem.model)
-    ub = np.full_like(lb, np.inf)
-    if shift_window is not None:
-        lb[problem.model.layout.shift(0)], ub[problem.model.layout.shift(0)] = shift_window
+    lb, ub = bounds(problem.model, shift_window)
     theta0 = np.clip(theta0, lb + 1e-3, ub - 1e-3)
     return least_squares(
         problem.fun,

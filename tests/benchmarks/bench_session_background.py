@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -28,21 +29,15 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-from fmrstrial.cli import main as cli  # noqa: E402
 from fmrstrial.fit.real_sessions import glx_change_errors, real_source  # noqa: E402
 from fmrstrial.fit.session import fit_data, fit_data_dynamic  # noqa: E402
 from fmrstrial.io.basis import read_basis  # noqa: E402
 from fmrstrial.io.nifti_mrs import read_nifti_mrs  # noqa: E402
 from fmrstrial.paths import resource  # noqa: E402
 
-VENDOR = Path(__file__).resolve().parents[1] / "data" / "vendor"
-BASIS = "basis/lcmodel_press35_3T/3T_PRESS_{}_35ms_noMM.BASIS"
-SPECTRA = {
-    "sub-01": ("Philips", "philips_sdat_press35/sub-01/sub-01_PRESS_35_act"),
-    "sub-02": ("Philips", "philips_sdat_press35/sub-02/sub-02_PRESS_35_act"),
-    "ACC": ("Siemens", "siemens_rda_press30/ACC_PRESS"),
-    "PCG": ("Siemens", "siemens_rda_press30/PCG_PRESS"),
-}
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from real_spectra import BASIS, SPECTRA, convert  # noqa: E402
+
 GLU_CHANGE = np.array([0.0, 0.03, 0.06, 0.09, 0.09, 0.06])
 
 
@@ -92,12 +87,9 @@ def main() -> None:
     print(f"{'spectrum':<8} " + "  ".join(f"{m + ': mean / SD / slope':>32}" for m in modes)
           + f" {'SD ratio background/own':>25}")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
-        for name, (vendor, stem) in SPECTRA.items():
-            src = VENDOR / stem
-            files = [f"{src}.sdat", f"{src}.spar"] if vendor == "Philips" else [f"{src}.rda"]
-            nii = Path(tmp) / f"{name}.nii.gz"
-            cli(["convert", *files, "--out", str(nii)])
-            basis = read_basis(resource(BASIS.format(vendor)))
+        for name, spectrum in SPECTRA.items():
+            nii = convert(name, Path(tmp) / f"{name}.nii.gz")
+            basis = read_basis(resource(BASIS.format(spectrum.vendor)))
             source = real_source(read_nifti_mrs(nii), basis)
             e = {m: errors(source, basis, m, seeds, a.noise) for m in modes}
             cells = []

@@ -203,12 +203,12 @@ def _noise(fid, dwell_s, cf_mhz, y, settings) -> tuple[float, str]:
     return float(np.abs(y).max()) * 1e-3 + 1e-30, "nominal"
 
 
-def _solve_staged(problem: VarProProblem, start: Start, settings: dict):
+def _solve_staged(problem: VarProProblem, start: Start, settings: dict, window):
     """Nonlinear fit from the coarse start. With extra lineshape groups or a lineshape
     distortion, a first stage with only the default groups and Voigt lines gives the start
-    (this keeps extra groups from wandering into e.g. NAA/NAAG swaps)."""
+    (this keeps extra groups from wandering into e.g. NAA/NAAG swaps). window: bounds (Hz)
+    of the metabolite shift (`shift_window`)."""
     model = problem.model
-    window = shift_window(start, model.fb.cf_mhz)
     theta0, n_pre = _initial_theta(model, start, settings), 0
     if model.layout.n_groups > 2 or model.layout.n_lineshape:
         simple = _simple_model(model, settings)
@@ -450,6 +450,7 @@ def _fit(
 
     noise_sd, noise_source = _noise(fid, dwell_s, cf_mhz, y_data, settings)
     priors = build_priors(model, settings, start.shift_hz)
+    window = shift_window(start, cf_mhz)
     design, diff2 = baseline_design(model, settings)
     width = settings["ppm_range"][1] - settings["ppm_range"][0]
     if baseline_penalty is None and settings["baseline_penalty"] != "auto":
@@ -467,7 +468,7 @@ def _fit(
     link = ratio_prior_rows(fb.names, settings["ratio_priors"], c_probe)
     system = build_linear_system(model, y, noise_sd, settings, link, lam)
     problem = VarProProblem(model, system, priors)
-    res1 = _solve_staged(problem, start, settings)
+    res1 = _solve_staged(problem, start, settings, window)
 
     # Stage 2: priors re-linearised at the stage-1 amplitudes; penalty chosen if automatic.
     c1 = problem.evaluate(res1.x).c
@@ -478,7 +479,7 @@ def _fit(
         )
     system = build_linear_system(model, y, noise_sd, settings, link, lam)
     problem = VarProProblem(model, system, priors)
-    res = solve(problem, res1.x, settings["max_iterations"], shift_window(start, cf_mhz))
+    res = solve(problem, res1.x, settings["max_iterations"], window)
     res.nfev += int(res1.nfev)
     theta = res.x
     ev = problem.evaluate(theta)

@@ -19,8 +19,7 @@ import numpy as np
 from ..io.basis import Basis
 from ..io.nifti_mrs import MRSData
 from .basis_setup import prepare_basis
-from .core import FitResult, fit_spectrum
-from .model import SpectralModel
+from .core import FitResult, fit_spectrum, spectral_model
 from .settings import resolve_settings
 
 
@@ -51,9 +50,9 @@ def real_source(data: MRSData, basis: Basis) -> RealSource:
     fid = data.fids.reshape(data.n_points)
     fb = prepare_basis(basis, data.n_points, data.dwell_s, data.cf_mhz, settings)
     fit = fit_spectrum(fid, data.dwell_s, data.cf_mhz, fb, settings)
-    model = SpectralModel(fb, settings["ppm_range"], settings["zero_fill"], settings["fit_phase1"])
     i = fb.names.index("Glu")
-    glu = model.component_fids(fit.theta)[:, i] * fit.amplitudes[i] * np.exp(1j * fit.theta[0])
+    fitted = spectral_model(fb, settings).component_fids(fit.theta)[:, i]
+    glu = fitted * fit.amplitudes[i] * np.exp(1j * fit.theta[0])
     return RealSource(data, fit, glu)
 
 

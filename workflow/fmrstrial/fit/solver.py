@@ -301,6 +301,18 @@ def lower_bounds(model: SpectralModel) -> np.ndarray:
     return lb
 
 
+def bounds(
+    model: SpectralModel, shift_window: tuple[float, float] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(lower, upper) bounds of theta: `lower_bounds`, and the metabolite group's shift
+    within shift_window (low, high) Hz when given."""
+    lb = lower_bounds(model)
+    ub = np.full_like(lb, np.inf)
+    if shift_window is not None:
+        lb[model.layout.shift(0)], ub[model.layout.shift(0)] = shift_window
+    return lb, ub
+
+
 def solve(
     problem: VarProProblem,
     theta0: np.ndarray,
@@ -310,9 +322,6 @@ def solve(
     """Fit theta from theta0 (bounded Levenberg-Marquardt); a `LeastSquaresResult`.
 
     shift_window: (low, high) Hz bounds of the metabolite group's shift (None: free)."""
-    lb = lower_bounds(problem.model)
-    ub = np.full_like(lb, np.inf)
-    if shift_window is not None:
-        lb[problem.model.layout.shift(0)], ub[problem.model.layout.shift(0)] = shift_window
+    lb, ub = bounds(problem.model, shift_window)
     theta0 = np.clip(theta0, lb + 1e-3, ub - 1e-3)
     return levenberg_marquardt(problem.fun, problem.jac, theta0, lb, max_nfev, upper=ub)

@@ -73,21 +73,20 @@ def coarse_search(model: SpectralModel, fid: np.ndarray, settings: dict) -> Star
     ppm = PPM_CENTRE_1H + freq / fb.cf_mhz
     lo, hi = settings["init_ppm_range"]
     mask = (ppm >= lo) & (ppm <= hi)
+    t = model.t
+    highpass = 1.0 - np.exp(-((t / HIGHPASS_S) ** 2))
     # High-pass the FID before the spectrum is cut to init_ppm_range: a broad line outside
     # the range (residual water) otherwise leaves a step at the cut that rings at all times.
-    t_fid = np.arange(fid.size) * dwell
-    data = np.fft.fft(fid * (1.0 - np.exp(-((t_fid / HIGHPASS_S) ** 2))), n=nz)
+    data = np.fft.fft(fid * highpass, n=nz)
     y = np.fft.ifft(np.where(mask, data, 0.0))
     mets = np.flatnonzero(np.array(fb.kinds) == "metabolite")
     weights = np.array([TYPICAL_CONCENTRATIONS.get(fb.names[k], 1.0) for k in mets])
     summed = fb.fids[:, mets] @ weights
-    t = model.t
     lor = settings["lorentz_prior_hz"][0]
     max_shift = settings["shift_search_ppm"] * fb.cf_mhz
     n_fine = int(2 ** np.ceil(np.log2(max(nz, 1.0 / (SHIFT_STEP_HZ * dwell)))))
     shifts = np.fft.fftfreq(n_fine, dwell)
     keep = np.abs(shifts) <= max_shift
-    highpass = 1.0 - np.exp(-((t / HIGHPASS_S) ** 2))
     best = None
     for gauss in GAUSS_GRID_HZ:
         ref = summed * np.exp(-np.pi * lor * t - GAUSS_K * gauss**2 * t**2)
