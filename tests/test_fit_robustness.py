@@ -12,7 +12,9 @@ spectrum as acquired:
   the NAA peak height on the Philips spectra, which already have 25 times): before the coarse
   search high-passed the FID before cutting out its window and the fine fit bounded the
   metabolite shift, the fit moved the metabolites by a ppm and fitted no Glx at all on sub-01
-  and sub-02.
+  and sub-02;
+- the same water line with the baseline limited to ABfit's 7 effective dimensions per ppm:
+  before a first stage that went astray was redone, sub-01 fitted no metabolite at all.
 """
 
 from __future__ import annotations
@@ -58,11 +60,29 @@ def test_an_offset_spectrum_is_fitted_like_a_referenced_one(spectra, name, offse
     np.testing.assert_allclose(offset, as_acquired, rtol=0.03)
 
 
+def water_line(fid: np.ndarray, dwell_s: float, cf_mhz: float) -> np.ndarray:
+    """A broad residual water line (16 Hz, 0.05 ppm from the data's water), shape of fid."""
+    t = np.arange(fid.size) * dwell_s
+    return 30 * np.abs(fid[:4]).mean() * np.exp(2j * np.pi * 0.05 * cf_mhz * t - t / 0.02 + 0.7j)
+
+
 @pytest.mark.parametrize("name", ["sub-01", "sub-02"])
 def test_a_large_water_tail_does_not_take_the_glx(spectra, name):
     fid, dwell_s, cf_mhz, basis = spectra[name]
-    t = np.arange(fid.size) * dwell_s
-    water = 30 * np.abs(fid[:4]).mean() * np.exp(2j * np.pi * 0.05 * cf_mhz * t - t / 0.02 + 0.7j)
     as_acquired = ratios(fid, dwell_s, cf_mhz, basis)
-    wet = ratios(fid + water, dwell_s, cf_mhz, basis)
+    wet = ratios(fid + water_line(fid, dwell_s, cf_mhz), dwell_s, cf_mhz, basis)
     np.testing.assert_allclose(wet, as_acquired, rtol=0.15)
+
+
+def test_a_first_stage_that_went_astray_is_redone(spectra):
+    """The water tail drags sub-01's first, stiff-baseline stage by 216 degrees to the edge of
+    its shift window; with the most flexible baseline (12 per ppm) the second stage happened
+    to recover, with ABfit's limit of 7 it ended with every metabolite at 0 (residual/noise
+    7.6). Redone from the start with the flexibility chosen there, tNAA and tCr stay within
+    10 % of the spectrum as acquired (its Glx does not: -26 %, docs/fitting.md)."""
+    fid, dwell_s, cf_mhz, basis = spectra["sub-01"]
+    limited = {"baseline_ed_per_ppm": [0.5, 7.0]}
+    dry = fit_spectrum(fid, dwell_s, cf_mhz, basis, limited)
+    wet = fit_spectrum(fid + water_line(fid, dwell_s, cf_mhz), dwell_s, cf_mhz, basis, limited)
+    for name in ("tNAA", "tCr"):
+        assert wet.amplitude(name) == pytest.approx(dry.amplitude(name), rel=0.10)

@@ -17,6 +17,7 @@ Definitions used in the result (and in the output tables):
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -50,6 +51,8 @@ from .solver import (
 )
 from .start import Start, coarse_search
 
+_log = logging.getLogger(__name__)
+
 #: Zero-filling factor for the SNR and FWHM measurements on the fitted model.
 QC_ZERO_FILL = 8
 #: Window (ppm) in which the NAA linewidth is measured.
@@ -60,6 +63,12 @@ INITIAL_ED_PER_PPM = 2.0
 N_PENALTY_CANDIDATES = 12
 #: Half-width (ppm) of the window around the coarse start that bounds the metabolite shift.
 SHIFT_WINDOW_PPM = 0.1
+#: A first stage whose zero-order phase ends more than this (degrees) from the coarse start's,
+#: or whose metabolite shift ends at the edge of its window, went astray: a strong water tail
+#: through the fit range that the stiff first baseline cannot follow dragged the metabolites
+#: (measured: 216 degrees and the window's edge; fits that went well stay within 11 degrees).
+#: It is redone with the baseline flexibility chosen at the start.
+ASTRAY_PHASE_DEG = 60.0
 
 
 @dataclass
@@ -227,6 +236,15 @@ def shift_window(start: Start, cf_mhz: float) -> tuple[float, float]:
     baseline cannot follow pulled the whole metabolite set by up to a ppm."""
     half = SHIFT_WINDOW_PPM * cf_mhz
     return start.shift_hz - half, start.shift_hz + half
+
+
+def went_astray(theta: np.ndarray, model: SpectralModel, start: Start, window) -> bool:
+    """True when a fit's zero-order phase (theta[0], rad) ended more than `ASTRAY_PHASE_DEG`
+    from the coarse start's or its metabolite shift within 1 % of an edge of `window` (Hz)."""
+    shift = theta[model.layout.shift(0)]
+    margin = 0.01 * (window[1] - window[0])
+    at_edge = shift - window[0] < margin or window[1] - shift < margin
+    return bool(at_edge or abs(theta[0] - start.phase_rad) > np.radians(ASTRAY_PHASE_DEG))
 
 
 def spectral_model(fb: FitBasis, settings: dict) -> SpectralModel:
@@ -469,6 +487,21 @@ def _fit(
     system = build_linear_system(model, y, noise_sd, settings, link, lam)
     problem = VarProProblem(model, system, priors)
     res1 = _solve_staged(problem, start, settings, window)
+    if (
+        baseline_penalty is None
+        and settings["baseline"] == "spline"
+        and went_astray(res1.x, model, start, window)
+    ):
+        # Redo stage 1 with the flexibility chosen at the start (see ASTRAY_PHASE_DEG).
+        _log.warning("%s: first fit stage went astray; redone with a flexible baseline", source)
+        lam = select_baseline_penalty(
+            model, y, noise_sd, settings, link, priors, theta_init, averaged_blocks
+        )
+        system = build_linear_system(model, y, noise_sd, settings, link, lam)
+        problem = VarProProblem(model, system, priors)
+        nfev = int(res1.nfev)
+        res1 = _solve_staged(problem, start, settings, window)
+        res1.nfev += nfev
 
     # Stage 2: priors re-linearised at the stage-1 amplitudes; penalty chosen if automatic.
     c1 = problem.evaluate(res1.x).c
