@@ -19,12 +19,15 @@ spectrum as acquired:
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from real_spectra import BASIS, SPECTRA, convert
 
-from fmrstrial.fit.core import fit_spectrum
+from fmrstrial.fit.core import fit_spectrum, went_astray
 from fmrstrial.fit.session import blocks_of
+from fmrstrial.fit.start import Start
 from fmrstrial.io.basis import read_basis
 from fmrstrial.io.nifti_mrs import read_nifti_mrs
 from fmrstrial.paths import resource
@@ -86,3 +89,13 @@ def test_a_first_stage_that_went_astray_is_redone(spectra):
     wet = fit_spectrum(fid + water_line(fid, dwell_s, cf_mhz), dwell_s, cf_mhz, basis, limited)
     for name in ("tNAA", "tCr"):
         assert wet.amplitude(name) == pytest.approx(dry.amplitude(name), rel=0.10)
+
+
+def test_went_astray_reads_the_phase_modulo_a_turn_and_the_shift_window():
+    model = SimpleNamespace(layout=SimpleNamespace(shift=lambda group: 2))  # theta[2]: shift
+    start = Start(shift_hz=0.0, phase_rad=3.1, gauss_hz=5.0, score=1.0)
+    window = (-12.8, 12.8)
+    assert not went_astray(np.array([3.3 - 2 * np.pi, 0.0, 1.0]), model, start, window)
+    assert went_astray(np.array([3.1 + np.radians(70), 0.0, 1.0]), model, start, window)
+    assert went_astray(np.array([3.1, 0.0, 12.79]), model, start, window)
+    assert went_astray(np.array([3.1, 0.0, -12.79]), model, start, window)

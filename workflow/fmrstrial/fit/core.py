@@ -240,11 +240,13 @@ def shift_window(start: Start, cf_mhz: float) -> tuple[float, float]:
 
 def went_astray(theta: np.ndarray, model: SpectralModel, start: Start, window) -> bool:
     """True when a fit's zero-order phase (theta[0], rad) ended more than `ASTRAY_PHASE_DEG`
-    from the coarse start's or its metabolite shift within 1 % of an edge of `window` (Hz)."""
+    from the coarse start's (modulo a turn) or its metabolite shift within 1 % of an edge of
+    `window` (Hz)."""
     shift = theta[model.layout.shift(0)]
     margin = 0.01 * (window[1] - window[0])
     at_edge = shift - window[0] < margin or window[1] - shift < margin
-    return bool(at_edge or abs(theta[0] - start.phase_rad) > np.radians(ASTRAY_PHASE_DEG))
+    turned = abs(np.angle(np.exp(1j * (theta[0] - start.phase_rad))))
+    return bool(at_edge or turned > np.radians(ASTRAY_PHASE_DEG))
 
 
 def spectral_model(fb: FitBasis, settings: dict) -> SpectralModel:
