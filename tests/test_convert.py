@@ -226,6 +226,10 @@ BROKEN = [
     ("plain_nifti.nii.gz", "no NIfTI-MRS header extension"),
     ("nan_data.nii.gz", "NaN"),
     ("echo_time_80ms.nii.gz", "echo time 80.0 ms differs"),
+    (
+        "siemens_frequency.nii.gz",
+        "shipped for this frequency: basis/lcmodel_press35_3T/3T_PRESS_Siemens_35ms_noMM.BASIS",
+    ),
     ("truncated.nii.gz", "file truncated"),
 ]
 

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import InputError, Problem
-from ..io.basis import BasisInfo
+from ..io.basis import BasisInfo, read_basis_info
 from ..io.nifti_mrs import MRSData
+from ..paths import resources_dir
 from ..spectra import PPM_CENTRE_1H, ppm_axis, to_spectrum
 
 if TYPE_CHECKING:
@@ -123,6 +124,20 @@ def check_field(data: MRSData, expected_t: float, tolerance: float, name: str) -
 METABOLITE_RANGE_PPM = (0.0, 4.7)
 
 
+def shipped_bases_for(cf_mhz: float) -> list[str]:
+    """Basis sets shipped in workflow/resources/basis (paths relative to workflow/resources,
+    as the config's `basis` takes them) simulated within 1 % of `cf_mhz` (MHz)."""
+    root = resources_dir()
+    candidates = sorted((root / "basis").glob("**/*.BASIS")) + sorted(
+        d for d in (root / "basis").glob("*") if d.is_dir() and any(d.glob("*.json"))
+    )
+    return [
+        path.relative_to(root).as_posix()
+        for path in candidates
+        if abs(cf_mhz / read_basis_info(path).cf_mhz - 1.0) <= 0.01
+    ]
+
+
 def check_basis(data: MRSData, basis: BasisInfo, te_tolerance_ms: float, name: str) -> None:
     """Dwell time, points, field and TE must allow fitting with `basis`."""
     problems = []
@@ -143,9 +158,16 @@ def check_basis(data: MRSData, basis: BasisInfo, te_tolerance_ms: float, name: s
             f"than the basis set's {basis_duration:.3f} s"
         )
     if abs(data.cf_mhz / basis.cf_mhz - 1.0) > 0.01:
+        shipped = shipped_bases_for(data.cf_mhz)
         problems.append(
             f"spectrometer frequency {data.cf_mhz:.3f} MHz differs from the basis "
-            f"set's {basis.cf_mhz:.3f} MHz by more than 1 %"
+            f"set's {basis.cf_mhz:.3f} MHz by more than 1 % (multiplets are field-specific): "
+            "set `basis` in the config (or `--basis`) to a set simulated for this frequency; "
+            + (
+                f"shipped for this frequency: {', '.join(shipped)}"
+                if shipped
+                else "none is shipped for it (simulate one, e.g. with FSL-MRS or spant)"
+            )
         )
     te = data.header.get("EchoTime")
     if te is not None and basis.echo_time_ms is not None:

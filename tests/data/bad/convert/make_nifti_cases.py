@@ -45,6 +45,9 @@ def main():
     # echo time 80 ms against a 35 ms basis
     long_te = MRSData(fids=fids, **{**base, "header": {"EchoTime": 0.080}})
     write_nifti_mrs(HERE / "echo_time_80ms.nii.gz", long_te)
+    # a Siemens 3 T frequency (123.2 MHz) against the 127.7 MHz GE basis
+    siemens = MRSData(fids=spectrum(cf=123.202), **{**base, "cf_mhz": 123.202})
+    write_nifti_mrs(HERE / "siemens_frequency.nii.gz", siemens)
     # NAA 0.169 ppm too high (the GE pitfall)
     t = np.arange(512) / 1200
     shifted = fids * np.exp(2j * np.pi * 0.169 * 127.731 * t)[:, None]
