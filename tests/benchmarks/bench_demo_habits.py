@@ -82,6 +82,9 @@ def main() -> None:
     rms = {}
     for row in sessions.itertuples():
         pid, sid = row.participant_id, row.session_id
+        if not (res / "preproc" / pid / sid / "transients_qc.tsv").exists():
+            print(f"  {pid} {sid}: not preprocessed (not in the dataset: a dropout?)")
+            continue
         qc = tsv(res / "preproc" / pid / sid / "transients_qc.tsv")
         tr = tsv(truth / pid / sid / f"{pid}_{sid}_transients.tsv")
         good = (tr.corrupt.to_numpy() == 0) & (qc.excluded.to_numpy() == 0)
@@ -98,15 +101,16 @@ def main() -> None:
           f"{int((values >= 0.5).sum())}")  # fmt: skip
     if "habit_low_snr" in sessions:
         low = {(r.participant_id, r.session_id) for r in sessions.itertuples() if r.habit_low_snr}
-        rest = [v for k, v in rms.items() if k not in low]
+        rest = [v for k, v in rms.items() if k not in low] or [float("nan")]
         print(
             f"  without the low-SNR session(s) ({len(low)}; single-transient SNR about 1, every "
             f"block fails QC by design): median {np.median(rest):.3f}, max {max(rest):.3f} Hz"
         )
     for col in ("habit_phase_unrelated", "habit_large_offset"):
         if col in sessions:
-            sel = [rms[(r.participant_id, r.session_id)] for r in sessions.itertuples()
-                   if bool(getattr(r, col))]  # fmt: skip
+            keys = [(r.participant_id, r.session_id) for r in sessions.itertuples()
+                    if bool(getattr(r, col))]  # fmt: skip
+            sel = [rms[k] for k in keys if k in rms]
             if sel:
                 print(f"  {col}: {len(sel)} sessions, max {max(sel):.3f} Hz")
 
