@@ -495,7 +495,11 @@ def _fit(
         and went_astray(res1.x, model, start, window)
     ):
         # Redo stage 1 with the flexibility chosen at the start (see ASTRAY_PHASE_DEG).
-        _log.warning("%s: first fit stage went astray; redone with a flexible baseline", source)
+        _log.warning(
+            "%s: first fit stage went astray (a strong water tail?); redone with the baseline "
+            "flexibility chosen at the coarse start",
+            source,
+        )
         lam = select_baseline_penalty(
             model, y, noise_sd, settings, link, priors, theta_init, averaged_blocks
         )
