@@ -23,7 +23,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from real_spectra import BASIS, SPECTRA, convert
+from real_spectra import BASIS, SPECTRA, convert, water_line
 
 from fmrstrial.fit.core import fit_spectrum, went_astray
 from fmrstrial.fit.session import blocks_of
@@ -61,12 +61,6 @@ def test_an_offset_spectrum_is_fitted_like_a_referenced_one(spectra, name, offse
     as_acquired = ratios(fid, dwell_s, cf_mhz, basis)
     offset = ratios(moved, dwell_s, cf_mhz, basis)
     np.testing.assert_allclose(offset, as_acquired, rtol=0.03)
-
-
-def water_line(fid: np.ndarray, dwell_s: float, cf_mhz: float) -> np.ndarray:
-    """A broad residual water line (16 Hz, 0.05 ppm from the data's water), shape of fid."""
-    t = np.arange(fid.size) * dwell_s
-    return 30 * np.abs(fid[:4]).mean() * np.exp(2j * np.pi * 0.05 * cf_mhz * t - t / 0.02 + 0.7j)
 
 
 @pytest.mark.parametrize("name", ["sub-01", "sub-02"])

@@ -45,7 +45,9 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench_fit_validation import BASIS, REAL, ratios, table  # noqa: E402
+from real_spectra import water_line  # noqa: E402
 
 from fmrstrial.cli import main as cli  # noqa: E402
 from fmrstrial.fit import DEFAULTS, fit_spectrum  # noqa: E402
@@ -86,8 +88,7 @@ def change(fid, dwell_s: float, cf_mhz: float, name: str, rng, basis) -> np.ndar
     if name.startswith("offset"):
         return fid * np.exp(2j * np.pi * float(name[6:]) * cf_mhz * t)
     if name == "water":
-        amp = 30 * np.abs(fid[:4]).mean()
-        return fid + amp * np.exp(2j * np.pi * 0.05 * cf_mhz * t - t / 0.02 + 0.7j)
+        return fid + water_line(fid, dwell_s, cf_mhz)
     if name.startswith("lipid"):
         sigma_hz = 0.15 * cf_mhz / (2 * np.sqrt(2 * np.log(2)))
         line = np.exp(2j * np.pi * (1.3 - 4.7) * cf_mhz * t - 2 * (np.pi * sigma_hz * t) ** 2)

@@ -36,6 +36,9 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from real_spectra import SPECTRA  # noqa: E402
+
 from fmrstrial.cli import main as cli  # noqa: E402
 from fmrstrial.fit import fit_spectrum  # noqa: E402
 from fmrstrial.fit.session import blocks_of  # noqa: E402
@@ -43,13 +46,9 @@ from fmrstrial.io.basis import read_basis  # noqa: E402
 from fmrstrial.io.nifti_mrs import read_nifti_mrs  # noqa: E402
 
 BASIS = "data/basis/lcmodel_press35_3T/3T_PRESS_{}_35ms_noMM.BASIS"
-PHILIPS = "data/vendor/philips_sdat_press35"
-REAL = {
-    "sub-01_PRESS_35_act": ("Philips", f"{PHILIPS}/sub-01/sub-01_PRESS_35_act"),
-    "sub-02_PRESS_35_act": ("Philips", f"{PHILIPS}/sub-02/sub-02_PRESS_35_act"),
-    "ACC_PRESS": ("Siemens", "data/vendor/siemens_rda_press30/ACC_PRESS"),
-    "PCG_PRESS": ("Siemens", "data/vendor/siemens_rda_press30/PCG_PRESS"),
-}  # fmt: skip
+#: LCModel name -> (vendor, path under SHARED_DIR without the extension) of the four real
+#: spectra (the same files as tests/data/vendor holds; `real_spectra.SPECTRA`).
+REAL = {s.lcmodel: (s.vendor, f"data/vendor/{s.stem}") for s in SPECTRA.values()}
 
 
 def table(path: Path) -> list[dict[str, str]]:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import InputError, Problem
-from ..io.basis import BasisInfo, read_basis_info
+from ..io.basis import BasisInfo, basis_sets_in, read_basis_info
 from ..io.nifti_mrs import MRSData
 from ..paths import resources_dir
 from ..spectra import PPM_CENTRE_1H, ppm_axis, to_spectrum
@@ -128,12 +128,9 @@ def shipped_bases_for(cf_mhz: float) -> list[str]:
     """Basis sets shipped in workflow/resources/basis (paths relative to workflow/resources,
     as the config's `basis` takes them) simulated within 1 % of `cf_mhz` (MHz)."""
     root = resources_dir()
-    candidates = sorted((root / "basis").glob("**/*.BASIS")) + sorted(
-        d for d in (root / "basis").glob("*") if d.is_dir() and any(d.glob("*.json"))
-    )
     return [
         path.relative_to(root).as_posix()
-        for path in candidates
+        for path in basis_sets_in(root / "basis")
         if abs(cf_mhz / read_basis_info(path).cf_mhz - 1.0) <= 0.01
     ]
 

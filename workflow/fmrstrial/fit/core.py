@@ -482,37 +482,37 @@ def _fit(
     lam = 1.0 if lam is None else lam
 
     # Stage 1: ratio priors linearised at the unconstrained amplitudes of the start.
+    choose_penalty = baseline_penalty is None and settings["baseline"] == "spline"
     system = build_linear_system(model, y, noise_sd, settings, None, lam)
     theta_init = _initial_theta(model, start, settings)
     c_probe = VarProProblem(model, system, priors).evaluate(theta_init).c
     link = ratio_prior_rows(fb.names, settings["ratio_priors"], c_probe)
-    system = build_linear_system(model, y, noise_sd, settings, link, lam)
-    problem = VarProProblem(model, system, priors)
-    res1 = _solve_staged(problem, start, settings, window)
-    if (
-        baseline_penalty is None
-        and settings["baseline"] == "spline"
-        and went_astray(res1.x, model, start, window)
-    ):
+
+    def first_stage(penalty: float):
+        system = build_linear_system(model, y, noise_sd, settings, link, penalty)
+        problem = VarProProblem(model, system, priors)
+        return problem, _solve_staged(problem, start, settings, window)
+
+    problem, res1 = first_stage(lam)
+    if choose_penalty and went_astray(res1.x, model, start, window):
         # Redo stage 1 with the flexibility chosen at the start (see ASTRAY_PHASE_DEG).
         _log.warning(
             "%s: first fit stage went astray (a strong water tail?); redone with the baseline "
             "flexibility chosen at the coarse start",
             source,
         )
-        lam = select_baseline_penalty(
-            model, y, noise_sd, settings, link, priors, theta_init, averaged_blocks
-        )
-        system = build_linear_system(model, y, noise_sd, settings, link, lam)
-        problem = VarProProblem(model, system, priors)
         nfev = int(res1.nfev)
-        res1 = _solve_staged(problem, start, settings, window)
+        problem, res1 = first_stage(
+            select_baseline_penalty(
+                model, y, noise_sd, settings, link, priors, theta_init, averaged_blocks
+            )
+        )
         res1.nfev += nfev
 
     # Stage 2: priors re-linearised at the stage-1 amplitudes; penalty chosen if automatic.
     c1 = problem.evaluate(res1.x).c
     link = ratio_prior_rows(fb.names, settings["ratio_priors"], c1)
-    if baseline_penalty is None and settings["baseline"] == "spline":
+    if choose_penalty:
         lam = select_baseline_penalty(
             model, y, noise_sd, settings, link, priors, res1.x, averaged_blocks
         )

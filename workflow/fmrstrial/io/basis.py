@@ -21,6 +21,8 @@ from ..spectra import PPM_CENTRE_1H, ppm_axis, to_spectrum
 #: Known singlets used to find the chemical-shift reference of a basis set, ppm
 #: (Govindaraju, Young & Maudsley 2000, NMR Biomed 13:129).
 REFERENCE_SINGLETS = {"NAA": 2.008, "Cr": 3.027, "PCr": 3.029}
+#: File suffixes (lower case) of LCModel basis files.
+LCMODEL_SUFFIXES = (".basis", ".bas")
 
 
 @dataclass
@@ -295,7 +297,7 @@ def read_basis_info(path: str | os.PathLike) -> BasisInfo:
             raise InputError("no *.json basis files in directory", file=str(path))
         b = read_fslmrs_basis_file(first[0])
         return BasisInfo(b.dwell_s, b.n_points, b.cf_mhz, b.echo_time_ms, str(path))
-    if path.suffix.lower() not in (".basis", ".bas"):
+    if path.suffix.lower() not in LCMODEL_SUFFIXES:
         return _info(read_basis(path))
     try:
         with open(path, errors="replace") as fh:
@@ -328,12 +330,21 @@ def read_fslmrs_basis_file(path: Path) -> Basis:
     return read_fslmrs_basis(path.parent, only=[path])
 
 
+def basis_sets_in(folder: str | os.PathLike) -> list[Path]:
+    """Basis sets under `folder` that `read_basis` reads: LCModel files (`LCMODEL_SUFFIXES`)
+    and FSL-MRS JSON directories, sorted."""
+    folder = Path(folder)
+    files = [p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in LCMODEL_SUFFIXES]
+    dirs = [p for p in folder.rglob("*") if p.is_dir() and any(p.glob("*.json"))]
+    return sorted(files + dirs)
+
+
 def read_basis(path: str | os.PathLike) -> Basis:
     """Read a basis set: an LCModel `.BASIS` file or an FSL-MRS JSON directory."""
     path = Path(path)
     if path.is_dir():
         return read_fslmrs_basis(path)
-    if path.suffix.lower() in (".basis", ".bas"):
+    if path.suffix.lower() in LCMODEL_SUFFIXES:
         return read_lcmodel_basis(path)
     if not path.exists():
         raise InputError("basis set not found", file=str(path))
