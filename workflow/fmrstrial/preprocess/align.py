@@ -20,6 +20,21 @@ in white noise, which keeps it precise at single-transient SNR; the template is 
 mean of aligned transients. Only the first `time_s` of each FID enters G_n (later points
 hold noise only).
 
+At low SNR the maximum of |G_n| can lie on a noise peak Hz away from the true frequency.
+With `neighbours` (a window of transients, in time order) each transient's frequency gets
+a prior from its neighbours (`NeighbourPrior`): a Gaussian of SD `NEIGHBOUR_SD_HZ` around
+the running median of the neighbours' estimates, mixed with a uniform density over the
+search range (probability `JUMP_PROBABILITY`) so that a genuine jump (motion) keeps its
+size. The grid search and the Newton steps then maximise the log posterior
+|G_n(f)|^2 / V + log prior(f), V = sigma^2 sum |T_W|^2 the variance of G_n for white noise
+of variance sigma^2 per point (`noise_power`, from the FID tails). With `pool` the final
+estimates are also pooled with the running median (empirical Bayes, `pool_with_neighbours`):
+a transient's deviation from it is kept in proportion tau^2 / (tau^2 + var_n), var_n its
+Fisher variance and tau^2 the deviations' robust variance minus the median var_n. At high
+SNR var_n << tau^2 and the estimates hardly change; at a single-transient SNR near 1 they
+move towards the neighbours. `freq_own_hz` keeps the transient's own (unpooled) estimate,
+which rejection uses so that a motion jump is judged on its own data.
+
 Outputs per transient: frequency correction f (Hz), zero-order phase correction
 phi = arg G_n(f) (rad), amplitude |G_n(f)| / |G_T(0)| (1 = as large as the template) and
 residual ||P X_W - a P T_W||^2 / ||a P T_W||^2 (misfit energy relative to signal energy).
@@ -35,11 +50,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..spectra import ppm_axis, time_axis, to_fid, to_spectrum
+from .reject import running_median
 
 #: Largest grid step (Hz) of the coarse frequency search (a power-of-two FFT grid).
 COARSE_STEP_HZ = 0.5
 #: Largest change of the frequency (Hz) in one Newton step.
 NEWTON_STEP_HZ = 0.25
+#: Prior SD (Hz) of a transient's frequency around its neighbours' running median: wider
+#: than the transient-to-transient jitter of a still subject (tenths of a Hz), so that the
+#: prior only decides between peaks of similar height.
+NEIGHBOUR_SD_HZ = 1.0
+#: Prior probability that a transient's frequency lies anywhere in the search range (a jump).
+JUMP_PROBABILITY = 0.05
+#: Smallest jitter variance (Hz^2) assumed when pooling with the neighbours.
+MIN_JITTER_VAR_HZ2 = 1e-4
 
 
 @dataclass
@@ -48,13 +72,15 @@ class Registration:
 
     freq_hz: frequency correction (Hz); phase_rad: zero-order phase correction (rad);
     amplitude: fitted amplitude relative to the template; residual: window misfit energy
-    relative to the fitted signal energy (baseline projected out).
+    relative to the fitted signal energy (baseline projected out); freq_own_hz: the
+    transient's own frequency estimate before pooling with its neighbours (Hz).
     """
 
     freq_hz: np.ndarray
     phase_rad: np.ndarray
     amplitude: np.ndarray
     residual: np.ndarray
+    freq_own_hz: np.ndarray
 
 
 def window_mask(
@@ -107,11 +133,80 @@ def phasors(n_points: int, freq_hz: np.ndarray, dwell_s: float) -> np.ndarray:
     return (coarse[:, None, :] * fine[None, :, :]).reshape(n_coarse * 64, f.size)[:n_points]
 
 
+def noise_power(fids: np.ndarray, tw: np.ndarray) -> float:
+    """Variance of G_n(f) for white noise, sigma^2 sum |tw|^2: sigma^2 (E|noise|^2 per
+    point) from the last quarter of `fids` (n_points, n) after their mean over transients is
+    removed (the signal has decayed there; the mean removes what every transient shares),
+    `tw` the windowed template over the registered points."""
+    n_points, n = fids.shape
+    tail = fids[-max(8, n_points // 4) :]
+    deviation = tail - tail.mean(axis=1, keepdims=True)
+    sigma2 = float(np.mean(np.abs(deviation) ** 2)) * n / max(n - 1, 1)
+    return sigma2 * float(np.sum(np.abs(tw) ** 2))
+
+
+@dataclass
+class NeighbourPrior:
+    """Prior of each transient's frequency correction (Hz): a Gaussian of SD `sd_hz`
+    around `centre` (n,), mixed with a uniform density over `span_hz` of weight `jump`."""
+
+    centre: np.ndarray
+    span_hz: float
+    sd_hz: float = NEIGHBOUR_SD_HZ
+    jump: float = JUMP_PROBABILITY
+
+    @classmethod
+    def around(cls, total_hz: np.ndarray, offset_hz: np.ndarray, window: int, span_hz: float):
+        """Centred on the running median over `window` transients of the total corrections
+        `total_hz` (n,), expressed relative to `offset_hz` (corrections already applied)."""
+        return cls(running_median(total_hz, window) - offset_hz, span_hz)
+
+    def _gauss(self, z: np.ndarray) -> np.ndarray:
+        return (1 - self.jump) * np.exp(-0.5 * z**2) / (self.sd_hz * np.sqrt(2 * np.pi))
+
+    def log_density(self, f: np.ndarray) -> np.ndarray:
+        """log prior of f (Hz), shape (k, n) for a grid (k, 1) or (n,) for one value each."""
+        return np.log(self._gauss((f - self.centre) / self.sd_hz) + self.jump / self.span_hz)
+
+    def derivatives(self, f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """First and (Gaussian part's) second derivative of the log prior at f (n,), 1/Hz
+        and 1/Hz^2; weighted by the Gaussian's share, so a jump is not pulled back."""
+        z = (f - self.centre) / self.sd_hz
+        gauss = self._gauss(z)
+        share = gauss / (gauss + self.jump / self.span_hz)
+        return -share * z / self.sd_hz, -share / self.sd_hz**2
+
+
+def pool_with_neighbours(total_hz: np.ndarray, var_hz2: np.ndarray, window: int) -> np.ndarray:
+    """Empirical-Bayes pooling of frequency estimates (n,) with their running median over
+    `window` transients: each deviation is kept in proportion tau^2 / (tau^2 + var_n), with
+    var_n the estimate's variance (Hz^2) and tau^2 the deviations' robust variance
+    (1.4826 MAD)^2 minus the median var_n (at least MIN_JITTER_VAR_HZ2)."""
+    centre = running_median(total_hz, window)
+    deviation = total_hz - centre
+    spread2 = (1.4826 * float(np.median(np.abs(deviation)))) ** 2
+    finite = var_hz2[np.isfinite(var_hz2)]
+    typical = float(np.median(finite)) if finite.size else 0.0
+    tau2 = max(spread2 - typical, MIN_JITTER_VAR_HZ2)
+    return centre + tau2 / (tau2 + var_hz2) * deviation
+
+
 def apply_corrections(
     fids: np.ndarray, freq_hz: np.ndarray, phase_rad: np.ndarray, dwell_s: float
 ) -> np.ndarray:
     """fids (n_points, n) multiplied by exp(i(phi_n + 2 pi f_n t))."""
     return fids * phasors(fids.shape[0], freq_hz, dwell_s) * np.exp(1j * phase_rad)[None, :]
+
+
+def _derivatives(g: np.ndarray, f: np.ndarray, dwell_s: float, w1: np.ndarray, w2: np.ndarray):
+    """G_n(f) and the first two derivatives of |G_n(f)|^2 (per Hz), each shape (n,)."""
+    ge = g * phasors(g.shape[0], -f, dwell_s)
+    g0 = ge.sum(axis=0)
+    g1 = w1 @ ge
+    g2 = w2 @ ge
+    d1 = 2.0 * np.real(g0.conj() * g1)
+    d2 = 2.0 * np.real(g1.conj() * g1 + g0.conj() * g2)
+    return g0, d1, d2
 
 
 def register(
@@ -126,51 +221,71 @@ def register(
     init_freq_hz: np.ndarray | None = None,
     newton_steps: int = 4,
     with_residual: bool = True,
+    neighbours: int = 0,
+    offset_hz: np.ndarray | None = None,
+    pool: bool = False,
 ) -> Registration:
     """Register every transient of `fids` (n_points, n) to `template` (n_points,).
 
     Without `init_freq_hz` a coarse search covers |f| <= max_shift_hz; with it (e.g. the
     result of a previous pass) only Newton refinement runs. Frequencies stay within
     +/- max_shift_hz. Without `with_residual` the residual (which needs every corrected
-    spectrum) is NaN.
+    spectrum) is NaN. `neighbours` >= 3 (transients, in time order) adds the neighbour prior
+    and `pool` the final pooling (module docstring); `offset_hz` (n,) are corrections already
+    applied to `fids`, so that neighbours are compared on total corrections.
     """
-    n_all = fids.shape[0]
+    n_all, n = fids.shape
     m = max(8, min(n_all, int(round(time_s / dwell_s))))
     t = time_axis(m, dwell_s)
     tw_full = window_template(template, dwell_s, cf_mhz, ppm_range, baseline_order)
     tw = tw_full[:m]
     g = fids[:m].conj() * tw[:, None]  # (m, n)
+    offset = np.zeros(n) if offset_hz is None else np.asarray(offset_hz, float)
+    noise = noise_power(fids, tw) if neighbours >= 3 and n >= 3 else 0.0
+    with_prior = noise > 0.0
 
     if init_freq_hz is None:
         # |G(f)| on a grid of at most COARSE_STEP_HZ: zero-padded FFT of g over time
         n_fft = 1 << int(np.ceil(np.log2(max(m, 1.0 / (dwell_s * COARSE_STEP_HZ)))))
         grid = np.fft.fftfreq(n_fft, dwell_s)
         inside = np.flatnonzero(np.abs(grid) <= max_shift_hz)
+        grid = grid[inside]
         dtft = np.fft.fft(g, n=n_fft, axis=0)[inside]  # sum_t g(t) exp(-2 pi i f t)
-        f = grid[inside][np.argmax(np.abs(dtft), axis=0)]
+        f = grid[np.argmax(np.abs(dtft), axis=0)]
+        if with_prior:  # the grid's maximum of the posterior, around the plain maxima's trend
+            prior = NeighbourPrior.around(offset + f, offset, neighbours, 2 * max_shift_hz)
+            posterior = np.abs(dtft) ** 2 / noise + prior.log_density(grid[:, None])
+            f = grid[np.argmax(posterior, axis=0)]
     else:
         f = np.asarray(init_freq_hz, float).copy()
+    prior = None
+    if with_prior:
+        prior = NeighbourPrior.around(offset + f, offset, neighbours, 2 * max_shift_hz)
 
     w1 = -2j * np.pi * t
     w2 = w1**2
     for _ in range(newton_steps):
-        ge = g * phasors(m, -f, dwell_s)
-        g0 = ge.sum(axis=0)
-        g1 = w1 @ ge
-        g2 = w2 @ ge
-        d1 = 2.0 * np.real(g0.conj() * g1)
-        d2 = 2.0 * np.real(g1.conj() * g1 + g0.conj() * g2)
-        ok = d2 < 0  # step only where |G|^2 is locally concave (towards a maximum)
+        _, d1, d2 = _derivatives(g, f, dwell_s, w1, w2)
+        if prior is not None:
+            p1, p2 = prior.derivatives(f)
+            d1, d2 = d1 / noise + p1, d2 / noise + p2
+        ok = d2 < 0  # step only where the objective is locally concave (towards a maximum)
         delta = np.where(ok, -d1 / np.where(ok, d2, -1.0), 0.0)
         step = np.clip(delta, -NEWTON_STEP_HZ, NEWTON_STEP_HZ)
         f = np.clip(f + step, -max_shift_hz, max_shift_hz)
+    f_own = f
+    if pool and prior is not None:
+        _, _, d2 = _derivatives(g, f, dwell_s, w1, w2)
+        fisher_var = np.where(d2 < 0, noise / np.where(d2 < 0, -d2, 1.0), np.inf)
+        pooled = pool_with_neighbours(offset + f, fisher_var, neighbours) - offset
+        f = np.clip(pooled, -max_shift_hz, max_shift_hz)
     g0 = (g * phasors(m, -f, dwell_s)).sum(axis=0)
     energy = abs(np.vdot(template[:m], tw))  # G of the template itself at f = 0
     phase = np.angle(g0)
     amplitude = np.abs(g0) / energy
 
     if not with_residual:
-        return Registration(f, phase, amplitude, np.full(f.size, np.nan))
+        return Registration(f, phase, amplitude, np.full(f.size, np.nan), f_own)
     inside = window_mask(n_all, dwell_s, cf_mhz, ppm_range)
     q = baseline_basis(int(inside.sum()), baseline_order)
     xs = _project(to_spectrum(apply_corrections(fids, f, phase, dwell_s))[inside], q)
@@ -178,4 +293,4 @@ def register(
     fitted = amplitude[None, :] * ts[:, None]
     misfit = np.sum(np.abs(xs - fitted) ** 2, axis=0)
     signal = np.maximum(np.sum(np.abs(fitted) ** 2, axis=0), 1e-300)
-    return Registration(freq_hz=f, phase_rad=phase, amplitude=amplitude, residual=misfit / signal)
+    return Registration(f, phase, amplitude, misfit / signal, f_own)

@@ -160,7 +160,7 @@ def _combine_coils(x, r, s, source, ref_source):
 
 
 def _keep_for_template(reg: Registration, s: dict) -> np.ndarray:
-    rej = reject(reg.freq_hz, np.rad2deg(reg.phase_rad), reg.amplitude, reg.residual, s)
+    rej = reject(reg.freq_own_hz, np.rad2deg(reg.phase_rad), reg.amplitude, reg.residual, s)
     keep = ~rej.excluded
     return keep if keep.any() else np.ones_like(keep)
 
@@ -173,22 +173,34 @@ def _registration_kw(s: dict, dwell: float, cf: float) -> dict:
         baseline_order=s["align_baseline_order"],
         max_shift_hz=s["align_max_shift_hz"],
         time_s=s["align_time_s"],
+        neighbours=s["reject_window"] if s["align_neighbour_prior"] else 0,
     )
 
 
-def _iterate(x: np.ndarray, s: dict, kw: dict, coarse: bool) -> Registration:
+def _iterate(
+    x: np.ndarray, s: dict, kw: dict, coarse: bool, pool: bool, offset: np.ndarray | None = None
+) -> Registration:
     """Register x (n_points, n) to its own mean, refining the template `align_iterations`
-    times (template = mean of the aligned transients the rejection rule keeps)."""
+    times (template = mean of the aligned transients the rejection rule keeps). `offset`
+    (n,): corrections already applied to x; `pool`: pool the last registration's
+    frequencies with the neighbours' (`align.register`)."""
     n_iter = s["align_iterations"]
     init = None if coarse else np.zeros(x.shape[1])
-    reg = register(x, x.mean(axis=1), init_freq_hz=init, with_residual=n_iter == 0, **kw)
+    last = n_iter == 0
+    reg = register(
+        x, x.mean(axis=1), init_freq_hz=init, with_residual=last, offset_hz=offset,
+        pool=pool and last, **kw,
+    )  # fmt: skip
     for k in range(n_iter):
         keep = _keep_for_template(reg, s)
         template = apply_corrections(
             x[:, keep], reg.freq_hz[keep], reg.phase_rad[keep], kw["dwell_s"]
         ).mean(axis=1)
         last = k == n_iter - 1
-        reg = register(x, template, init_freq_hz=reg.freq_hz, with_residual=last, **kw)
+        reg = register(
+            x, template, init_freq_hz=reg.freq_own_hz, with_residual=last, offset_hz=offset,
+            pool=pool and last, **kw,
+        )  # fmt: skip
     return reg
 
 
@@ -199,18 +211,19 @@ def _align_and_clean(x: np.ndarray, s: dict, dwell: float, cf: float):
     poles = None
     if n < 2:
         zero = np.zeros(n)
-        reg = Registration(zero, zero.copy(), np.ones(n), np.zeros(n))
+        reg = Registration(zero, zero.copy(), np.ones(n), np.zeros(n), zero.copy())
         if s["hlsvd"]:
             poles = _poles(x.mean(axis=1), s, dwell, cf)
             x, _ = hlsvd.remove(x, poles)
         return x, reg, poles
-    reg = _iterate(x, s, kw, coarse=True)
+    reg = _iterate(x, s, kw, coarse=True, pool=not s["hlsvd"])
     aligned = apply_corrections(x, reg.freq_hz, reg.phase_rad, dwell) if s["align"] else x
     if s["hlsvd"]:
         keep = _keep_for_template(reg, s)
         poles = _poles(aligned[:, keep].mean(axis=1), s, dwell, cf)
         aligned, _ = hlsvd.remove(aligned, poles)
-        fine = _iterate(aligned, s, kw, coarse=not s["align"])
+        offset = reg.freq_hz if s["align"] else None
+        fine = _iterate(aligned, s, kw, coarse=not s["align"], pool=True, offset=offset)
         if s["align"]:
             aligned = apply_corrections(aligned, fine.freq_hz, fine.phase_rad, dwell)
             reg = Registration(
@@ -218,6 +231,7 @@ def _align_and_clean(x: np.ndarray, s: dict, dwell: float, cf: float):
                 reg.phase_rad + fine.phase_rad,
                 fine.amplitude,
                 fine.residual,
+                reg.freq_hz + fine.freq_own_hz,
             )
         else:
             reg = fine
@@ -346,7 +360,7 @@ def _preprocess(svs, ref, infusion_start_s, settings, source, ref_source) -> Pre
 
     # 3-5: alignment and water removal
     aligned, reg, poles = _align_and_clean(x, s, dwell, cf)
-    pre = reject(reg.freq_hz, np.rad2deg(reg.phase_rad), reg.amplitude, reg.residual, s)
+    pre = reject(reg.freq_own_hz, np.rad2deg(reg.phase_rad), reg.amplitude, reg.residual, s)
     keep = ~pre.excluded if (~pre.excluded).any() else np.ones(n_tr, bool)
     shift, phase, session_snr = _reference(
         aligned[:, keep].mean(axis=1), s, dwell, cf, source=source
@@ -367,8 +381,8 @@ def _preprocess(svs, ref, infusion_start_s, settings, source, ref_source) -> Pre
     freq_offset = -(reg.freq_hz + common_f)
     phase_deg = wrap_deg(np.rad2deg(-(reg.phase_rad + common_p)))
 
-    # 6: rejection (on the final registration)
-    rej = reject(freq_offset, phase_deg, reg.amplitude, reg.residual, s)
+    # 6: rejection (on the final registration, each transient's own frequency estimate)
+    rej = reject(-(reg.freq_own_hz + common_f), phase_deg, reg.amplitude, reg.residual, s)
 
     # 7: blocks
     blocks = define_blocks(t_rel, s)
@@ -449,10 +463,13 @@ def _preprocess(svs, ref, infusion_start_s, settings, source, ref_source) -> Pre
         "hlsvd_water_components": 0 if poles is None else int(poles.water.sum()),
         "freq_drift_hz": drift,
     }
+    pooled = (
+        ", frequencies pooled with neighbouring transients'" if s["align_neighbour_prior"] else ""
+    )
     steps = [
         info["coil_combination"] != "none" and f"coil combination ({info['coil_combination']})",
         ecc and "eddy-current correction with the water reference (Klose)",
-        s["align"] and "frequency and phase alignment (spectral registration)",
+        s["align"] and f"frequency and phase alignment (spectral registration{pooled})",
         poles is not None and "HLSVD residual water removal",
         f"frequency referencing (fitted NAA at {s['reference_ppm']} ppm after an NAA/Cr/Cho "
         f"search over +/-{s['reference_max_offset_ppm']} ppm) and zero-order phasing "
