@@ -11,6 +11,7 @@ with habits) and its truth, and prints:
     baseline block) with the true rise (target r >= 0.8), over sessions that kept both, and
     the ceiling a fit whose errors equal its CRLBs would reach on the same true rises
     (sd_true / hypot(sd_true, sd_crlb), sd_crlb from each session's block CRLBs of Glx/tNAA);
+  - transients excluded: clean, motion-corrupted and otherwise corrupted (lipids);
   - frequency error per transient (clean transients, common offset removed) against truth:
     median and maximum over sessions of the RMS (target < 0.5 Hz), also for the sessions with
     a metabolite phase unrelated to the reference and with large offsets.
@@ -80,6 +81,7 @@ def main() -> None:
           f"(rise error SD the CRLBs imply: {sd_crlb:.4f})")  # fmt: skip
 
     rms = {}
+    counts = {"clean": [0, 0], "motion": [0, 0], "other corrupt": [0, 0]}  # [excluded, all]
     for row in sessions.itertuples():
         pid, sid = row.participant_id, row.session_id
         if not (res / "preproc" / pid / sid / "transients_qc.tsv").exists():
@@ -88,8 +90,18 @@ def main() -> None:
         qc = tsv(res / "preproc" / pid / sid / "transients_qc.tsv")
         tr = tsv(truth / pid / sid / f"{pid}_{sid}_transients.tsv")
         good = (tr.corrupt.to_numpy() == 0) & (qc.excluded.to_numpy() == 0)
+        reason = tr.corrupt_reason.fillna("").astype(str)
+        kinds = {
+            "clean": tr.corrupt.to_numpy() == 0,
+            "motion": reason.str.startswith("motion").to_numpy(),
+        }
+        kinds["other corrupt"] = ~kinds["clean"] & ~kinds["motion"]
+        for kind, mask in kinds.items():
+            counts[kind][0] += int((mask & (qc.excluded.to_numpy() != 0)).sum())
+            counts[kind][1] += int(mask.sum())
         diff = qc.freq_offset_hz.to_numpy()[good] - tr.freq_offset_hz.to_numpy()[good]
         rms[(pid, sid)] = float(np.sqrt(np.mean((diff - diff.mean()) ** 2)))
+    print("transients excluded: " + ", ".join(f"{k} {e} of {n}" for k, (e, n) in counts.items()))
     values = np.array(list(rms.values()))
     print(f"frequency error per transient (RMS, clean transients): median "
           f"{np.median(values):.3f} Hz, max {values.max():.3f} Hz over {values.size} sessions "
