@@ -12,7 +12,9 @@ Order of operations (`preprocess_session`):
    zero-order phase of the metabolite scan are found before anything looks for NAA in a
    narrow window, and before the HLSVD water band is cut);
 4. alignment, first pass (`align`): every transient registered to the session template
-   (mean of aligned, non-outlying transients), refined `align_iterations` times;
+   (mean of aligned, non-outlying transients), refined `align_iterations` times; with
+   `align_neighbour_prior` each frequency has a prior from the neighbouring transients and
+   the last registration's frequencies are pooled with them (`align.register`);
 5. residual water removal (`hlsvd`): poles from the aligned session mean, amplitudes per
    transient, water-band components subtracted from each transient. This comes between
    two alignment passes because the water's dispersive tails fluctuate from transient to
@@ -25,7 +27,8 @@ Order of operations (`preprocess_session`):
    it (singlet fits carry a bias of several degrees from overlapping lines and
    first-order phase; a reference sharing the scan's phase is exact); otherwise the
    metabolite phase replaces it;
-7. rejection of corrupt transients (`reject`);
+7. rejection of corrupt transients (`reject`), on each transient's own (unpooled)
+   frequency estimate;
 8. averaging of the kept transients into time blocks (`blocks`);
 9. linewidth matching of the blocks (`linewidth`);
 10. QC of every block (`qc`: NAA SNR and FWHM from a fit of the NAA singlet plus a local
