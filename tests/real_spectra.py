@@ -11,6 +11,7 @@ from typing import NamedTuple
 import numpy as np
 
 from fmrstrial.cli import main as cli
+from fmrstrial.spectra import ppm_axis, time_axis, to_spectrum
 
 VENDOR = Path(__file__).parent / "data" / "vendor"
 #: Resource path of the 35 ms basis set of a vendor (`.format(vendor)`).
@@ -47,3 +48,33 @@ def water_line(fid: np.ndarray, dwell_s: float, cf_mhz: float) -> np.ndarray:
     from its phase) of 30 x the mean |fid| of the first 4 points, shape of fid (n,)."""
     t = np.arange(fid.size) * dwell_s
     return 30 * np.abs(fid[:4]).mean() * np.exp(2j * np.pi * 0.05 * cf_mhz * t - t / 0.02 + 0.7j)
+
+
+def transient_series(fid, dwell, cf, n, snr, rng):
+    """A real averaged spectrum `fid` (n_points,) made into n transients: multiplied by
+    exp(i (phi_k + 2 pi f_k t)), f_k a 2 Hz sine drift over the series plus 0.3 Hz jitter,
+    phi_k 3 degrees of jitter, 3 % motion-corrupted (amplitude 0.3-0.7, frequency jump 4-10
+    Hz, phase jump 40-120 degrees, either sign), plus complex white noise at a
+    single-transient SNR `snr` (NAA magnitude peak in 1.9-2.1 ppm over the noise SD per
+    spectral point). Returns (fids (n_points, n), true frequency offsets (n,) Hz, motion
+    mask (n,))."""
+    t = time_axis(fid.size, dwell)
+    k = np.arange(n)
+    freq = 2.0 * np.sin(2 * np.pi * k / n) + rng.normal(0, 0.3, n)
+    phase = np.deg2rad(rng.normal(0, 3.0, n))
+    amp = np.ones(n)
+    motion = np.zeros(n, bool)
+    motion[rng.choice(np.arange(2, n), size=max(1, round(0.03 * n)), replace=False)] = True
+    m = int(motion.sum())
+    sign = rng.choice([-1.0, 1.0], size=(m, 2))
+    amp[motion] = rng.uniform(0.3, 0.7, m)
+    observed = freq.copy()
+    observed[motion] += sign[:, 0] * rng.uniform(4.0, 10.0, m)
+    phase[motion] += sign[:, 1] * np.deg2rad(rng.uniform(40.0, 120.0, m))
+    fids = fid[:, None] * amp * np.exp(1j * phase + 2j * np.pi * np.outer(t, observed))
+    ppm = ppm_axis(fid.size, dwell, cf)
+    height = np.abs(to_spectrum(fid))[(ppm > 1.9) & (ppm < 2.1)].max()
+    # noise SD per spectral point = noise SD per FID point x sqrt(n_points) (unnormalised FFT)
+    sd_point = height / snr / np.sqrt(fid.size)
+    noise = rng.standard_normal(fids.shape) + 1j * rng.standard_normal(fids.shape)
+    return fids + sd_point / np.sqrt(2) * noise, freq, motion

@@ -27,38 +27,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from real_spectra import SPECTRA, convert  # noqa: E402
+from real_spectra import SPECTRA, convert, transient_series  # noqa: E402
 
 from fmrstrial.io.nifti_mrs import MRSData, read_nifti_mrs  # noqa: E402
 from fmrstrial.preprocess.session import preprocess_session  # noqa: E402
-from fmrstrial.spectra import ppm_axis, time_axis, to_spectrum  # noqa: E402
 
 TR_S = 3.0
 SETTINGS = {"baseline_blocks": 1, "infusion_block_min": 2.0, "tr_s": TR_S}
-
-
-def series(fid, dwell, cf, n, snr, rng):
-    """(fids (n_points, n), true frequency offsets (n,) Hz, motion mask (n,))."""
-    t = time_axis(fid.size, dwell)
-    k = np.arange(n)
-    freq = 2.0 * np.sin(2 * np.pi * k / n) + rng.normal(0, 0.3, n)
-    phase = np.deg2rad(rng.normal(0, 3.0, n))
-    amp = np.ones(n)
-    motion = np.zeros(n, bool)
-    motion[rng.choice(np.arange(2, n), size=max(1, round(0.03 * n)), replace=False)] = True
-    m = int(motion.sum())
-    sign = rng.choice([-1.0, 1.0], size=(m, 2))
-    amp[motion] = rng.uniform(0.3, 0.7, m)
-    observed = freq.copy()
-    observed[motion] += sign[:, 0] * rng.uniform(4.0, 10.0, m)
-    phase[motion] += sign[:, 1] * np.deg2rad(rng.uniform(40.0, 120.0, m))
-    fids = fid[:, None] * amp * np.exp(1j * phase + 2j * np.pi * np.outer(t, observed))
-    ppm = ppm_axis(fid.size, dwell, cf)
-    height = np.abs(to_spectrum(fid))[(ppm > 1.9) & (ppm < 2.1)].max()
-    # noise SD per spectral point = noise SD per FID point x sqrt(n_points) (unnormalised FFT)
-    sd_point = height / snr / np.sqrt(fid.size)
-    noise = rng.standard_normal(fids.shape) + 1j * rng.standard_normal(fids.shape)
-    return fids + sd_point / np.sqrt(2) * noise, freq, motion
 
 
 def measure(data: MRSData, freq, motion, prior: bool) -> tuple[float, int, int]:
@@ -88,7 +63,9 @@ def main() -> None:
             real = read_nifti_mrs(convert(name, Path(tmp) / f"{name}.nii.gz"))
             fid = real.fids.reshape(real.n_points, -1).mean(axis=1)
             for snr in snrs:
-                fids, freq, motion = series(fid, real.dwell_s, real.cf_mhz, a.transients, snr, rng)
+                fids, freq, motion = transient_series(
+                    fid, real.dwell_s, real.cf_mhz, a.transients, snr, rng
+                )
                 data = MRSData(fids, real.dwell_s, real.cf_mhz, dim_tags=("DIM_DYN",))
                 own = measure(data, freq, motion, prior=False)
                 nb = measure(data, freq, motion, prior=True)
