@@ -29,10 +29,12 @@ size. The grid search and the Newton steps then maximise the log posterior
 |G_n(f)|^2 / V + log prior(f), V = sigma^2 sum |T_W|^2 the variance of G_n for white noise
 of variance sigma^2 per point (`noise_power`, from the FID tails). With `pool` the final
 estimates are also pooled with the running median (empirical Bayes, `pool_with_neighbours`):
-a transient's deviation from it is kept in proportion tau^2 / (tau^2 + var_n), var_n its
-Fisher variance and tau^2 the deviations' robust variance minus the median var_n. At high
-SNR var_n << tau^2 and the estimates hardly change; at a single-transient SNR near 1 they
-move towards the neighbours. `freq_own_hz` keeps the transient's own (unpooled) estimate,
+a transient's deviation from it is kept in proportion tau^2 / (tau^2 + var_n), var_n the
+larger of its Fisher variance and its posterior variance (`posterior_variance`: at low SNR
+noise peaks near the true one share the posterior, which the Fisher information, a local
+curvature, does not see), tau^2 the deviations' robust variance minus the median var_n. At
+high SNR var_n << tau^2 and the estimates hardly change; at a single-transient SNR near 1
+they move towards the neighbours. `freq_own_hz` keeps the transient's own (unpooled) estimate,
 which rejection uses so that a motion jump is judged on its own data.
 
 Outputs per transient: frequency correction f (Hz), zero-order phase correction
@@ -64,6 +66,10 @@ NEIGHBOUR_SD_HZ = 1.0
 JUMP_PROBABILITY = 0.05
 #: Smallest jitter variance (Hz^2) assumed when pooling with the neighbours.
 MIN_JITTER_VAR_HZ2 = 1e-4
+#: Half width and step (Hz) of the grid around each estimate on which its posterior
+#: variance is evaluated for pooling.
+POSTERIOR_HALF_WIDTH_HZ = 3.0
+POSTERIOR_STEP_HZ = 0.1
 
 
 @dataclass
@@ -191,6 +197,23 @@ def pool_with_neighbours(total_hz: np.ndarray, var_hz2: np.ndarray, window: int)
     return centre + tau2 / (tau2 + var_hz2) * deviation
 
 
+def posterior_variance(
+    g: np.ndarray, f: np.ndarray, prior: NeighbourPrior, noise: float, dwell_s: float
+) -> np.ndarray:
+    """Variance (Hz^2) of each transient's frequency under exp(|G_n|^2 / V) x prior, on a
+    grid of +/- POSTERIOR_HALF_WIDTH_HZ (step POSTERIOR_STEP_HZ) around f (n,); g (m, n) is
+    conj(x_n(t)) T_W(t) over the registered points and `noise` is V."""
+    delta = np.arange(-POSTERIOR_HALF_WIDTH_HZ, POSTERIOR_HALF_WIDTH_HZ + 1e-9, POSTERIOR_STEP_HZ)
+    t = time_axis(g.shape[0], dwell_s)
+    shifted = np.exp(-2j * np.pi * np.outer(delta, t)) @ (g * phasors(g.shape[0], -f, dwell_s))
+    grid = f[None, :] + delta[:, None]  # (k, n)
+    log_post = np.abs(shifted) ** 2 / noise + prior.log_density(grid)
+    weight = np.exp(log_post - log_post.max(axis=0))
+    weight /= weight.sum(axis=0)
+    mean = (weight * grid).sum(axis=0)
+    return (weight * (grid - mean) ** 2).sum(axis=0)
+
+
 def apply_corrections(
     fids: np.ndarray, freq_hz: np.ndarray, phase_rad: np.ndarray, dwell_s: float
 ) -> np.ndarray:
@@ -277,7 +300,8 @@ def register(
     if pool and prior is not None:
         _, _, d2 = _derivatives(g, f, dwell_s, w1, w2)
         fisher_var = np.where(d2 < 0, noise / np.where(d2 < 0, -d2, 1.0), np.inf)
-        pooled = pool_with_neighbours(offset + f, fisher_var, neighbours) - offset
+        var = np.maximum(fisher_var, posterior_variance(g, f, prior, noise, dwell_s))
+        pooled = pool_with_neighbours(offset + f, var, neighbours) - offset
         f = np.clip(pooled, -max_shift_hz, max_shift_hz)
     g0 = (g * phasors(m, -f, dwell_s)).sum(axis=0)
     energy = abs(np.vdot(template[:m], tw))  # G of the template itself at f = 0
