@@ -11,6 +11,8 @@ from typing import NamedTuple
 import numpy as np
 
 from fmrstrial.cli import main as cli
+from fmrstrial.io.nifti_mrs import MRSData
+from fmrstrial.preprocess import preprocess_session
 from fmrstrial.spectra import ppm_axis, time_axis, to_spectrum
 
 VENDOR = Path(__file__).parent / "data" / "vendor"
@@ -78,3 +80,22 @@ def transient_series(fid, dwell, cf, n, snr, rng):
     sd_point = height / snr / np.sqrt(fid.size)
     noise = rng.standard_normal(fids.shape) + 1j * rng.standard_normal(fids.shape)
     return fids + sd_point / np.sqrt(2) * noise, freq, motion
+
+
+def alignment_errors(fids, dwell, cf, freq, motion, prior: bool) -> tuple[float, int, int]:
+    """Preprocess the transient series `fids` (n_points, n; from `transient_series`, TR 3 s,
+    infusion after a third of the series, no water reference, 2-min blocks) with the
+    neighbour prior on or off. Returns the
+    frequency error (RMS over clean kept transients after removing the common offset, Hz)
+    and the motion-corrupted and clean transients excluded."""
+    data = MRSData(fids, dwell, cf, dim_tags=("DIM_DYN",))
+    tr_s = 3.0
+    settings = {"baseline_blocks": 1, "infusion_block_min": 2.0, "tr_s": tr_s,
+                "align_neighbour_prior": prior}  # fmt: skip
+    infusion_start_s = freq.size * tr_s / 3
+    qc = preprocess_session(data, None, infusion_start_s, settings, source="series").transients
+    excluded = qc.excluded.to_numpy() != 0
+    good = ~motion & ~excluded
+    err = qc.freq_offset_hz.to_numpy()[good] - freq[good]
+    rms = float(np.sqrt(np.mean((err - err.mean()) ** 2)))
+    return rms, int((motion & excluded).sum()), int((~motion & excluded).sum())

@@ -27,25 +27,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from real_spectra import SPECTRA, convert, transient_series  # noqa: E402
+from real_spectra import SPECTRA, alignment_errors, convert, transient_series  # noqa: E402
 
-from fmrstrial.io.nifti_mrs import MRSData, read_nifti_mrs  # noqa: E402
-from fmrstrial.preprocess.session import preprocess_session  # noqa: E402
-
-TR_S = 3.0
-SETTINGS = {"baseline_blocks": 1, "infusion_block_min": 2.0, "tr_s": TR_S}
-
-
-def measure(data: MRSData, freq, motion, prior: bool) -> tuple[float, int, int]:
-    settings = {**SETTINGS, "align_neighbour_prior": prior}
-    n = freq.size
-    res = preprocess_session(data, None, n * TR_S / 3, settings, source="bench")
-    qc = res.transients
-    excluded = qc.excluded.to_numpy() != 0
-    good = ~motion & ~excluded
-    err = qc.freq_offset_hz.to_numpy()[good] - freq[good]
-    rms = float(np.sqrt(np.mean((err - err.mean()) ** 2)))
-    return rms, int((motion & excluded).sum()), int((~motion & excluded).sum())
+from fmrstrial.io.nifti_mrs import read_nifti_mrs  # noqa: E402
 
 
 def main() -> None:
@@ -66,9 +50,10 @@ def main() -> None:
                 fids, freq, motion = transient_series(
                     fid, real.dwell_s, real.cf_mhz, a.transients, snr, rng
                 )
-                data = MRSData(fids, real.dwell_s, real.cf_mhz, dim_tags=("DIM_DYN",))
-                own = measure(data, freq, motion, prior=False)
-                nb = measure(data, freq, motion, prior=True)
+                own, nb = (
+                    alignment_errors(fids, real.dwell_s, real.cf_mhz, freq, motion, prior)
+                    for prior in (False, True)
+                )
                 print(
                     f"{name:7s} {snr:5.1f} | {own[0]:.3f} / {nb[0]:.3f} | "
                     f"{own[1]} / {nb[1]} of {int(motion.sum())} | {own[2]} / {nb[2]} of "

@@ -333,10 +333,13 @@ def read_fslmrs_basis_file(path: Path) -> Basis:
 def basis_sets_in(folder: str | os.PathLike) -> list[Path]:
     """Basis sets under `folder` that `read_basis` reads: LCModel files (`LCMODEL_SUFFIXES`)
     and FSL-MRS JSON directories, sorted."""
-    folder = Path(folder)
-    files = [p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in LCMODEL_SUFFIXES]
-    dirs = [p for p in folder.rglob("*") if p.is_dir() and any(p.glob("*.json"))]
-    return sorted(files + dirs)
+
+    def is_basis(p: Path) -> bool:
+        if p.is_dir():
+            return any(p.glob("*.json"))
+        return p.suffix.lower() in LCMODEL_SUFFIXES
+
+    return sorted(p for p in Path(folder).rglob("*") if is_basis(p))
 
 
 def read_basis(path: str | os.PathLike) -> Basis:

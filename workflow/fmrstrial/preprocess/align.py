@@ -198,15 +198,15 @@ def pool_with_neighbours(total_hz: np.ndarray, var_hz2: np.ndarray, window: int)
 
 
 def posterior_variance(
-    g: np.ndarray, f: np.ndarray, prior: NeighbourPrior, noise: float, dwell_s: float
+    ge: np.ndarray, t: np.ndarray, f: np.ndarray, prior: NeighbourPrior, noise: float
 ) -> np.ndarray:
     """Variance (Hz^2) of each transient's frequency under exp(|G_n|^2 / V) x prior, on a
-    grid of +/- POSTERIOR_HALF_WIDTH_HZ (step POSTERIOR_STEP_HZ) around f (n,); g (m, n) is
-    conj(x_n(t)) T_W(t) over the registered points and `noise` is V."""
+    grid of +/- POSTERIOR_HALF_WIDTH_HZ (step POSTERIOR_STEP_HZ) around f (n,). ge (m, n):
+    conj(x_n(t)) T_W(t) demodulated at f (as `_derivatives` forms it), t (m,) its times (s),
+    `noise` V."""
     delta = np.arange(-POSTERIOR_HALF_WIDTH_HZ, POSTERIOR_HALF_WIDTH_HZ + 1e-9, POSTERIOR_STEP_HZ)
-    t = time_axis(g.shape[0], dwell_s)
-    shifted = np.exp(-2j * np.pi * np.outer(delta, t)) @ (g * phasors(g.shape[0], -f, dwell_s))
-    grid = f[None, :] + delta[:, None]  # (k, n)
+    shifted = np.exp(-2j * np.pi * np.outer(delta, t)) @ ge  # G_n(f + delta), (k, n)
+    grid = f[None, :] + delta[:, None]
     log_post = np.abs(shifted) ** 2 / noise + prior.log_density(grid)
     weight = np.exp(log_post - log_post.max(axis=0))
     weight /= weight.sum(axis=0)
@@ -222,14 +222,15 @@ def apply_corrections(
 
 
 def _derivatives(g: np.ndarray, f: np.ndarray, dwell_s: float, w1: np.ndarray, w2: np.ndarray):
-    """G_n(f) and the first two derivatives of |G_n(f)|^2 (per Hz), each shape (n,)."""
+    """g (m, n) demodulated at f, ge = g exp(-2 pi i f t), and the first two derivatives of
+    |G_n(f)|^2 (per Hz), each shape (n,)."""
     ge = g * phasors(g.shape[0], -f, dwell_s)
     g0 = ge.sum(axis=0)
     g1 = w1 @ ge
     g2 = w2 @ ge
     d1 = 2.0 * np.real(g0.conj() * g1)
     d2 = 2.0 * np.real(g1.conj() * g1 + g0.conj() * g2)
-    return g0, d1, d2
+    return ge, d1, d2
 
 
 def register(
@@ -298,9 +299,9 @@ def register(
         f = np.clip(f + step, -max_shift_hz, max_shift_hz)
     f_own = f
     if pool and prior is not None:
-        _, _, d2 = _derivatives(g, f, dwell_s, w1, w2)
+        ge, _, d2 = _derivatives(g, f, dwell_s, w1, w2)
         fisher_var = np.where(d2 < 0, noise / np.where(d2 < 0, -d2, 1.0), np.inf)
-        var = np.maximum(fisher_var, posterior_variance(g, f, prior, noise, dwell_s))
+        var = np.maximum(fisher_var, posterior_variance(ge, t, f, prior, noise))
         pooled = pool_with_neighbours(offset + f, var, neighbours) - offset
         f = np.clip(pooled, -max_shift_hz, max_shift_hz)
     g0 = (g * phasors(m, -f, dwell_s)).sum(axis=0)
