@@ -27,15 +27,14 @@ the running median of the neighbours' estimates, mixed with a uniform density ov
 search range (probability `JUMP_PROBABILITY`) so that a genuine jump (motion) keeps its
 size. The grid search and the Newton steps then maximise the log posterior
 |G_n(f)|^2 / V + log prior(f), V = sigma^2 sum |T_W|^2 the variance of G_n for white noise
-of variance sigma^2 per point (`noise_power`, from the FID tails). With `pool` the final
-estimates are also pooled with the running median (empirical Bayes, `pool_with_neighbours`):
-a transient's deviation from it is kept in proportion tau^2 / (tau^2 + var_n), var_n the
-larger of its Fisher variance and its posterior variance (`posterior_variance`: at low SNR
-noise peaks near the true one share the posterior, which the Fisher information, a local
-curvature, does not see), tau^2 the deviations' robust variance minus the median var_n. At
-high SNR var_n << tau^2 and the estimates hardly change; at a single-transient SNR near 1
-they move towards the neighbours. `freq_own_hz` keeps the transient's own (unpooled) estimate,
-which rejection uses so that a motion jump is judged on its own data.
+of variance sigma^2 per point (`noise_power`, from the FID tails). These are the
+transient's own estimates (`freq_own_hz`), which rejection uses so that a motion jump is
+judged on its own data. The corrections applied are then smoothed over the series
+(`drift.smooth_frequencies`): |G_n|^2 / V is the transient's log-likelihood on a 0.1 Hz
+grid, the frequencies are a slow drift plus each transient's jitter (a hidden Markov
+chain whose drift step and jitter SD are chosen by marginal likelihood), and each
+correction is its posterior mean. At high SNR the likelihood is narrow and the estimate
+stays the transient's own; at a single-transient SNR near 1 it leans on the neighbours.
 
 Outputs per transient: frequency correction f (Hz), zero-order phase correction
 phi = arg G_n(f) (rad), amplitude |G_n(f)| / |G_T(0)| (1 = as large as the template) and
@@ -52,6 +51,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..spectra import ppm_axis, time_axis, to_fid, to_spectrum
+from .drift import likelihood_grid, smooth_frequencies
 from .reject import running_median
 
 #: Largest grid step (Hz) of the coarse frequency search (a power-of-two FFT grid).
@@ -64,12 +64,6 @@ NEWTON_STEP_HZ = 0.25
 NEIGHBOUR_SD_HZ = 1.0
 #: Prior probability that a transient's frequency lies anywhere in the search range (a jump).
 JUMP_PROBABILITY = 0.05
-#: Smallest jitter variance (Hz^2) assumed when pooling with the neighbours.
-MIN_JITTER_VAR_HZ2 = 1e-4
-#: Half width and step (Hz) of the grid around each estimate on which its posterior
-#: variance is evaluated for pooling.
-POSTERIOR_HALF_WIDTH_HZ = 3.0
-POSTERIOR_STEP_HZ = 0.1
 
 
 @dataclass
@@ -79,7 +73,7 @@ class Registration:
     freq_hz: frequency correction (Hz); phase_rad: zero-order phase correction (rad);
     amplitude: fitted amplitude relative to the template; residual: window misfit energy
     relative to the fitted signal energy (baseline projected out); freq_own_hz: the
-    transient's own frequency estimate before pooling with its neighbours (Hz).
+    transient's own frequency estimate, before smoothing over the series (Hz).
     """
 
     freq_hz: np.ndarray
@@ -183,37 +177,6 @@ class NeighbourPrior:
         return -share * z / self.sd_hz, -share / self.sd_hz**2
 
 
-def pool_with_neighbours(total_hz: np.ndarray, var_hz2: np.ndarray, window: int) -> np.ndarray:
-    """Empirical-Bayes pooling of frequency estimates (n,) with their running median over
-    `window` transients: each deviation is kept in proportion tau^2 / (tau^2 + var_n), with
-    var_n the estimate's variance (Hz^2) and tau^2 the deviations' robust variance
-    (1.4826 MAD)^2 minus the median var_n (at least MIN_JITTER_VAR_HZ2)."""
-    centre = running_median(total_hz, window)
-    deviation = total_hz - centre
-    spread2 = (1.4826 * float(np.median(np.abs(deviation)))) ** 2
-    finite = var_hz2[np.isfinite(var_hz2)]
-    typical = float(np.median(finite)) if finite.size else 0.0
-    tau2 = max(spread2 - typical, MIN_JITTER_VAR_HZ2)
-    return centre + tau2 / (tau2 + var_hz2) * deviation
-
-
-def posterior_variance(
-    ge: np.ndarray, t: np.ndarray, f: np.ndarray, prior: NeighbourPrior, noise: float
-) -> np.ndarray:
-    """Variance (Hz^2) of each transient's frequency under exp(|G_n|^2 / V) x prior, on a
-    grid of +/- POSTERIOR_HALF_WIDTH_HZ (step POSTERIOR_STEP_HZ) around f (n,). ge (m, n):
-    conj(x_n(t)) T_W(t) demodulated at f (as `_derivatives` forms it), t (m,) its times (s),
-    `noise` V."""
-    delta = np.arange(-POSTERIOR_HALF_WIDTH_HZ, POSTERIOR_HALF_WIDTH_HZ + 1e-9, POSTERIOR_STEP_HZ)
-    shifted = np.exp(-2j * np.pi * np.outer(delta, t)) @ ge  # G_n(f + delta), (k, n)
-    grid = f[None, :] + delta[:, None]
-    log_post = np.abs(shifted) ** 2 / noise + prior.log_density(grid)
-    weight = np.exp(log_post - log_post.max(axis=0))
-    weight /= weight.sum(axis=0)
-    mean = (weight * grid).sum(axis=0)
-    return (weight * (grid - mean) ** 2).sum(axis=0)
-
-
 def apply_corrections(
     fids: np.ndarray, freq_hz: np.ndarray, phase_rad: np.ndarray, dwell_s: float
 ) -> np.ndarray:
@@ -247,7 +210,6 @@ def register(
     with_residual: bool = True,
     neighbours: int = 0,
     offset_hz: np.ndarray | None = None,
-    pool: bool = False,
 ) -> Registration:
     """Register every transient of `fids` (n_points, n) to `template` (n_points,).
 
@@ -255,8 +217,8 @@ def register(
     result of a previous pass) only Newton refinement runs. Frequencies stay within
     +/- max_shift_hz. Without `with_residual` the residual (which needs every corrected
     spectrum) is NaN. `neighbours` >= 3 (transients, in time order) adds the neighbour prior
-    and `pool` the final pooling (module docstring); `offset_hz` (n,) are corrections already
-    applied to `fids`, so that neighbours are compared on total corrections.
+    and the smoothing over the series (module docstring); `offset_hz` (n,) are corrections
+    already applied to `fids`, so that transients are compared on total corrections.
     """
     n_all, n = fids.shape
     m = max(8, min(n_all, int(round(time_s / dwell_s))))
@@ -298,12 +260,14 @@ def register(
         step = np.clip(delta, -NEWTON_STEP_HZ, NEWTON_STEP_HZ)
         f = np.clip(f + step, -max_shift_hz, max_shift_hz)
     f_own = f
-    if pool and prior is not None:
-        ge, _, d2 = _derivatives(g, f, dwell_s, w1, w2)
+    if prior is not None:
+        _, _, d2 = _derivatives(g, f, dwell_s, w1, w2)
         fisher_var = np.where(d2 < 0, noise / np.where(d2 < 0, -d2, 1.0), np.inf)
-        var = np.maximum(fisher_var, posterior_variance(ge, t, f, prior, noise))
-        pooled = pool_with_neighbours(offset + f, var, neighbours) - offset
-        f = np.clip(pooled, -max_shift_hz, max_shift_hz)
+        total = offset + f
+        g_total = g * phasors(m, offset, dwell_s)  # G as a function of the total correction
+        grid, ll = likelihood_grid(g_total, dwell_s, float(np.median(total)), max_shift_hz, noise)
+        smoothed = smooth_frequencies(grid, ll, total, fisher_var).freq_hz
+        f = np.clip(smoothed - offset, -max_shift_hz, max_shift_hz)
     g0 = (g * phasors(m, -f, dwell_s)).sum(axis=0)
     energy = abs(np.vdot(template[:m], tw))  # G of the template itself at f = 0
     phase = np.angle(g0)

@@ -216,16 +216,16 @@ TRANSIENT_COLUMNS = {
     "freq_offset_hz": "frequency offset of the transient (Hz): fitted NAA position minus "
     "reference_ppm, relative to the water reference frequency when eddy-current correction "
     "used one (Klose correction puts water at 4.65 ppm), else in the frame of the data; "
-    "minus the correction applied, pooled with the neighbouring transients' estimates when "
-    "align_neighbour_prior is on",
+    "minus the correction applied, which align_neighbour_prior (on) smooths over the series "
+    "as a drift plus each transient's jitter",
     "phase_deg": "zero-order phase of the transient (deg) in the frame after eddy-current "
     "correction (relative to the water reference's phase when there is one): minus the "
     "total zero-order correction applied (see PreprocessingSession.phase_source in "
     "blocks_qc.json for what phased the output)",
     "amplitude": "registration amplitude relative to the session template",
     "residual": "registration misfit energy relative to the fitted signal energy",
-    "freq_jump_hz": "the transient's own frequency offset estimate (before pooling with its "
-    "neighbours) minus its running median (Hz), as the rejection rule judges it",
+    "freq_jump_hz": "the transient's own frequency offset estimate (before smoothing over the "
+    "series) minus its running median (Hz), as the rejection rule judges it",
     "phase_jump_deg": "phase minus its running median (deg)",
     "excluded": "1 when excluded as corrupt",
     "exclusion_reason": "comma-separated rules that excluded it (residual, amplitude, "

@@ -14,7 +14,8 @@ Order of operations (`preprocess_session`):
 4. alignment, first pass (`align`): every transient registered to the session template
    (mean of aligned, non-outlying transients), refined `align_iterations` times; with
    `align_neighbour_prior` each frequency has a prior from the neighbouring transients and
-   the last registration's frequencies are pooled with them (`align.register`);
+   the corrections are smoothed over the series as a drift plus jitter (`align.register`,
+   `drift`);
 5. residual water removal (`hlsvd`): poles from the aligned session mean, amplitudes per
    transient, water-band components subtracted from each transient. This comes between
    two alignment passes because the water's dispersive tails fluctuate from transient to
@@ -27,7 +28,7 @@ Order of operations (`preprocess_session`):
    it (singlet fits carry a bias of several degrees from overlapping lines and
    first-order phase; a reference sharing the scan's phase is exact); otherwise the
    metabolite phase replaces it;
-7. rejection of corrupt transients (`reject`), on each transient's own (unpooled)
+7. rejection of corrupt transients (`reject`), on each transient's own (unsmoothed)
    frequency estimate;
 8. averaging of the kept transients into time blocks (`blocks`);
 9. linewidth matching of the blocks (`linewidth`);
@@ -181,19 +182,15 @@ def _registration_kw(s: dict, dwell: float, cf: float) -> dict:
 
 
 def _iterate(
-    x: np.ndarray, s: dict, kw: dict, coarse: bool, pool: bool, offset: np.ndarray | None = None
+    x: np.ndarray, s: dict, kw: dict, coarse: bool, offset: np.ndarray | None = None
 ) -> Registration:
     """Register x (n_points, n) to its own mean, refining the template `align_iterations`
     times (template = mean of the aligned transients the rejection rule keeps). `offset`
-    (n,): corrections already applied to x; `pool`: pool the last registration's
-    frequencies with the neighbours' (`align.register`)."""
+    (n,): corrections already applied to x."""
     n_iter = s["align_iterations"]
     init = None if coarse else np.zeros(x.shape[1])
     last = n_iter == 0
-    reg = register(
-        x, x.mean(axis=1), init_freq_hz=init, with_residual=last, offset_hz=offset,
-        pool=pool and last, **kw,
-    )  # fmt: skip
+    reg = register(x, x.mean(axis=1), init_freq_hz=init, with_residual=last, offset_hz=offset, **kw)
     for k in range(n_iter):
         keep = _keep_for_template(reg, s)
         template = apply_corrections(
@@ -202,7 +199,7 @@ def _iterate(
         last = k == n_iter - 1
         reg = register(
             x, template, init_freq_hz=reg.freq_own_hz, with_residual=last, offset_hz=offset,
-            pool=pool and last, **kw,
+            **kw,
         )  # fmt: skip
     return reg
 
@@ -219,14 +216,14 @@ def _align_and_clean(x: np.ndarray, s: dict, dwell: float, cf: float):
             poles = _poles(x.mean(axis=1), s, dwell, cf)
             x, _ = hlsvd.remove(x, poles)
         return x, reg, poles
-    reg = _iterate(x, s, kw, coarse=True, pool=not s["hlsvd"])
+    reg = _iterate(x, s, kw, coarse=True)
     aligned = apply_corrections(x, reg.freq_hz, reg.phase_rad, dwell) if s["align"] else x
     if s["hlsvd"]:
         keep = _keep_for_template(reg, s)
         poles = _poles(aligned[:, keep].mean(axis=1), s, dwell, cf)
         aligned, _ = hlsvd.remove(aligned, poles)
         offset = reg.freq_hz if s["align"] else None
-        fine = _iterate(aligned, s, kw, coarse=not s["align"], pool=True, offset=offset)
+        fine = _iterate(aligned, s, kw, coarse=not s["align"], offset=offset)
         if s["align"]:
             aligned = apply_corrections(aligned, fine.freq_hz, fine.phase_rad, dwell)
             reg = Registration(
@@ -466,13 +463,15 @@ def _preprocess(svs, ref, infusion_start_s, settings, source, ref_source) -> Pre
         "hlsvd_water_components": 0 if poles is None else int(poles.water.sum()),
         "freq_drift_hz": drift,
     }
-    pooled = (
-        ", frequencies pooled with neighbouring transients'" if s["align_neighbour_prior"] else ""
+    smoothed = (
+        ", frequencies smoothed over the series as drift plus jitter"
+        if s["align_neighbour_prior"]
+        else ""
     )
     steps = [
         info["coil_combination"] != "none" and f"coil combination ({info['coil_combination']})",
         ecc and "eddy-current correction with the water reference (Klose)",
-        s["align"] and f"frequency and phase alignment (spectral registration{pooled})",
+        s["align"] and f"frequency and phase alignment (spectral registration{smoothed})",
         poles is not None and "HLSVD residual water removal",
         f"frequency referencing (fitted NAA at {s['reference_ppm']} ppm after an NAA/Cr/Cho "
         f"search over +/-{s['reference_max_offset_ppm']} ppm) and zero-order phasing "
