@@ -121,8 +121,9 @@ def test_real_32_coil_water_reference_combination():
 
 def test_neighbour_prior_aligns_real_transients_at_low_snr(converted):
     """The real sub-01 spectrum made into 200 transients (drift, jitter, 6 motion-corrupted)
-    at a single-transient SNR of 3: the neighbour prior lowers the frequency error (measured
-    0.77 -> 0.53 Hz RMS) and every motion-corrupted transient is still excluded."""
+    at a single-transient SNR of 3: the neighbour prior and the smoothing over the series
+    lower the frequency error (measured 0.77 -> 0.45 Hz RMS; 0.53 with the former pooling)
+    and every motion-corrupted transient is still excluded."""
     from real_spectra import alignment_errors, transient_series
 
     real = read_nifti_mrs(converted / "sub-01_act.nii.gz")
@@ -136,4 +137,4 @@ def test_neighbour_prior_aligns_real_transients_at_low_snr(converted):
         )
         assert motion_excluded == motion.sum()
     assert rms[False] > 0.7
-    assert rms[True] < 0.8 * rms[False] and rms[True] < 0.65
+    assert rms[True] < 0.7 * rms[False] and rms[True] < 0.5
