@@ -30,7 +30,7 @@ size. The grid search and the Newton steps then maximise the log posterior
 of variance sigma^2 per point (`noise_power`, from the FID tails). These are the
 transient's own estimates (`freq_own_hz`), which rejection uses so that a motion jump is
 judged on its own data. The corrections applied are then smoothed over the series
-(`drift.smooth_frequencies`): |G_n|^2 / V is the transient's log-likelihood on a 0.1 Hz
+(`drift.smooth_frequencies`): |G_n|^2 / V is the transient's log-likelihood on a 1/16 Hz
 grid, the frequencies are a slow drift plus each transient's jitter (a hidden Markov
 chain whose drift step and jitter SD are chosen by marginal likelihood), and each
 correction is its posterior mean. At high SNR the likelihood is narrow and the estimate

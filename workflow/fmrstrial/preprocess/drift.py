@@ -2,7 +2,7 @@
 
 Each transient n has a matched-filter log-likelihood of its frequency correction F (Hz),
 ll_n(F) = |G_n(F)|^2 / V (`align` module: G_n correlates the transient with the template,
-V is G_n's variance for white noise), evaluated on a grid of step <= `GRID_STEP_HZ` over
+V is G_n's variance for white noise), evaluated on a grid of step `GRID_STEP_HZ` over
 +/- a half width around the series' median correction. The model behind the smoothing:
 
     d_n = d_{n-1} + e_n,     e_n ~ (1 - eps) N(0, q^2) + eps U(grid)      (drift, Hz)
@@ -37,12 +37,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Largest grid step (Hz) of the frequency likelihood (a power-of-two FFT grid).
-GRID_STEP_HZ = 0.1
+#: Grid step (Hz) of the frequency likelihood.
+GRID_STEP_HZ = 0.0625
 #: Candidate jitter SDs tau (Hz) and drift steps q (Hz per transient) for the marginal
-#: likelihood.
+#: likelihood, searched by coordinate ascent (q, then tau, then q again).
 JITTER_SD_HZ = (0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.2)
 DRIFT_STEP_HZ = (0.02, 0.05, 0.1, 0.2, 0.5)
+#: Where the coordinate ascent over (tau, q) starts.
+START_JITTER_SD_HZ = 0.3
+START_DRIFT_STEP_HZ = 0.1
 #: Probability p that a transient lies anywhere in the grid (motion during it).
 OUTLIER_PROBABILITY = 0.05
 #: Probability eps that the drift jumps anywhere between two transients (lasting motion).
@@ -67,19 +70,33 @@ class SmoothedFrequencies:
 def likelihood_grid(
     g: np.ndarray, dwell_s: float, centre_hz: float, half_width_hz: float, noise: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(grid (K,), ll (K, n)): |G_n(F)|^2 / noise for F = centre_hz + k step within
-    +/- half_width_hz, G_n(F) = sum_t g(t, n) exp(-2 pi i F t), g (m, n) with t = k dwell_s."""
+    """(grid (K,), ll (K, n)): |G_n(F)|^2 / noise for F = centre_hz + k GRID_STEP_HZ within
+    +/- half_width_hz, G_n(F) = sum_t g(t, n) exp(-2 pi i F t), g (m, n) with t = j dwell_s.
+
+    A zoom DFT (chirp z-transform by Bluestein's identity jk = (j^2 + k^2 - (k - j)^2) / 2,
+    one FFT convolution of length m + K - 1 per transient) instead of a zero-padded FFT
+    fine enough for the grid step (16384 points for 1200 Hz data)."""
     m, n = g.shape
-    n_fft = 1 << int(np.ceil(np.log2(max(m, 1.0 / (dwell_s * GRID_STEP_HZ)))))
-    freqs = np.fft.fftfreq(n_fft, dwell_s)
-    inside = np.flatnonzero(np.abs(freqs) <= half_width_hz)
-    inside = inside[np.argsort(freqs[inside])]
-    demod = np.exp(-2j * np.pi * centre_hz * dwell_s * np.arange(m))[:, None]
-    ll = np.empty((inside.size, n))
-    for a in range(0, n, CHUNK):
-        spectrum = np.fft.fft(g[:, a : a + CHUNK] * demod, n=n_fft, axis=0)[inside]
-        ll[:, a : a + CHUNK] = np.abs(spectrum) ** 2 / noise
-    return centre_hz + freqs[inside], ll
+    half = int(np.floor(half_width_hz / GRID_STEP_HZ))
+    offsets = np.arange(-half, half + 1) * GRID_STEP_HZ
+    k = offsets.size
+    start = centre_hz + offsets[0]
+    a = GRID_STEP_HZ * dwell_s  # w = exp(-2 pi i a): one grid step per sample
+
+    def chirp(j: np.ndarray) -> np.ndarray:
+        """w^(j^2 / 2), the phase reduced modulo 2 pi before the exponential."""
+        return np.exp(-1j * np.pi * np.mod(a * j.astype(np.float64) ** 2, 2.0))
+
+    j = np.arange(m)
+    pre = (np.exp(-2j * np.pi * np.mod(start * dwell_s * j, 1.0)) * chirp(j))[:, None]
+    size = 1 << int(np.ceil(np.log2(m + k - 1)))
+    kernel = np.fft.fft(np.conj(chirp(np.arange(-(m - 1), k))), size)[:, None]
+    post = chirp(np.arange(k))[:, None]
+    ll = np.empty((k, n))
+    for c in range(0, n, CHUNK):
+        conv = np.fft.ifft(np.fft.fft(g[:, c : c + CHUNK] * pre, size, axis=0) * kernel, axis=0)
+        ll[:, c : c + CHUNK] = np.abs(post * conv[m - 1 : m - 1 + k]) ** 2 / noise
+    return centre_hz + offsets, ll
 
 
 def _kernel(sd_hz: float, step_hz: float) -> np.ndarray:
@@ -145,16 +162,26 @@ def smooth_frequencies(
     k = like.shape[0]
     p, eps = OUTLIER_PROBABILITY, DRIFT_JUMP_PROBABILITY
     outlier = p * like.mean(axis=0)  # E[L(F)] for F uniform over the grid
-    best = None
-    for tau in JITTER_SD_HZ:
-        emission = (1 - p) * _smooth_columns(like, _kernel(tau, step)) + outlier
-        emission = np.maximum(emission, 1e-300)
-        for q in DRIFT_STEP_HZ:
-            alpha, log_c = _forward(emission, _kernel(q, step), eps)
-            evidence = float(log_c.sum())
-            if best is None or evidence > best[0]:
-                best = (evidence, tau, q, emission, alpha, log_c)
-    _, tau, q, emission, alpha, log_c = best
+    emissions: dict[float, np.ndarray] = {}
+    runs: dict[tuple[float, float], tuple[float, np.ndarray, np.ndarray]] = {}
+
+    def run(tau: float, q: float) -> float:
+        """Log evidence of (tau, q), the forward pass kept for the chosen one."""
+        if tau not in emissions:
+            smoothed = (1 - p) * _smooth_columns(like, _kernel(tau, step)) + outlier
+            emissions[tau] = np.maximum(smoothed, 1e-300)
+        if (tau, q) not in runs:
+            alpha, log_c = _forward(emissions[tau], _kernel(q, step), eps)
+            runs[(tau, q)] = (float(log_c.sum()), alpha, log_c)
+        return runs[(tau, q)][0]
+
+    # coordinate ascent over the candidate grid: drift step, jitter, drift step again
+    tau, q = START_JITTER_SD_HZ, START_DRIFT_STEP_HZ
+    q = max(DRIFT_STEP_HZ, key=lambda c: run(tau, c))
+    tau = max(JITTER_SD_HZ, key=lambda c: run(c, q))
+    q = max(DRIFT_STEP_HZ, key=lambda c: run(tau, c))
+    _, alpha, log_c = runs[(tau, q)]
+    emission = emissions[tau]
     beta = _backward(emission, _kernel(q, step), eps, log_c)
     drift = alpha * beta
     drift /= drift.sum(axis=0)
