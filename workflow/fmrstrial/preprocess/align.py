@@ -265,8 +265,11 @@ def register(
         fisher_var = np.where(d2 < 0, noise / np.where(d2 < 0, -d2, 1.0), np.inf)
         total = offset + f
         g_total = g * phasors(m, offset, dwell_s)  # G as a function of the total correction
-        grid, ll = likelihood_grid(g_total, dwell_s, float(np.median(total)), max_shift_hz, noise)
-        smoothed = smooth_frequencies(grid, ll, total, fisher_var).freq_hz
+        centre = float(np.median(total))
+        grid, ll = likelihood_grid(
+            g_total, dwell_s, centre - max_shift_hz, centre + max_shift_hz, noise
+        )
+        smoothed = smooth_frequencies(grid, ll, total, fisher_var, 2 * max_shift_hz).freq_hz
         f = np.clip(smoothed - offset, -max_shift_hz, max_shift_hz)
     g0 = (g * phasors(m, -f, dwell_s)).sum(axis=0)
     energy = abs(np.vdot(template[:m], tw))  # G of the template itself at f = 0

@@ -2,8 +2,8 @@
 
 Each transient n has a matched-filter log-likelihood of its frequency correction F (Hz),
 ll_n(F) = |G_n(F)|^2 / V (`align` module: G_n correlates the transient with the template,
-V is G_n's variance for white noise), evaluated on a grid of step `GRID_STEP_HZ` over
-+/- a half width around the series' median correction. The model behind the smoothing:
+V is G_n's variance for white noise), evaluated on a grid of step `GRID_STEP_HZ` over the
+search range around the series' median correction. The model behind the smoothing:
 
     d_n = d_{n-1} + e_n,     e_n ~ (1 - eps) N(0, q^2) + eps U(grid)      (drift, Hz)
     F_n = d_n + j_n,         j_n ~ (1 - p) N(0, tau^2) + p U(grid)        (the transient)
@@ -40,10 +40,10 @@ import numpy as np
 #: Grid step (Hz) of the frequency likelihood.
 GRID_STEP_HZ = 0.0625
 #: Candidate jitter SDs tau (Hz) and drift steps q (Hz per transient) for the marginal
-#: likelihood, searched by coordinate ascent (q, then tau, then q again).
+#: likelihood, searched by hill climbing on their grid.
 JITTER_SD_HZ = (0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.2)
 DRIFT_STEP_HZ = (0.02, 0.05, 0.1, 0.2, 0.5)
-#: Where the coordinate ascent over (tau, q) starts.
+#: Where the hill climbing over (tau, q) starts.
 START_JITTER_SD_HZ = 0.3
 START_DRIFT_STEP_HZ = 0.1
 #: Probability p that a transient lies anywhere in the grid (motion during it).
@@ -68,19 +68,17 @@ class SmoothedFrequencies:
 
 
 def likelihood_grid(
-    g: np.ndarray, dwell_s: float, centre_hz: float, half_width_hz: float, noise: float
+    g: np.ndarray, dwell_s: float, low_hz: float, high_hz: float, noise: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(grid (K,), ll (K, n)): |G_n(F)|^2 / noise for F = centre_hz + k GRID_STEP_HZ within
-    +/- half_width_hz, G_n(F) = sum_t g(t, n) exp(-2 pi i F t), g (m, n) with t = j dwell_s.
+    """(grid (K,), ll (K, n)): |G_n(F)|^2 / noise for F = low_hz + k GRID_STEP_HZ up to
+    high_hz, G_n(F) = sum_t g(t, n) exp(-2 pi i F t), g (m, n) with t = j dwell_s.
 
     A zoom DFT (chirp z-transform by Bluestein's identity jk = (j^2 + k^2 - (k - j)^2) / 2,
     one FFT convolution of length m + K - 1 per transient) instead of a zero-padded FFT
     fine enough for the grid step (16384 points for 1200 Hz data)."""
     m, n = g.shape
-    half = int(np.floor(half_width_hz / GRID_STEP_HZ))
-    offsets = np.arange(-half, half + 1) * GRID_STEP_HZ
-    k = offsets.size
-    start = centre_hz + offsets[0]
+    k = int(np.floor((high_hz - low_hz) / GRID_STEP_HZ)) + 1
+    start = low_hz
     a = GRID_STEP_HZ * dwell_s  # w = exp(-2 pi i a): one grid step per sample
 
     def chirp(j: np.ndarray) -> np.ndarray:
@@ -96,7 +94,7 @@ def likelihood_grid(
     for c in range(0, n, CHUNK):
         conv = np.fft.ifft(np.fft.fft(g[:, c : c + CHUNK] * pre, size, axis=0) * kernel, axis=0)
         ll[:, c : c + CHUNK] = np.abs(post * conv[m - 1 : m - 1 + k]) ** 2 / noise
-    return centre_hz + offsets, ll
+    return start + GRID_STEP_HZ * np.arange(k), ll
 
 
 def _kernel(sd_hz: float, step_hz: float) -> np.ndarray:
@@ -119,31 +117,33 @@ def _smooth_columns(a: np.ndarray, kernel: np.ndarray) -> np.ndarray:
 
 
 def _forward(emission: np.ndarray, kernel: np.ndarray, eps: float):
-    """Normalised forward messages (K, n) and the log normalisers (n,)."""
+    """Normalised forward messages (K, n) and the log normalisers (n,). The loop runs over
+    rows of transposed (n, K) copies, which are contiguous."""
     k, n = emission.shape
-    alpha = np.empty_like(emission)
-    log_c = np.empty(n)
-    a = emission[:, 0] / k
+    rows = np.ascontiguousarray(emission.T)
+    alpha = np.empty_like(rows)
+    c = np.empty(n)
+    stay = (1 - eps) * kernel
+    a = rows[0] / k
     for i in range(n):
         if i:
-            prior = (1 - eps) * np.convolve(alpha[:, i - 1], kernel, mode="same") + eps / k
-            a = prior * emission[:, i]
-        c = a.sum()
-        log_c[i] = np.log(c)
-        alpha[:, i] = a / c
-    return alpha, log_c
+            a = (np.convolve(alpha[i - 1], stay, mode="same") + eps / k) * rows[i]
+        c[i] = a.sum()
+        alpha[i] = a / c[i]
+    return alpha.T, np.log(c)
 
 
 def _backward(emission: np.ndarray, kernel: np.ndarray, eps: float, log_c: np.ndarray):
+    """Backward messages (K, n), scaled by the forward normalisers."""
     k, n = emission.shape
-    beta = np.ones_like(emission)
+    rows = np.ascontiguousarray(emission.T)
+    beta = np.ones_like(rows)
     c = np.exp(log_c)
+    stay = (1 - eps) * kernel
     for i in range(n - 2, -1, -1):
-        b = beta[:, i + 1] * emission[:, i + 1]
-        beta[:, i] = ((1 - eps) * np.convolve(b, kernel, mode="same") + eps * b.sum() / k) / c[
-            i + 1
-        ]
-    return beta
+        b = beta[i + 1] * rows[i + 1]
+        beta[i] = (np.convolve(b, stay, mode="same") + eps * b.sum() / k) / c[i + 1]
+    return beta.T
 
 
 def smooth_frequencies(
@@ -151,17 +151,21 @@ def smooth_frequencies(
     ll: np.ndarray,
     own_hz: np.ndarray | None = None,
     own_var_hz2: np.ndarray | None = None,
+    span_hz: float | None = None,
 ) -> SmoothedFrequencies:
     """Posterior-mean frequencies (module docstring) from the log-likelihoods ll (K, n) on
     `grid` (K,) Hz (equally spaced), transients in time order; `own_hz` (n,) each
     transient's own estimate (maximum of ll, off the grid) and `own_var_hz2` (n,) its Fisher
-    variance (Hz^2), for the closed-form combination of precise estimates."""
+    variance (Hz^2), for the closed-form combination of precise estimates; `span_hz` the
+    range (Hz) over which an outlying transient may lie (default: the grid's), which may be
+    wider than the grid."""
     step = float(grid[1] - grid[0])
     scale = ll.max(axis=0)
     like = np.exp(ll - scale)  # per-transient scale: cancels in every posterior
-    k = like.shape[0]
+    span = span_hz if span_hz is not None else step * like.shape[0]
+    uniform = step / span  # weight of one grid point under the outliers' uniform density
     p, eps = OUTLIER_PROBABILITY, DRIFT_JUMP_PROBABILITY
-    outlier = p * like.mean(axis=0)  # E[L(F)] for F uniform over the grid
+    outlier = p * uniform * like.sum(axis=0)  # E[L(F)] for F uniform over the span
     emissions: dict[float, np.ndarray] = {}
     runs: dict[tuple[float, float], tuple[float, np.ndarray, np.ndarray]] = {}
 
@@ -175,40 +179,60 @@ def smooth_frequencies(
             runs[(tau, q)] = (float(log_c.sum()), alpha, log_c)
         return runs[(tau, q)][0]
 
-    # coordinate ascent over the candidate grid: drift step, jitter, drift step again
-    tau, q = START_JITTER_SD_HZ, START_DRIFT_STEP_HZ
-    q = max(DRIFT_STEP_HZ, key=lambda c: run(tau, c))
-    tau = max(JITTER_SD_HZ, key=lambda c: run(c, q))
-    q = max(DRIFT_STEP_HZ, key=lambda c: run(tau, c))
+    # hill climbing on the candidate grid from its start: move to the best of the (up to
+    # four) neighbouring pairs while one has a larger evidence
+    def evidence(ij: tuple[int, int]) -> float:
+        return run(JITTER_SD_HZ[ij[0]], DRIFT_STEP_HZ[ij[1]])
+
+    here = (JITTER_SD_HZ.index(START_JITTER_SD_HZ), DRIFT_STEP_HZ.index(START_DRIFT_STEP_HZ))
+    while True:
+        i, j = here
+        around = [(i - 1, j), (i + 1, j), (i, j - 1), (i, j + 1)]
+        around = [(a, b) for a, b in around if a in range(len(JITTER_SD_HZ))
+                  and b in range(len(DRIFT_STEP_HZ))]  # fmt: skip
+        best = max(around, key=evidence)
+        if evidence(best) <= evidence(here):
+            break
+        here = best
+    i, j = here
+    tau, q = JITTER_SD_HZ[i], DRIFT_STEP_HZ[j]
     _, alpha, log_c = runs[(tau, q)]
     emission = emissions[tau]
     beta = _backward(emission, _kernel(q, step), eps, log_c)
     drift = alpha * beta
     drift /= drift.sum(axis=0)
-    # p(F_n | all) ∝ L(F) [(1 - p) sum_d r(d) N(F; d, tau^2) + p sum_d r(d) / K],
+    # p(F_n | all) ∝ L(F) [(1 - p) sum_d r(d) N(F; d, tau^2) + p (step / span) sum_d r(d)],
     # r = p(d_n | all) / emission(d_n)
     r = drift / emission
-    posterior = like * ((1 - p) * _smooth_columns(r, _kernel(tau, step)) + p * r.sum(axis=0) / k)
+    posterior = like * (
+        (1 - p) * _smooth_columns(r, _kernel(tau, step)) + p * uniform * r.sum(axis=0)
+    )
     posterior = np.maximum(posterior, 0.0)
     posterior /= posterior.sum(axis=0)
     freq = grid @ posterior
     if own_hz is not None and own_var_hz2 is not None:
         precise = own_var_hz2 < (PRECISE_SD_STEPS * step) ** 2
-        freq[precise] = _combine(r[:, precise], grid, tau, own_hz[precise], own_var_hz2[precise])
+        freq[precise] = _combine(
+            r[:, precise], grid, tau, own_hz[precise], own_var_hz2[precise], span
+        )
     return SmoothedFrequencies(freq, float(tau), float(q))
 
 
 def _combine(
-    cavity: np.ndarray, grid: np.ndarray, tau: float, own: np.ndarray, var: np.ndarray
+    cavity: np.ndarray,
+    grid: np.ndarray,
+    tau: float,
+    own: np.ndarray,
+    var: np.ndarray,
+    span: float,
 ) -> np.ndarray:
     """Posterior means of F for Gaussian likelihoods N(own, var) (n,) under the prior
-    (1 - p) N(d, tau^2) + p U(grid), d distributed as `cavity` (K, n; unnormalised)."""
+    (1 - p) N(d, tau^2) + p U(span Hz), d distributed as `cavity` (K, n; unnormalised)."""
     weight = cavity / cavity.sum(axis=0)
     centre = grid @ weight
     spread2 = ((grid[:, None] - centre) ** 2 * weight).sum(axis=0) + tau**2
     total = spread2 + var
     combined = (own * spread2 + centre * var) / total
-    span = grid[-1] - grid[0] + (grid[1] - grid[0])
     log_odds = (
         np.log((1 - OUTLIER_PROBABILITY) * span / OUTLIER_PROBABILITY)
         - 0.5 * np.log(2 * np.pi * total)
