@@ -46,14 +46,14 @@ DRIFT_STEP_HZ = (0.02, 0.05, 0.1, 0.2, 0.5)
 #: Where the hill climbing over (tau, q) starts.
 START_JITTER_SD_HZ = 0.3
 START_DRIFT_STEP_HZ = 0.1
-#: Probability p that a transient lies anywhere in the grid (motion during it).
+#: Probability p that a transient lies anywhere in the search range (motion during it).
 OUTLIER_PROBABILITY = 0.05
 #: Probability eps that the drift jumps anywhere between two transients (lasting motion).
 DRIFT_JUMP_PROBABILITY = 0.01
 #: A transient's own estimate whose Fisher SD is below this many grid steps is combined
 #: with its neighbours in closed form instead of on the grid.
 PRECISE_SD_STEPS = 4.0
-#: Transients per chunk of the zero-padded FFT (bounds memory).
+#: Transients per chunk of the zoom DFT (bounds memory).
 CHUNK = 64
 
 
