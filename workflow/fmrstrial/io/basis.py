@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..spectra import PPM_CENTRE_1H, ppm_axis, to_spectrum
+from ..spectra import PPM_CENTRE_1H, chirp_z, ppm_axis, to_spectrum
 
 #: Known singlets used to find the chemical-shift reference of a basis set, ppm
 #: (Govindaraju, Young & Maudsley 2000, NMR Biomed 13:129).
@@ -112,9 +112,7 @@ def _resample_fids(fids: np.ndarray, dwell_in: float, dwell_out: float, n_out: i
     """Trigonometric interpolation of FIDs (n_in, k) onto n_out samples at dwell_out.
 
     The FID at t_j = j dwell_out is sum_p X_p w^(j p) over the kept DFT bins p (w =
-    exp(2 pi i a), a = dwell_out / (n_in dwell_in)): a chirp z-transform, evaluated with
-    Bluestein's identity jp = (j^2 + p^2 - (j - p)^2) / 2 as one FFT convolution per FID
-    (O(n log n) instead of an (n_out, n_bins) matrix of complex exponentials).
+    exp(2 pi i a), a = dwell_out / (n_in dwell_in)): a chirp z-transform (`chirp_z`).
     """
     n_in = fids.shape[0]
     bins = np.rint(np.fft.fftfreq(n_in) * n_in).astype(np.int64)
@@ -122,23 +120,13 @@ def _resample_fids(fids: np.ndarray, dwell_in: float, dwell_out: float, n_out: i
     order = np.argsort(bins[keep])
     first_bin = int(bins[keep][order][0])
     spec = np.fft.fft(fids, axis=0)[keep][order]  # (n_bins, k), bins first_bin, first_bin + 1, ...
-    n_bins = spec.shape[0]
     t_out = np.arange(n_out) * dwell_out
     n_valid = int(np.count_nonzero(t_out < n_in * dwell_in - 0.5 * dwell_in))
     a = dwell_out / (n_in * dwell_in)
-
-    def chirp(m: np.ndarray) -> np.ndarray:
-        """w^(m^2 / 2), with the phase reduced modulo 2 pi before the exponential."""
-        return np.exp(1j * np.pi * np.mod(a * m.astype(np.float64) ** 2, 2.0))
-
     j = np.arange(n_valid)
-    size = 1 << int(np.ceil(np.log2(n_bins + n_valid - 1)))
-    u = np.fft.fft(spec * chirp(np.arange(n_bins))[:, None], size, axis=0)
-    v = np.fft.fft(np.conj(chirp(np.arange(-(n_bins - 1), n_valid))), size)
-    conv = np.fft.ifft(u * v[:, None], axis=0)[n_bins - 1 : n_bins - 1 + n_valid]
     offset = np.exp(2j * np.pi * np.mod(a * j * first_bin, 1.0))  # w^(j first_bin)
     out = np.zeros((n_out, fids.shape[1]), dtype=np.complex128)
-    out[:n_valid] = (chirp(j) * offset)[:, None] * conv / n_in
+    out[:n_valid] = offset[:, None] * chirp_z(spec, a, n_valid) / n_in
     return out
 
 

@@ -185,15 +185,14 @@ def apply_corrections(
 
 
 def _derivatives(g: np.ndarray, f: np.ndarray, dwell_s: float, w1: np.ndarray, w2: np.ndarray):
-    """g (m, n) demodulated at f, ge = g exp(-2 pi i f t), and the first two derivatives of
-    |G_n(f)|^2 (per Hz), each shape (n,)."""
+    """The first two derivatives of |G_n(f)|^2 (per Hz), each shape (n,)."""
     ge = g * phasors(g.shape[0], -f, dwell_s)
     g0 = ge.sum(axis=0)
     g1 = w1 @ ge
     g2 = w2 @ ge
     d1 = 2.0 * np.real(g0.conj() * g1)
     d2 = 2.0 * np.real(g1.conj() * g1 + g0.conj() * g2)
-    return ge, d1, d2
+    return d1, d2
 
 
 def register(
@@ -251,7 +250,7 @@ def register(
     w1 = -2j * np.pi * t
     w2 = w1**2
     for _ in range(newton_steps):
-        _, d1, d2 = _derivatives(g, f, dwell_s, w1, w2)
+        d1, d2 = _derivatives(g, f, dwell_s, w1, w2)
         if prior is not None:
             p1, p2 = prior.derivatives(f)
             d1, d2 = d1 / noise + p1, d2 / noise + p2
@@ -261,7 +260,7 @@ def register(
         f = np.clip(f + step, -max_shift_hz, max_shift_hz)
     f_own = f
     if prior is not None:
-        _, _, d2 = _derivatives(g, f, dwell_s, w1, w2)
+        _, d2 = _derivatives(g, f, dwell_s, w1, w2)
         fisher_var = np.where(d2 < 0, noise / np.where(d2 < 0, -d2, 1.0), np.inf)
         total = offset + f
         g_total = g * phasors(m, offset, dwell_s)  # G as a function of the total correction
@@ -269,7 +268,7 @@ def register(
         grid, ll = likelihood_grid(
             g_total, dwell_s, centre - max_shift_hz, centre + max_shift_hz, noise
         )
-        smoothed = smooth_frequencies(grid, ll, total, fisher_var, 2 * max_shift_hz).freq_hz
+        smoothed = smooth_frequencies(grid, ll, total, fisher_var, 2 * max_shift_hz)
         f = np.clip(smoothed - offset, -max_shift_hz, max_shift_hz)
     g0 = (g * phasors(m, -f, dwell_s)).sum(axis=0)
     energy = abs(np.vdot(template[:m], tw))  # G of the template itself at f = 0

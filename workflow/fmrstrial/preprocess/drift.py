@@ -33,9 +33,9 @@ Shapes: ll (K, n) over the grid (K,) and the n transients in time order.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
+
+from ..spectra import chirp_z
 
 #: Grid step (Hz) of the frequency likelihood.
 GRID_STEP_HZ = 0.0625
@@ -57,44 +57,21 @@ PRECISE_SD_STEPS = 4.0
 CHUNK = 64
 
 
-@dataclass
-class SmoothedFrequencies:
-    """freq_hz (n,): posterior mean of each transient's frequency correction (Hz);
-    jitter_sd_hz, drift_step_hz: the tau and q chosen by marginal likelihood."""
-
-    freq_hz: np.ndarray
-    jitter_sd_hz: float
-    drift_step_hz: float
-
-
 def likelihood_grid(
     g: np.ndarray, dwell_s: float, low_hz: float, high_hz: float, noise: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """(grid (K,), ll (K, n)): |G_n(F)|^2 / noise for F = low_hz + k GRID_STEP_HZ up to
-    high_hz, G_n(F) = sum_t g(t, n) exp(-2 pi i F t), g (m, n) with t = j dwell_s.
-
-    A zoom DFT (chirp z-transform by Bluestein's identity jk = (j^2 + k^2 - (k - j)^2) / 2,
-    one FFT convolution of length m + K - 1 per transient) instead of a zero-padded FFT
-    fine enough for the grid step (16384 points for 1200 Hz data)."""
+    high_hz, G_n(F) = sum_t g(t, n) exp(-2 pi i F t), g (m, n) with t = j dwell_s: a zoomed
+    DFT (`spectra.chirp_z`) instead of a zero-padded FFT fine enough for the grid step
+    (16384 points for 1200 Hz data)."""
     m, n = g.shape
     k = int(np.floor((high_hz - low_hz) / GRID_STEP_HZ)) + 1
-    start = low_hz
-    a = GRID_STEP_HZ * dwell_s  # w = exp(-2 pi i a): one grid step per sample
-
-    def chirp(j: np.ndarray) -> np.ndarray:
-        """w^(j^2 / 2), the phase reduced modulo 2 pi before the exponential."""
-        return np.exp(-1j * np.pi * np.mod(a * j.astype(np.float64) ** 2, 2.0))
-
-    j = np.arange(m)
-    pre = (np.exp(-2j * np.pi * np.mod(start * dwell_s * j, 1.0)) * chirp(j))[:, None]
-    size = 1 << int(np.ceil(np.log2(m + k - 1)))
-    kernel = np.fft.fft(np.conj(chirp(np.arange(-(m - 1), k))), size)[:, None]
-    post = chirp(np.arange(k))[:, None]
+    demod = np.exp(-2j * np.pi * np.mod(low_hz * dwell_s * np.arange(m), 1.0))[:, None]
     ll = np.empty((k, n))
     for c in range(0, n, CHUNK):
-        conv = np.fft.ifft(np.fft.fft(g[:, c : c + CHUNK] * pre, size, axis=0) * kernel, axis=0)
-        ll[:, c : c + CHUNK] = np.abs(post * conv[m - 1 : m - 1 + k]) ** 2 / noise
-    return start + GRID_STEP_HZ * np.arange(k), ll
+        zoomed = chirp_z(g[:, c : c + CHUNK] * demod, -GRID_STEP_HZ * dwell_s, k)
+        ll[:, c : c + CHUNK] = np.abs(zoomed) ** 2 / noise
+    return low_hz + GRID_STEP_HZ * np.arange(k), ll
 
 
 def _kernel(sd_hz: float, step_hz: float) -> np.ndarray:
@@ -105,15 +82,20 @@ def _kernel(sd_hz: float, step_hz: float) -> np.ndarray:
     return k / k.sum()
 
 
-def _smooth_columns(a: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """Each column of a (K, n) convolved with the symmetric `kernel` ('same' size)."""
-    size = a.shape[0] + kernel.size - 1
-    n_fft = 1 << int(np.ceil(np.log2(size)))
-    out = np.fft.irfft(
-        np.fft.rfft(a, n_fft, axis=0) * np.fft.rfft(kernel, n_fft)[:, None], n_fft, axis=0
-    )
-    half = kernel.size // 2
-    return out[half : half + a.shape[0]]
+class _Columns:
+    """The columns of a (K, n), Fourier-transformed once, to be convolved with several
+    symmetric kernels of at most `longest` points ('same' size)."""
+
+    def __init__(self, a: np.ndarray, longest: int):
+        self.k = a.shape[0]
+        self.n_fft = 1 << int(np.ceil(np.log2(self.k + longest - 1)))
+        self.spectrum = np.fft.rfft(a, self.n_fft, axis=0)
+
+    def smoothed(self, kernel: np.ndarray) -> np.ndarray:
+        """Each column convolved with `kernel` (odd length), shape (K, n)."""
+        product = self.spectrum * np.fft.rfft(kernel, self.n_fft)[:, None]
+        half = kernel.size // 2
+        return np.fft.irfft(product, self.n_fft, axis=0)[half : half + self.k]
 
 
 def _forward(emission: np.ndarray, kernel: np.ndarray, eps: float):
@@ -152,8 +134,8 @@ def smooth_frequencies(
     own_hz: np.ndarray | None = None,
     own_var_hz2: np.ndarray | None = None,
     span_hz: float | None = None,
-) -> SmoothedFrequencies:
-    """Posterior-mean frequencies (module docstring) from the log-likelihoods ll (K, n) on
+) -> np.ndarray:
+    """Posterior-mean frequencies (n,) Hz (module docstring) from the log-likelihoods ll (K, n) on
     `grid` (K,) Hz (equally spaced), transients in time order; `own_hz` (n,) each
     transient's own estimate (maximum of ll, off the grid) and `own_var_hz2` (n,) its Fisher
     variance (Hz^2), for the closed-form combination of precise estimates; `span_hz` the
@@ -166,13 +148,14 @@ def smooth_frequencies(
     uniform = step / span  # weight of one grid point under the outliers' uniform density
     p, eps = OUTLIER_PROBABILITY, DRIFT_JUMP_PROBABILITY
     outlier = p * uniform * like.sum(axis=0)  # E[L(F)] for F uniform over the span
+    like_columns = _Columns(like, _kernel(max(JITTER_SD_HZ), step).size)
     emissions: dict[float, np.ndarray] = {}
     runs: dict[tuple[float, float], tuple[float, np.ndarray, np.ndarray]] = {}
 
     def run(tau: float, q: float) -> float:
         """Log evidence of (tau, q), the forward pass kept for the chosen one."""
         if tau not in emissions:
-            smoothed = (1 - p) * _smooth_columns(like, _kernel(tau, step)) + outlier
+            smoothed = (1 - p) * like_columns.smoothed(_kernel(tau, step)) + outlier
             emissions[tau] = np.maximum(smoothed, 1e-300)
         if (tau, q) not in runs:
             alpha, log_c = _forward(emissions[tau], _kernel(q, step), eps)
@@ -204,8 +187,9 @@ def smooth_frequencies(
     # p(F_n | all) ∝ L(F) [(1 - p) sum_d r(d) N(F; d, tau^2) + p (step / span) sum_d r(d)],
     # r = p(d_n | all) / emission(d_n)
     r = drift / emission
+    jitter = _kernel(tau, step)
     posterior = like * (
-        (1 - p) * _smooth_columns(r, _kernel(tau, step)) + p * uniform * r.sum(axis=0)
+        (1 - p) * _Columns(r, jitter.size).smoothed(jitter) + p * uniform * r.sum(axis=0)
     )
     posterior = np.maximum(posterior, 0.0)
     posterior /= posterior.sum(axis=0)
@@ -215,7 +199,7 @@ def smooth_frequencies(
         freq[precise] = _combine(
             r[:, precise], grid, tau, own_hz[precise], own_var_hz2[precise], span
         )
-    return SmoothedFrequencies(freq, float(tau), float(q))
+    return freq
 
 
 def _combine(
