@@ -42,24 +42,34 @@ def to_fid(spectrum: np.ndarray, axis: int = 0) -> np.ndarray:
     return np.fft.ifft(np.fft.ifftshift(spectrum, axes=axis), axis=axis)
 
 
-def chirp_z(x: np.ndarray, a: float, n_out: int) -> np.ndarray:
-    """sum_j x[j] w^(j k) for k < n_out, w = exp(2 pi i a): x (m, c) -> (n_out, c).
+def chirp_z(
+    x: np.ndarray,
+    a: float,
+    n_out: int,
+    pre: np.ndarray | None = None,
+    post: np.ndarray | None = None,
+) -> np.ndarray:
+    """post[k] sum_j pre[j] x[j] w^(j k) for k < n_out, w = exp(2 pi i a): x (m, c) ->
+    (n_out, c); `pre` (m,) and `post` (n_out,) are optional factors.
 
     A chirp z-transform by Bluestein's identity jk = (j^2 + k^2 - (k - j)^2) / 2, one FFT
     convolution of length m + n_out - 1 (O(n log n) instead of an (n_out, m) matrix of
     complex exponentials); zoomed DFTs and trigonometric interpolation both are one.
     """
     m = x.shape[0]
+    sign, a = np.sign(a), abs(a)
 
     def chirp(j: np.ndarray) -> np.ndarray:
         """w^(j^2 / 2), with the phase reduced modulo 2 pi before the exponential."""
-        return np.exp(1j * np.pi * np.mod(a * j.astype(np.float64) ** 2, 2.0))
+        return np.exp(sign * 1j * np.pi * np.mod(a * j.astype(np.float64) ** 2, 2.0))
 
+    first = chirp(np.arange(m)) if pre is None else pre * chirp(np.arange(m))
+    last = chirp(np.arange(n_out)) if post is None else chirp(np.arange(n_out)) * post
     size = 1 << int(np.ceil(np.log2(m + n_out - 1)))
-    u = np.fft.fft(x * chirp(np.arange(m))[:, None], size, axis=0)
+    u = np.fft.fft(x * first[:, None], size, axis=0)
     v = np.fft.fft(np.conj(chirp(np.arange(-(m - 1), n_out))), size)
     conv = np.fft.ifft(u * v[:, None], axis=0)[m - 1 : m - 1 + n_out]
-    return chirp(np.arange(n_out))[:, None] * conv
+    return last[:, None] * conv
 
 
 def shift_hz(fid: np.ndarray, shift: float, dwell_s: float, axis: int = 0) -> np.ndarray:

@@ -126,7 +126,7 @@ def _resample_fids(fids: np.ndarray, dwell_in: float, dwell_out: float, n_out: i
     j = np.arange(n_valid)
     offset = np.exp(2j * np.pi * np.mod(a * j * first_bin, 1.0))  # w^(j first_bin)
     out = np.zeros((n_out, fids.shape[1]), dtype=np.complex128)
-    out[:n_valid] = offset[:, None] * chirp_z(spec, a, n_valid) / n_in
+    out[:n_valid] = chirp_z(spec, a, n_valid, post=offset) / n_in
     return out
 
 

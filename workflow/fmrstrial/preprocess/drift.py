@@ -66,10 +66,10 @@ def likelihood_grid(
     (16384 points for 1200 Hz data)."""
     m, n = g.shape
     k = int(np.floor((high_hz - low_hz) / GRID_STEP_HZ)) + 1
-    demod = np.exp(-2j * np.pi * np.mod(low_hz * dwell_s * np.arange(m), 1.0))[:, None]
+    demod = np.exp(-2j * np.pi * np.mod(low_hz * dwell_s * np.arange(m), 1.0))
     ll = np.empty((k, n))
     for c in range(0, n, CHUNK):
-        zoomed = chirp_z(g[:, c : c + CHUNK] * demod, -GRID_STEP_HZ * dwell_s, k)
+        zoomed = chirp_z(g[:, c : c + CHUNK], -GRID_STEP_HZ * dwell_s, k, pre=demod)
         ll[:, c : c + CHUNK] = np.abs(zoomed) ** 2 / noise
     return low_hz + GRID_STEP_HZ * np.arange(k), ll
 
