@@ -15,7 +15,8 @@ from ..spectra import ppm_axis, to_spectrum
 EDGE_FRACTION = 0.03
 #: Minimum number of points in one window for it to be used.
 MIN_REGION_POINTS = 16
-#: Width (ppm) of the windows each region is cut into, each detrended on its own: a smooth
+#: Largest width (ppm) of the windows each region is cut into (equal windows, as few as keep
+#: each within it), each detrended on its own: a smooth
 #: tail of residual water or lipid through a region then does not count as noise (with one
 #: quadratic per 2.5-3.5 ppm region the Philips spectra's noise SD came out 6-8 % too large,
 #: and 2.6 x with a strong water line added).
@@ -30,7 +31,7 @@ def region_noise_sd(
     """Noise SD from `regions` ([low, high] ppm); returns (sd, number of real values used).
 
     Each region (clipped to the spectral window minus `EDGE_FRACTION` at each edge) is cut
-    into windows of about `WINDOW_PPM`, and each window has a quadratic fitted to its real and
+    into equal windows of at most `WINDOW_PPM`, and each window has a quadratic fitted to its real and
     imaginary parts separately; the SD pools the residuals with the fitted degrees of freedom
     removed. NaN when fewer than `MIN_VALUES` values remain.
     """
@@ -43,7 +44,7 @@ def region_noise_sd(
     for lo, hi in regions:
         lo, hi = max(lo, lo_ok), min(hi, hi_ok)
         if hi > lo:
-            edges = np.linspace(lo, hi, max(1, int(round((hi - lo) / WINDOW_PPM))) + 1)
+            edges = np.linspace(lo, hi, max(1, int(np.ceil((hi - lo) / WINDOW_PPM - 1e-9))) + 1)
             windows += list(zip(edges[:-1], edges[1:], strict=True))
     ss, dof, values = 0.0, 0, 0
     for lo, hi in windows:
