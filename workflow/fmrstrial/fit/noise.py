@@ -31,9 +31,9 @@ def region_noise_sd(
     """Noise SD from `regions` ([low, high] ppm); returns (sd, number of real values used).
 
     Each region (clipped to the spectral window minus `EDGE_FRACTION` at each edge) is cut
-    into equal windows of at most `WINDOW_PPM`, and each window has a quadratic fitted to its real and
-    imaginary parts separately; the SD pools the residuals with the fitted degrees of freedom
-    removed. NaN when fewer than `MIN_VALUES` values remain.
+    into equal windows of at most `WINDOW_PPM`, and each window has a quadratic fitted to its
+    real and imaginary parts separately; the SD pools the residuals with the fitted degrees of
+    freedom removed. NaN when fewer than `MIN_VALUES` values remain.
     """
     n = fid.shape[0]
     spec = to_spectrum(fid)
