@@ -248,12 +248,18 @@ def test_block_table_of_another_length_is_an_input_error(sim, tmp_path):
 
 
 @pytest.mark.parametrize("baseline", ["shared", "block"])
-def test_copies_of_one_spectrum_give_the_single_fit(sim, fb, baseline):
+def test_copies_of_one_spectrum_give_the_single_fit(sim, baseline):
     """J identical blocks: the joint objective is J times the single one (data, baseline
-    penalty and ratio priors per block), so the joint fit reproduces the single fit."""
+    penalty and ratio priors per block), so the joint fit reproduces the single fit. The
+    priors on the shared nonlinear parameters enter the joint objective once, as they
+    should, so the equivalence holds when they are weak: the singlet groups, tied to the
+    metabolites by tight priors, are left out here."""
     ses = make_session(13, sim, n_blocks=1, realistic=True)
     fids = np.repeat(ses.fids, 3, axis=1)
-    settings = resolve_settings({"mode": "dynamic", "dynamic_baseline": baseline})
+    settings = resolve_settings(
+        {"mode": "dynamic", "dynamic_baseline": baseline, "singlet_groups": False}
+    )
+    fb = prepare_basis(read_basis(GE), sim.n_points, sim.dwell_s, sim.cf_mhz, settings)
     single = fit_spectrum(fids[:, 0], sim.dwell_s, sim.cf_mhz, fb, settings)
     dyn = fit_dynamic(
         fids, sim.dwell_s, sim.cf_mhz, fb, settings, temporal_model(settings, 3), mean_fit=single

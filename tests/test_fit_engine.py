@@ -60,7 +60,8 @@ def test_settings_have_descriptions_and_validate():
 def test_creatine_ch2_correction_is_a_negative_singlet_fitted_with_the_metabolites(sim, raw_basis):
     fb = prepare_basis(raw_basis, sim.n_points, sim.dwell_s, sim.cf_mhz, resolve_settings())
     k = fb.index("-CrCH2")
-    assert fb.kinds[k] == "metabolite" and fb.groups[fb.group_of[k]] == "metabolites"
+    # in the creatine lineshape group (setting singlet_groups), a metabolite-kind component
+    assert fb.kinds[k] == "metabolite" and fb.group_of[k] == fb.group_of[fb.index("Cr")]
     spectrum = to_spectrum(
         fb.fids[:, k] * np.exp(-np.pi * 4.0 * time_axis(fb.n_points, fb.dwell_s))
     )
@@ -362,3 +363,25 @@ def test_measured_mm_spectrum_from_the_basis(sim, raw_basis):
     truth = block.ratio(("Glu", "Gln"), ("NAA", "NAAG"))
     assert abs(r.ratios["Glx/tNAA"].value - truth) < 3 * r.ratios["Glx/tNAA"].sd
     assert "shift_hz_macromolecules" in r.params
+
+
+def test_singlet_groups_leave_out_components_not_fitted(sim, raw_basis):
+    """NAA+NAAG, Cr+PCr(+-CrCH2) and GPC+PCh get a lineshape group each; a member not being
+    fitted (here NAAG and -CrCH2) is left out rather than an error, a component named in
+    `groups` goes to that group, and `singlet_groups: false` keeps the two default groups."""
+
+    def groups_of(overrides):
+        fb = prepare_basis(
+            raw_basis, sim.n_points, sim.dwell_s, sim.cf_mhz, resolve_settings(overrides)
+        )
+        return {
+            g: [n for n, k in zip(fb.names, fb.group_of, strict=True) if fb.groups[k] == g]
+            for g in fb.groups
+        }
+
+    mets = [m for m in DEFAULTS["metabolites"] if m != "NAAG"]
+    groups = groups_of({"metabolites": mets, "crch2_correction": False, "groups": {"x": ["PCh"]}})
+    assert groups["NAA"] == ["NAA"] and groups["Cr"] == ["Cr", "PCr"]
+    assert groups["Cho"] == ["GPC"] and groups["x"] == ["PCh"]
+    assert "Glu" in groups["metabolites"] and "MM09" in groups["macromolecules"]
+    assert list(groups_of({"singlet_groups": False})) == ["metabolites", "macromolecules"]

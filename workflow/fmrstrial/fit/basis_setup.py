@@ -26,6 +26,9 @@ MAX_TE_MISMATCH_MS = 5.0
 #: Names of the two default lineshape groups.
 METABOLITE_GROUP = "metabolites"
 MM_GROUP = "macromolecules"
+#: Lineshape groups of the singlets (setting `singlet_groups`): each its own small shift and
+#: widths, as LCModel fits a shift per metabolite (prior SD 0.004 ppm).
+SINGLET_GROUPS = {"NAA": ["NAA", "NAAG"], "Cr": ["Cr", "PCr", CRCH2], "Cho": ["GPC", "PCh"]}
 
 
 @dataclass
@@ -174,6 +177,13 @@ def prepare_basis(
     if "macromolecule" in kinds:
         groups.append(MM_GROUP)
     group_of = np.array([0 if k == "metabolite" else 1 for k in kinds], dtype=int)
+    if settings["singlet_groups"]:
+        for gname, members in SINGLET_GROUPS.items():
+            fitted = [m for m in members if m in names]
+            if fitted and gname not in groups:
+                groups.append(gname)
+            for m in fitted:
+                group_of[names.index(m)] = groups.index(gname)
     for gname, members in settings["groups"].items():
         absent = [m for m in members if m not in names]
         if absent:

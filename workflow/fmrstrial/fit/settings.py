@@ -30,6 +30,7 @@ def describe_model(overrides: Mapping[str, Any] | None = None) -> str:
         "+".join(s["macromolecules"] + s["lipids"] + s["measured_mm"]) or "no MM",
         "-CrCH2 correction" if s["crch2_correction"] else "no -CrCH2 correction",
         f"{len(s['ratio_priors'])} LCModel ratio priors" if s["ratio_priors"] else "no priors",
+        "own shift and widths for NAA, Cr and Cho" if s["singlet_groups"] else "no singlet groups",
         f"{s['baseline']} baseline"
         + (
             f", penalty chosen per session (modified AIC, k={s['baseline_aic_factor']:g})"
