@@ -177,13 +177,6 @@ def prepare_basis(
     if "macromolecule" in kinds:
         groups.append(MM_GROUP)
     group_of = np.array([0 if k == "metabolite" else 1 for k in kinds], dtype=int)
-    if settings["singlet_groups"]:
-        for gname, members in SINGLET_GROUPS.items():
-            fitted = [m for m in members if m in names]
-            if fitted and gname not in groups:
-                groups.append(gname)
-            for m in fitted:
-                group_of[names.index(m)] = groups.index(gname)
     for gname, members in settings["groups"].items():
         absent = [m for m in members if m not in names]
         if absent:
@@ -192,6 +185,12 @@ def prepare_basis(
                 f"{', '.join(absent)}",
                 file=data_file,
             )
+    # the singlet groups keep only their fitted members; the user's groups come after them
+    singlets = SINGLET_GROUPS.items() if settings["singlet_groups"] else []
+    extra = [(g, [m for m in ms if m in names]) for g, ms in singlets]
+    for gname, members in [*extra, *settings["groups"].items()]:
+        if not members:
+            continue
         if gname not in groups:
             groups.append(gname)
         for m in members:
