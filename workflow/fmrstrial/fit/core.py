@@ -355,6 +355,7 @@ def fit_spectrum(
     baseline_penalty: float | None = None,
     averaged_blocks: int = 1,
     background: np.ndarray | None = None,
+    group_offsets: dict[str, tuple[float, float, float]] | None = None,
 ) -> FitResult:
     """Fit one FID (n_points,) complex, internal convention, sampled every `dwell_s` s at
     `cf_mhz` MHz, with `basis` (a raw `Basis`, resampled here, or a `FitBasis` already
@@ -367,14 +368,16 @@ def fit_spectrum(
     baseline and macromolecules (`fmrstrial.fit.session`), subtracted from the data before
     the fit and reported as part of the baseline; it must lie on the grid of the configured
     `ppm_range`, which is then used as given (without a background the range follows the
-    data's frequency offset, see `FitResult.fit_range_ppm`). Raises InputError for a basis
+    data's frequency offset, see `FitResult.fit_range_ppm`). `group_offsets`: group name ->
+    (shift, Lorentzian, Gaussian FWHM) relative to the metabolite group (Hz) at which those
+    groups are held (`build_priors`), e.g. a session mean's. Raises InputError for a basis
     that does not suit.
 
     Runs with single-threaded OpenBLAS (see `fmrstrial.blas`)."""
     with single_threaded_blas():
         return _fit(
             fid, dwell_s, cf_mhz, basis, settings, te_ms, source, baseline_penalty,
-            averaged_blocks, background,
+            averaged_blocks, background, group_offsets,
         )  # fmt: skip
 
 
@@ -445,7 +448,7 @@ def select_baseline_penalty(
 
 def _fit(
     fid, dwell_s, cf_mhz, basis, settings, te_ms, source, baseline_penalty, averaged_blocks,
-    background,
+    background, group_offsets=None,
 ) -> FitResult:  # fmt: skip
     settings = resolve_settings(settings)
     fid = np.asarray(fid)
@@ -469,7 +472,7 @@ def _fit(
     y = y_data - background
 
     noise_sd, noise_source = _noise(fid, dwell_s, cf_mhz, y_data, settings)
-    priors = build_priors(model, settings, start.shift_hz)
+    priors = build_priors(model, settings, start.shift_hz, group_offsets)
     window = shift_window(start, cf_mhz)
     design, diff2 = baseline_design(model, settings)
     width = settings["ppm_range"][1] - settings["ppm_range"][0]

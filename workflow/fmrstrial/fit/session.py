@@ -7,8 +7,10 @@ error: the fit expects coil-combined, preprocessed block spectra. With more than
 the session's background (the spline baseline and the macromolecules, neither of which
 should change within minutes) is fitted once, on the mean of the blocks (`mean_fit`), and
 held fixed for every block (`session_background`, `block_fit`); each block then fits the
-metabolites, the lipids and a baseline correction on top of it. Writing the results is the
-fit step's job (`fmrstrial.steps.fit`).
+metabolites, the lipids and a baseline correction on top of it, with the lineshape
+differences between the metabolite group and the singlet (and user) groups held at the
+mean's (`session_group_offsets`). Writing the results is the fit step's job
+(`fmrstrial.steps.fit`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from ..blas import single_threaded_blas
 from ..errors import InputError
 from ..io.basis import Basis
 from ..io.nifti_mrs import MRSData
-from .basis_setup import FitBasis, prepare_basis
+from .basis_setup import MM_GROUP, FitBasis, prepare_basis
 from .core import FitResult, empty_result, fit_spectrum
 from .settings import resolve_settings
 
@@ -79,13 +81,16 @@ def mean_fit(fids, used, data: MRSData, fb, settings: dict, source: str) -> FitR
 
 
 def block_fit(
-    fids, j: int, data: MRSData, fb, settings: dict, source: str, penalty, background=None
-):
+    fids, j: int, data: MRSData, fb, settings: dict, source: str, penalty, background=None,
+    group_offsets=None,
+):  # fmt: skip
     """Fit of block j with a baseline penalty (None: chosen on the block) and optionally on
-    a fixed session background (n_fit,) complex, data frame."""
+    a fixed session background (n_fit,) complex, data frame, and with the session's group
+    offsets (`session_group_offsets`)."""
     return fit_spectrum(
         fids[:, j], data.dwell_s, data.cf_mhz, fb, settings,
         source=f"{source}, block {j}", baseline_penalty=penalty, background=background,
+        group_offsets=group_offsets,
     )  # fmt: skip
 
 
@@ -117,11 +122,27 @@ def fit_blocks_on_background(
     block_settings["ppm_range"] = list(mean.fit_range_ppm)  # the background's grid
     if not settings["block_baseline_correction"]:
         block_settings["baseline"] = "none"
+    offsets = session_group_offsets(mean, fb_block) if settings["session_group_offsets"] else None
     fits = {}
     for j in used:
-        r = block_fit(fids, j, data, fb_block, block_settings, source, None, background)
+        r = block_fit(fids, j, data, fb_block, block_settings, source, None, background, offsets)
         fits[j] = with_fixed_components(r, mean, fixed)
     return fits
+
+
+def session_group_offsets(mean: FitResult, fb: FitBasis) -> dict[str, tuple[float, float, float]]:
+    """The mean fit's shift, Lorentzian and Gaussian FWHM of every lineshape group of `fb`
+    relative to the metabolite group's (Hz), for the groups whose blocks keep them: all but
+    the metabolite group and the macromolecule group (which in a block holds the lipids,
+    free per block: scalp lipid can come and go)."""
+    p = mean.params
+    ref = fb.groups[0]
+
+    def offset(kind: str, g: str) -> float:
+        return p[f"{kind}_hz_{g}"] - p[f"{kind}_hz_{ref}"]
+
+    held = [g for g in fb.groups[1:] if g != MM_GROUP]
+    return {g: (offset("shift", g), offset("lorentz", g), offset("gauss", g)) for g in held}
 
 
 def with_fixed_components(block: FitResult, mean: FitResult, fixed: list[str]) -> FitResult:
@@ -190,7 +211,9 @@ def fit_data(
     macromolecules are fitted once on the mean of the blocks (its spline penalty chosen for
     the noise of one block) and held fixed for every block, which fits the metabolites, the
     lipids and a baseline correction (its penalty chosen per block by the same criterion),
-    so that the background absorbs the same signal in every block. With
+    so that the background absorbs the same signal in every block; the singlet and user
+    groups keep the mean's shift and width offsets from the metabolites
+    (`session_group_offsets`). With
     `session_background: false` and `baseline_penalty: auto`, only the penalty is chosen on
     the mean and every block fits its own baseline and macromolecules with it."""
     settings = resolve_settings(settings)

@@ -39,7 +39,12 @@ def describe_model(overrides: Mapping[str, Any] | None = None) -> str:
         ),
         (
             "fitted block by block on the session background (baseline and macromolecules "
-            "fitted on the session mean)"
+            "fitted on the session mean"
+            + (
+                ", lineshape differences between groups held there)"
+                if s["session_group_offsets"]
+                else ")"
+            )
             + ("" if s["block_baseline_correction"] else ", no per-block baseline correction")
             if s["session_background"]
             else "fitted block by block"
