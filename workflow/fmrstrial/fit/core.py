@@ -429,8 +429,10 @@ def select_baseline_penalty(
     When y is the mean of `averaged_blocks` blocks with noise SD `sigma`, the criterion is
     evaluated for the noise of one block: RSS (whitened by sigma) + n (averaged_blocks - 1),
     the expected residual of a block with the mean's misfit. The mean determines the
-    misfit well, and the flexibility suits the blocks that are fitted with it (on the mean
-    itself the criterion would pick the more flexible baseline its higher SNR supports)."""
+    misfit well, and the flexibility suits blocks that fit their own baseline with this
+    penalty (on the mean itself, averaged_blocks = 1, the criterion picks the more flexible
+    baseline its higher SNR supports: what a session background held fixed in every block
+    is chosen with, `fmrstrial.fit.session.mean_fit`)."""
     design, diff2 = baseline_design(model, settings)
     n = 2 * model.n_fit / model.zero_fill
     extra = 2.0 * model.n_fit * (averaged_blocks - 1)

@@ -72,11 +72,17 @@ def used_blocks(fids: np.ndarray, source: str) -> list[int]:
     return used
 
 
-def mean_fit(fids, used, data: MRSData, fb, settings: dict, source: str) -> FitResult:
-    """Fit of the mean of the used blocks, its baseline penalty chosen for one block's noise."""
+def mean_fit(
+    fids, used, data: MRSData, fb, settings: dict, source: str, own_noise: bool = False
+) -> FitResult:
+    """Fit of the mean of the used blocks, its baseline penalty chosen for one block's noise
+    (the flexibility for blocks that fit their own baseline with it), or (`own_noise`) for
+    the mean's own noise (the flexibility for a session background held fixed in every
+    block, which the mean's SNR supports)."""
     return fit_spectrum(
         fids[:, used].mean(axis=1), data.dwell_s, data.cf_mhz, fb, settings,
-        source=f"{source}, mean of the blocks", averaged_blocks=len(used),
+        source=f"{source}, mean of the blocks",
+        averaged_blocks=1 if own_noise else len(used),
     )  # fmt: skip
 
 
@@ -112,9 +118,10 @@ def fit_blocks_on_background(
     mean: FitResult | None = None,
 ) -> dict[int, FitResult]:  # fmt: skip
     """Every used block fitted on the session background of the mean spectrum (`mean`:
-    its fit, when already done), block index -> FitResult (`with_fixed_components`)."""
+    its fit with `own_noise`, when already done), block index -> FitResult
+    (`with_fixed_components`)."""
     if mean is None:
-        mean = mean_fit(fids, used, data, fb, settings, source)
+        mean = mean_fit(fids, used, data, fb, settings, source, own_noise=True)
     fixed = background_names(settings)
     background = session_background(mean, fixed)
     fb_block = fb.without(fixed)
@@ -187,7 +194,8 @@ def fit_blocks(
     mean: FitResult | None = None,
 ) -> dict[int, FitResult]:  # fmt: skip
     """Every used block fitted as `fit_data` fits it, block index -> FitResult; `mean`: the
-    fit of the mean of the blocks, when already done (made here only when needed)."""
+    fit of the mean of the blocks, when already done (made here only when needed), as
+    `mean_fit` makes it for these settings (own noise with a session background)."""
     several = len(used) > 1
     if several and settings["session_background"]:
         return fit_blocks_on_background(fids, used, data, fb, settings, source, mean)
@@ -209,7 +217,7 @@ def fit_data(
 
     With more than one block and `session_background: true` (default), the baseline and
     macromolecules are fitted once on the mean of the blocks (its spline penalty chosen for
-    the noise of one block) and held fixed for every block, which fits the metabolites, the
+    the mean's own noise) and held fixed for every block, which fits the metabolites, the
     lipids and a baseline correction (its penalty chosen per block by the same criterion),
     so that the background absorbs the same signal in every block; the singlet and user
     groups keep the mean's shift and width offsets from the metabolites
@@ -263,7 +271,9 @@ def fit_data_dynamic(
         mean = mean_fit(fids, used, data, fb, settings, source)
         block_fits = []
         if compare:
-            block_fits = sorted(fit_blocks(fids, used, data, fb, settings, source, mean).items())
+            # the blocks' own mean fit: with a session background it is chosen for the
+            # mean's noise, the joint fit's for one block's (`mean_fit`)
+            block_fits = sorted(fit_blocks(fids, used, data, fb, settings, source).items())
         dyn = fit_dynamic(
             fids[:, used], data.dwell_s, data.cf_mhz, fb, settings, temporal,
             source=source, mean_fit=mean,
