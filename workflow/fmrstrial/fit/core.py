@@ -249,6 +249,34 @@ def went_astray(theta: np.ndarray, model: SpectralModel, start: Start, window) -
     return bool(at_edge or turned > np.radians(ASTRAY_PHASE_DEG))
 
 
+#: Part of the spectral width left out at each edge when the fit range is cut to the data's
+#: window (the anti-aliasing filter's roll-off).
+WINDOW_EDGE_FRACTION = 0.02
+#: The fit range cut to the data's window must still hold NAA (2.01 ppm) and Cr (3.03 ppm).
+REQUIRED_PPM = (1.9, 3.1)
+
+
+def range_inside_window(
+    ppm_range, dwell_s: float, cf_mhz: float, source: str
+) -> tuple[list[float], bool]:
+    """The fit range [low, high] (ppm) cut to the data's spectral window (1 / dwell_s Hz
+    around PPM_CENTRE_1H, less `WINDOW_EDGE_FRACTION` at each edge), and whether it was cut
+    (e.g. 7 T data sampled at 2 kHz span only 1.3-8.0 ppm). InputError naming
+    `fit.ppm_range` when the cut range misses NAA or Cr."""
+    half = 0.5 / dwell_s / cf_mhz * (1.0 - 2.0 * WINDOW_EDGE_FRACTION)
+    window = (PPM_CENTRE_1H - half, PPM_CENTRE_1H + half)
+    lo, hi = max(ppm_range[0], window[0]), min(ppm_range[1], window[1])
+    if lo > REQUIRED_PPM[0] or hi < REQUIRED_PPM[1]:
+        raise InputError(
+            f"fit.ppm_range {ppm_range[0]:g}-{ppm_range[1]:g} ppm: the data's spectral window "
+            f"({1.0 / dwell_s:.0f} Hz at {cf_mhz:.1f} MHz) covers only {window[0]:.2f}-"
+            f"{window[1]:.2f} ppm, which does not hold {REQUIRED_PPM[0]:g}-{REQUIRED_PPM[1]:g} "
+            "ppm (NAA and Cr)",
+            file=source,
+        )
+    return [float(lo), float(hi)], (lo, hi) != tuple(ppm_range)
+
+
 def spectral_model(fb: FitBasis, settings: dict) -> SpectralModel:
     """The model of `fb` over the settings' `ppm_range` (ppm of the data's frame)."""
     return SpectralModel(
@@ -465,7 +493,14 @@ def _fit(
         # The fit range is a chemical-shift range: it follows the data's frequency offset,
         # so that an offset spectrum is fitted over the same signals as a referenced one.
         offset = start.shift_hz / cf_mhz
-        settings = {**settings, "ppm_range": [x + offset for x in settings["ppm_range"]]}
+        wanted = [x + offset for x in settings["ppm_range"]]
+        ppm_range, cut = range_inside_window(wanted, dwell_s, cf_mhz, source)
+        if cut:
+            _log.warning(
+                "%s: fit range %.2f-%.2f ppm cut to the data's spectral window: %.2f-%.2f ppm",
+                source, *wanted, *ppm_range,
+            )  # fmt: skip
+        settings = {**settings, "ppm_range": ppm_range}
         model = spectral_model(fb, settings)
         background = np.zeros(model.n_fit, dtype=np.complex128)
     y_data = model.data_spectrum(fid)
