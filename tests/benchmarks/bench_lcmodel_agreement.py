@@ -1,0 +1,112 @@
+"""Our default fit against LCModel 6.3 on any real spectra, LCModel run here.
+
+    python tests/benchmarks/bench_lcmodel_agreement.py --lcmodel PATH --basis BASIS --te MS
+        SPECTRUM [SPECTRUM ...]
+
+For spectra that have no stored LCModel fit (`bench_fit_validation.py` reads the stored
+ones): each SPECTRUM (a vendor file `fmrstrial convert` reads, with its .SPAR beside an
+.SDAT, or a NIfTI-MRS file) is converted, averaged over its transients and fitted with the
+default settings by `fmrstrial fit` (a whole process, as a user runs it) and by an LCModel
+binary with its default settings (`lcmodel_runner`; build it as that module says) with the
+same basis set. `--te`: the data's echo time given to LCModel (it uses it only to choose
+its ratio priors). Printed per spectrum: Glx/tNAA and tNAA/tCr from both fitters, ours as %
+difference from LCModel, our residual/noise and chosen baseline flexibility (effective
+dimensions per ppm), then the spread (SD) of Glx/tNAA across the spectra relative to
+LCModel's. Writes only to a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import lcmodel_runner  # noqa: E402
+
+from fmrstrial.io.nifti_mrs import read_nifti_mrs  # noqa: E402
+
+FMRSTRIAL = Path(sys.executable).with_name("fmrstrial")
+
+
+def as_nifti(spectrum: Path, folder: Path) -> Path:
+    """`spectrum` converted to NIfTI-MRS in `folder` (NIfTI-MRS files are used as they are)."""
+    if spectrum.name.endswith((".nii", ".nii.gz")):
+        return spectrum
+    files = [spectrum]
+    if spectrum.suffix.lower() == ".sdat":
+        spar = spectrum.parent.glob(spectrum.stem + ".*")
+        files += [p for p in spar if p.suffix.lower() == ".spar"]
+    out = folder / (spectrum.stem + ".nii.gz")
+    subprocess.run([FMRSTRIAL, "convert", *files, "--out", out], check=True, capture_output=True)
+    return out
+
+
+def ours(nifti: Path, basis: str, folder: Path) -> tuple[float, float, dict[str, str]]:
+    """Glx/tNAA, tNAA/tCr and the QC row of `fmrstrial fit` with the default settings."""
+    out = folder / (nifti.name + ".fit")
+    subprocess.run(
+        [FMRSTRIAL, "fit", nifti, "--basis", basis, "--out", out, "--no-figure"],
+        check=True,
+        capture_output=True,
+    )
+    amp: dict[str, float] = {}
+    with open(out / "fit.tsv") as fh:
+        for row in csv.DictReader(fh, delimiter="\t"):
+            amp[row["metabolite"]] = amp.get(row["metabolite"], 0.0) + float(row["amplitude"])
+    with open(out / "fit_qc.tsv") as fh:
+        qc = next(csv.DictReader(fh, delimiter="\t"))
+
+    def total(*names: str) -> float:
+        return sum(amp.get(n, 0.0) for n in names)
+
+    tnaa = total("NAA", "NAAG")
+    return total("Glu", "Gln") / tnaa, tnaa / total("Cr", "PCr"), qc
+
+
+def lcmodel(binary: str, nifti: Path, basis: str, te_ms: float) -> tuple[float, float]:
+    """Glx/tNAA and tNAA/tCr of LCModel's default fit of the transients' mean."""
+    data = read_nifti_mrs(nifti)
+    fid = data.fids.reshape(data.n_points, -1).mean(axis=1).conj()  # NIfTI-MRS convention
+    args = (data.dwell_s, data.cf_mhz, basis, te_ms)
+    conc = lcmodel_runner.fit(binary, fid, *args)
+    conc = lcmodel_runner.fit(binary, fid, *args, lcmodel_runner.scale_for(conc))
+    return lcmodel_runner.glx_tnaa(conc), conc["NAA+NAAG"] / conc["Cr+PCr"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--lcmodel", required=True, help="LCModel binary")
+    ap.add_argument("--basis", required=True, help="LCModel .BASIS file (both fitters use it)")
+    ap.add_argument("--te", type=float, required=True, help="echo time of the data, ms")
+    ap.add_argument("spectra", nargs="+", type=Path)
+    a = ap.parse_args()
+    print(
+        "spectrum | Glx/tNAA ours / LCModel (%) | tNAA/tCr ours / LCModel (%) | "
+        "residual/noise | ED/ppm"
+    )
+    glx_ours, glx_lcm = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for spectrum in a.spectra:
+            nifti = as_nifti(spectrum, Path(tmp))
+            g, t, qc = ours(nifti, a.basis, Path(tmp))
+            lg, lt = lcmodel(a.lcmodel, nifti, a.basis, a.te)
+            glx_ours.append(g)
+            glx_lcm.append(lg)
+            print(
+                f"{spectrum.name} | {g:.3f} / {lg:.3f} ({100 * (g / lg - 1):+.1f}) | "
+                f"{t:.3f} / {lt:.3f} ({100 * (t / lt - 1):+.1f}) | "
+                f"{float(qc['residual_noise_ratio']):.2f} | {float(qc['baseline_ed_per_ppm']):.1f}",
+                flush=True,
+            )
+    if len(glx_ours) > 2:
+        ratio = statistics.stdev(glx_ours) / statistics.stdev(glx_lcm)
+        print(f"spread of Glx/tNAA: {ratio:.2f} x LCModel's")
+
+
+if __name__ == "__main__":
+    main()
