@@ -25,7 +25,7 @@ from ..errors import InputError
 from ..io.tsv import write_json, write_tsv
 from ..lmm import DesignError, parse_formula
 from . import derived
-from .data import StatsInputs, clinical_frame, glx_frame
+from .data import StatsInputs, clinical_frame, glx_frame, session_change_frame
 from .models import covers, fit_model, fit_pooled, outcome_label
 
 FINDING_COLUMNS = [
@@ -53,7 +53,13 @@ FINDING_COLUMNS = [
     "spectral_model",
 ]
 #: Model data sets whose outcome comes from the spectral fit.
-SPECTRAL_DATA = ("glx", "glx_unmatched", "glx_crlb_strict", "glx_other_mode")
+SPECTRAL_DATA = (
+    "glx",
+    "glx_unmatched",
+    "glx_crlb_strict",
+    "glx_other_mode",
+    "glx_session_change",
+)
 ESTIMATED, NOT_AVAILABLE = "estimated", "not available"
 
 
@@ -118,6 +124,9 @@ def clinical_absence(spec: dict, inputs: StatsInputs) -> str | None:
 
 def _frame_for(spec: dict, inputs: StatsInputs, settings: dict):
     """The model's data frame, a list of imputed frames, or the reason (str) it is absent."""
+    if spec["data"] == "glx_session_change":
+        frame = session_change_frame(inputs)
+        return "no glx time course given" if frame is None else frame
     if spec["data"].startswith("glx"):
         frame = glx_frame(inputs, spec["data"], settings["crlb_strict_pct"])
         if frame is None:
@@ -127,7 +136,7 @@ def _frame_for(spec: dict, inputs: StatsInputs, settings: dict):
     if spec["data"] != "clinical":
         raise InputError(
             f"unknown data '{spec['data']}' (expected glx, glx_crlb_strict, "
-            "glx_unmatched, glx_other_mode or clinical)",
+            "glx_unmatched, glx_other_mode, glx_session_change or clinical)",
             file="config stats.models",
         )
     absent = clinical_absence(spec, inputs)

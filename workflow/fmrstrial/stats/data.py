@@ -2,6 +2,8 @@
 
 glx: results/tables/glx_timecourse.tsv, rows with qc_pass only; `expected_glx_tnaa`,
 `expected_glu_tnaa` and `true_glx_tnaa` columns (present on simulated data) carry the truth.
+glx_session_change: one row per session from those blocks, the change of Glx/tNAA from the
+baseline to the infusion (`session_change_frame`).
 clinical: results/tables/clinical.tsv restricted to one scale/score at pre and day 1, with
 `expected_score` from the simulation truth when available; multiply imputed scores come from
 clinical_mi.tsv. Truth is read only from the derivatives/truth folder of a dataset that the
@@ -154,3 +156,26 @@ def clinical_frame(
             validate="one_to_one",
         )
     return _with_design(df, inputs.participants)
+
+
+def session_change_frame(inputs: StatsInputs) -> pd.DataFrame | None:
+    """One row per session with QC-passing blocks in both phases: `glx_change`, the mean
+    Glx/tNAA of its passing infusion blocks minus the mean of its passing baseline blocks
+    (ratio units), and `expected_glx_change`, the same from the noise-free population values
+    when the truth is known; with the session's condition, period, sex and sequence.
+
+    Each session is compared with itself only, so a level that differs between a
+    participant's sessions (a fit bias of one session) cannot enter the estimate, as it
+    can in the block-level model when a session keeps blocks of one phase only."""
+    blocks = glx_frame(inputs, "glx", float("inf"))
+    if blocks is None:
+        return None
+    values = [c for c in ("glx_tnaa", "expected_glx_tnaa") if c in blocks.columns]
+    means = blocks.groupby([*IDS, "phase"])[values].mean().unstack("phase")
+    change = pd.DataFrame(index=means.index)
+    for column in values:
+        name = column.replace("glx_tnaa", "glx_change")
+        change[name] = means[(column, "infusion")] - means[(column, "baseline")]
+    change = change.dropna(subset=["glx_change"])
+    design = blocks.groupby(IDS)[["condition", "period", "sex", "sequence"]].first()
+    return change.join(design).reset_index()

@@ -105,6 +105,14 @@ DEFAULTS: dict = {
             "term": "condition:phase",
             "published": "not reported",
         },
+        "sensitivity_session_change": {
+            "finding_id": "sensitivity_session_change",
+            "data": "glx_session_change",
+            "response": "glx_change",
+            "formula": "glx_change ~ condition + period + (1 | participant_id)",
+            "term": "condition",
+            "published": "not reported",
+        },
         "crossover_carryover_glx": {
             "finding_id": "crossover_carryover",
             "data": "glx",

@@ -1,0 +1,88 @@
+"""The within-session change sensitivity row (sensitivity_session_change).
+
+A fit can put one session's Glx/tNAA level 5-15 % away from the same participant's other
+session (measured on a simulated 8-participant trial with real-data habits; docs/statistics.md).
+When such a session keeps blocks of one phase only, the block-level model (random intercept
+per participant) takes its level for a condition effect; the change within each session
+cannot.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fmrstrial.stats import resolve
+from fmrstrial.stats.analysis import run_analyses
+from fmrstrial.stats.data import StatsInputs, session_change_frame
+
+RISE = {"placebo": 0.05, "naltrexone": 0.03}  # true change of Glx/tNAA, ratio units
+LEVEL = 1.2
+
+
+def _trial(seed: int = 4) -> StatsInputs:
+    """12 participants, 1 baseline + 3 infusion blocks per session, session levels off by
+    SD 0.08 (fit bias); in three placebo sessions, 0.25 high, the baseline block fails QC."""
+    rng = np.random.default_rng(seed)
+    parts, rows = [], []
+    for i in range(12):
+        pid = f"sub-{i + 1:02d}"
+        sequence = "PN" if i % 2 == 0 else "NP"
+        parts.append({"participant_id": pid, "sex": "FM"[i % 2], "sequence": sequence})
+        conditions = ["placebo", "naltrexone"] if sequence == "PN" else ["naltrexone", "placebo"]
+        for period, condition in enumerate(conditions, start=1):
+            biased = condition == "placebo" and i < 3
+            offset = 0.25 if biased else rng.normal(0.0, 0.08)
+            for block, phase in enumerate(["baseline"] + ["infusion"] * 3, start=1):
+                expected = LEVEL + (RISE[condition] if phase == "infusion" else 0.0)
+                rows.append(
+                    {
+                        "participant_id": pid,
+                        "session_id": f"ses-{period}",
+                        "condition": condition,
+                        "period": period,
+                        "sex": "FM"[i % 2],
+                        "block": block,
+                        "phase": phase,
+                        "glx_tnaa": expected + offset + rng.normal(0.0, 0.005),
+                        "glu_tnaa": 1.0,
+                        "glx_crlb_pct": 5.0,
+                        "qc_pass": not (biased and phase == "baseline"),
+                        "expected_glx_tnaa": expected,
+                    }
+                )
+    return StatsInputs(participants=pd.DataFrame(parts), glx=pd.DataFrame(rows))
+
+
+def test_session_change_frame_compares_each_session_with_itself():
+    inputs = _trial()
+    frame = session_change_frame(inputs)
+    # the three placebo sessions without a passing baseline block have no change
+    assert len(frame) == 24 - 3
+    blocks = inputs.glx[inputs.glx["qc_pass"]]
+    one = blocks[(blocks["participant_id"] == "sub-05") & (blocks["session_id"] == "ses-2")]
+    want = (
+        one.loc[one["phase"] == "infusion", "glx_tnaa"].mean()
+        - one.loc[one["phase"] == "baseline", "glx_tnaa"].mean()
+    )
+    got = frame.set_index(["participant_id", "session_id"]).loc[("sub-05", "ses-2")]
+    assert got["glx_change"] == pytest.approx(want, abs=1e-12)
+    assert got["expected_glx_change"] == pytest.approx(RISE[got["condition"]], abs=1e-12)
+
+
+def test_session_change_row_is_not_pulled_by_one_phase_sessions():
+    settings = resolve()
+    table, docs = run_analyses(_trial(), settings)
+    rows = table.set_index("finding_id")
+    truth = RISE["naltrexone"] - RISE["placebo"]
+    change = rows.loc["sensitivity_session_change"]
+    assert change["term"] == "conditionnaltrexone"
+    assert change["n_obs"] == 21
+    assert change["truth"] == pytest.approx(truth, abs=1e-9)
+    assert change["ci_low"] <= truth <= change["ci_high"]
+    assert change["estimate"] == pytest.approx(truth, abs=0.006)
+    # the block-level model takes the three high placebo levels for a smaller placebo rise
+    primary = rows.loc["glx_condition_infusion"]
+    assert abs(primary["estimate"] - truth) > 0.02
+    assert docs["sensitivity_session_change"]["formula"].startswith("glx_change ~ condition")
