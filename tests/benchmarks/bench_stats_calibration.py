@@ -1,6 +1,7 @@
 """Calibration of the statistics over simulated trials (run on demand, not in pytest).
 
     python tests/benchmarks/bench_stats_calibration.py [--trials 20] [--noise-sd 0.024]
+        [--session-bias-sd 0.05] [--one-phase-fraction 0.1]
 
 Each trial is simulated with a different seed (default demo design: 26 participants). The
 MADRS and self-report analyses use the real chain (item tables scored by fmrstrial.clinical).
@@ -10,9 +11,15 @@ simulator's per-transient truth over the analysis blocks: one pre-infusion block
 full chain (fitted minus true Glx/tNAA per block; --noise-sd, default 0.024). Spectra are
 simulated at 256 points only to save time; the truth does not depend on it.
 
-Reports how often the 95 % CI of the primary Glx effect (glx_condition_infusion) and of
-the MADRS interaction (madrs_condition_by_time) covers the true value, the mean estimate vs
-the truth, and the mean F statistic.
+`--session-bias-sd`: each session's Glx/tNAA is also moved by one offset, normal with this
+SD as a fraction of its true mean (a fit bias of the session as a whole, e.g. from its SNR;
+0: none). `--one-phase-fraction`: in this fraction of the sessions every block of one phase
+(baseline or infusion, at random) fails QC, so the session keeps blocks of one phase only.
+
+Reports how often the 95 % CI of the primary Glx effect (glx_condition_infusion), of the
+within-session change row (sensitivity_session_change) and of the MADRS interaction
+(madrs_condition_by_time) covers the true value, the mean estimate vs the truth, and the
+mean F statistic.
 """
 
 from __future__ import annotations
@@ -43,7 +50,13 @@ def analysis_blocks(infusion_start_s: float) -> pd.DataFrame:
     return out
 
 
-def glx_table(root: Path, noise_sd: float, rng: np.random.Generator) -> pd.DataFrame:
+def glx_table(
+    root: Path,
+    noise_sd: float,
+    rng: np.random.Generator,
+    session_bias_sd: float = 0.0,
+    one_phase_fraction: float = 0.0,
+) -> pd.DataFrame:
     parts = read_tsv(root / "participants.tsv").set_index("participant_id")
     sessions = read_tsv(root / "derivatives/truth/sessions.tsv")
     frames = []
@@ -68,6 +81,10 @@ def glx_table(root: Path, noise_sd: float, rng: np.random.Generator) -> pd.DataF
         )
         bt["glx_tnaa"] = bt.true_glx_tnaa + rng.normal(0, noise_sd, len(bt))
         bt["glu_tnaa"] = bt.true_glu_tnaa + rng.normal(0, noise_sd, len(bt))
+        if session_bias_sd > 0:
+            bt["glx_tnaa"] += bt.true_glx_tnaa.mean() * rng.normal(0, session_bias_sd)
+        if one_phase_fraction > 0 and rng.random() < one_phase_fraction:
+            bt.loc[bt.phase == rng.choice(["baseline", "infusion"]), "qc_pass"] = False
         frames.append(bt)
     return pd.concat(frames, ignore_index=True)
 
@@ -79,6 +96,8 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=20)
     ap.add_argument("--first-seed", type=int, default=1000)
     ap.add_argument("--noise-sd", type=float, default=0.024)
+    ap.add_argument("--session-bias-sd", type=float, default=0.0)
+    ap.add_argument("--one-phase-fraction", type=float, default=0.0)
     args = ap.parse_args()
     settings = resolve({"bootstrap": {"n": 500, "seed": 1}})
     rows = []
@@ -91,7 +110,13 @@ def main() -> None:
             tables = Path(tmp) / f"tables{k}"
             write_outputs(score_dataset(ds), tables)
             write_tsv(
-                glx_table(ds, args.noise_sd, np.random.default_rng(seed)),
+                glx_table(
+                    ds,
+                    args.noise_sd,
+                    np.random.default_rng(seed),
+                    args.session_bias_sd,
+                    args.one_phase_fraction,
+                ),
                 tables / "glx_timecourse.tsv",
             )
             out = Path(tmp) / f"stats{k}"
@@ -106,6 +131,7 @@ def main() -> None:
             f = read_tsv(out / "findings.tsv")
             for fid, outcome in (
                 ("glx_condition_infusion", "glx_tnaa"),
+                ("sensitivity_session_change", "glx_change"),
                 ("madrs_condition_by_time", "madrs_total"),
                 ("madrs_attenuation_pct", "madrs_total"),
             ):
@@ -133,7 +159,8 @@ def main() -> None:
     print(
         f"\n{args.trials} simulated trials (seeds {args.first_seed}-"
         f"{args.first_seed + args.trials - 1}); Glx from truth-level time courses with "
-        f"block noise SD {args.noise_sd}"
+        f"block noise SD {args.noise_sd}, session bias SD {args.session_bias_sd}, sessions "
+        f"with one phase only {args.one_phase_fraction}"
     )
     for fid, g in res.groupby("finding", sort=False):
         f_text = (
