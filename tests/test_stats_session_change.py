@@ -29,7 +29,7 @@ def _trial(seed: int = 4) -> StatsInputs:
     for i in range(12):
         pid = f"sub-{i + 1:02d}"
         sequence = "PN" if i % 2 == 0 else "NP"
-        parts.append({"participant_id": pid, "sex": "FM"[i % 2], "sequence": sequence})
+        parts.append({"participant_id": pid, "sex": "FM"[(i // 2) % 2], "sequence": sequence})
         conditions = ["placebo", "naltrexone"] if sequence == "PN" else ["naltrexone", "placebo"]
         for period, condition in enumerate(conditions, start=1):
             biased = condition == "placebo" and i < 3
@@ -42,7 +42,7 @@ def _trial(seed: int = 4) -> StatsInputs:
                         "session_id": f"ses-{period}",
                         "condition": condition,
                         "period": period,
-                        "sex": "FM"[i % 2],
+                        "sex": "FM"[(i // 2) % 2],
                         "block": block,
                         "phase": phase,
                         "glx_tnaa": expected + offset + rng.normal(0.0, 0.005),
@@ -86,3 +86,9 @@ def test_session_change_row_is_not_pulled_by_one_phase_sessions():
     primary = rows.loc["glx_condition_infusion"]
     assert abs(primary["estimate"] - truth) > 0.02
     assert docs["sensitivity_session_change"]["formula"].startswith("glx_change ~ condition")
+    # its sex-moderation companion: the true rises do not depend on sex here
+    sex = rows.loc["sensitivity_session_change_sex"]
+    assert sex["term"] == "conditionnaltrexone:sexM"
+    assert sex["truth"] == pytest.approx(0.0, abs=1e-9)
+    assert sex["status"] == "estimated"
+    assert abs(sex["estimate"]) < 0.015  # the rises' noise: 0.005 per block, SE about 0.005

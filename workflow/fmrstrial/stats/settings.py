@@ -113,6 +113,14 @@ DEFAULTS: dict = {
             "term": "condition",
             "published": "not reported",
         },
+        "sensitivity_session_change_sex": {
+            "finding_id": "sensitivity_session_change_sex",
+            "data": "glx_session_change",
+            "response": "glx_change",
+            "formula": "glx_change ~ condition * sex + period + (1 | participant_id)",
+            "term": "condition:sex",
+            "published": "not reported",
+        },
         "crossover_carryover_glx": {
             "finding_id": "crossover_carryover",
             "data": "glx",
