@@ -54,18 +54,17 @@ def ours(nifti: Path, basis: str, folder: Path) -> tuple[float, float, dict[str,
         check=True,
         capture_output=True,
     )
-    amp: dict[str, float] = {}
+    with open(out / "ratios.tsv") as fh:
+        glx_tnaa = next(
+            float(r["value"])
+            for r in csv.DictReader(fh, delimiter="\t")
+            if r["ratio"] == "Glx/tNAA"
+        )
     with open(out / "fit.tsv") as fh:
-        for row in csv.DictReader(fh, delimiter="\t"):
-            amp[row["metabolite"]] = amp.get(row["metabolite"], 0.0) + float(row["amplitude"])
+        amp = {r["metabolite"]: float(r["amplitude"]) for r in csv.DictReader(fh, delimiter="\t")}
     with open(out / "fit_qc.tsv") as fh:
         qc = next(csv.DictReader(fh, delimiter="\t"))
-
-    def total(*names: str) -> float:
-        return sum(amp.get(n, 0.0) for n in names)
-
-    tnaa = total("NAA", "NAAG")
-    return total("Glu", "Gln") / tnaa, tnaa / total("Cr", "PCr"), qc
+    return glx_tnaa, amp["tNAA"] / amp["tCr"], qc
 
 
 def lcmodel(binary: str, nifti: Path, basis: str, te_ms: float) -> tuple[float, float]:

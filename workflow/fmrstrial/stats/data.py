@@ -21,6 +21,7 @@ import pandas as pd
 from ..errors import InputError
 from ..io.tsv import read_tsv
 from ..workflow_plan import check_simulator_truth
+from .derived import session_changes
 
 IDS = ["participant_id", "session_id"]
 
@@ -171,11 +172,8 @@ def session_change_frame(inputs: StatsInputs) -> pd.DataFrame | None:
     if blocks is None:
         return None
     values = [c for c in ("glx_tnaa", "expected_glx_tnaa") if c in blocks.columns]
-    means = blocks.groupby([*IDS, "phase"])[values].mean().unstack("phase")
-    change = pd.DataFrame(index=means.index)
-    for column in values:
-        name = column.replace("glx_tnaa", "glx_change")
-        change[name] = means[(column, "infusion")] - means[(column, "baseline")]
-    change = change.dropna(subset=["glx_change"])
+    change = pd.concat(
+        {c.replace("glx_tnaa", "glx_change"): session_changes(blocks, c) for c in values}, axis=1
+    ).dropna(subset=["glx_change"])
     design = blocks.groupby(IDS)[["condition", "period", "sex", "sequence"]].first()
     return change.join(design).reset_index()

@@ -70,11 +70,19 @@ def attenuation_finding(frame: pd.DataFrame, spec: dict, boot: dict) -> dict:
     }
 
 
+def session_changes(glx: pd.DataFrame, column: str = "glx_tnaa") -> pd.Series:
+    """Per session, indexed by (participant_id, session_id): mean of `column` over the
+    infusion blocks minus its mean over the baseline blocks (NaN without either phase)."""
+    means = glx.pivot_table(
+        index=["participant_id", "session_id"], columns="phase", values=column, aggfunc="mean"
+    ).reindex(columns=["baseline", "infusion"])
+    return means["infusion"] - means["baseline"]
+
+
 def glx_response(glx: pd.DataFrame, condition: str, column: str = "glx_tnaa") -> pd.Series:
     """Per participant: mean infusion minus mean baseline of `column` in `condition`."""
-    g = glx[glx["condition"] == condition]
-    means = g.pivot_table(index="participant_id", columns="phase", values=column, aggfunc="mean")
-    return (means["infusion"] - means["baseline"]).rename("glx_response")
+    change = session_changes(glx[glx["condition"] == condition], column)
+    return change.droplevel("session_id").rename("glx_response")
 
 
 def madrs_response(clinical: pd.DataFrame, condition: str) -> pd.Series:
