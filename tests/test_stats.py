@@ -140,13 +140,14 @@ def test_findings_state_the_spectral_model(trial, tmp_path):
     from fmrstrial.fit.settings import describe_model
 
     text = describe_model({})
-    assert "LCModel ratio priors" in text and "penalty chosen per session" in text
+    assert "LCModel ratio priors" in text and "chosen on the trial's mean spectrum" in text
     assert "-CrCH2 correction" in text
     f = _run(trial, tmp_path, spectral_model=text).set_index(["finding_id", "outcome"])
     assert f.loc[("glx_condition_infusion", "glx_tnaa"), "spectral_model"] == text
     assert f.loc[("sensitivity_glu_tnaa", "glu_tnaa"), "spectral_model"] == text
     assert f.loc[("madrs_condition_by_time", "madrs_total"), "spectral_model"] != text  # n/a
     assert "settings changed: baseline_penalty" in describe_model({"baseline_penalty": 5.0})
+    assert "flexibility chosen per session" in describe_model({"baseline_flexibility": "auto"})
 
 
 def test_other_fit_mode_is_a_sensitivity_row_with_its_own_model(trial, tmp_path):

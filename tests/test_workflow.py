@@ -21,6 +21,7 @@ from conftest import REPO
 from fmrstrial.cli import main as cli_main
 from fmrstrial.figures.plots import FIGSIZE
 from fmrstrial.io.tsv import read_tsv, write_tsv
+from fmrstrial.paths import resource
 from fmrstrial.privacy import scan
 
 pytestmark = pytest.mark.slow
@@ -204,6 +205,11 @@ def test_cli_steps_reproduce_the_workflow_tables(runs, tmp_path):
             "--manifest", str(run / "results/provenance/manifest.json"), "--config", cfg,
             "--basis", "3T_PRESS_GE_35ms_noMM.BASIS", "--out", str(out),
         ],
+        [
+            "trial-baseline", *sorted(str(p) for p in (run / "results/preproc").glob("*/*")),
+            "--basis", str(resource("basis/lcmodel_press35_3T/3T_PRESS_GE_35ms_noMM.BASIS")),
+            "--out", str(out / "trial_baseline.tsv"),
+        ],
     ]  # fmt: skip
     for args in commands:
         assert cli_main(args) == 0, args[0]
@@ -215,6 +221,8 @@ def test_cli_steps_reproduce_the_workflow_tables(runs, tmp_path):
         "tables/participant_flow.tsv",
         "tables/participant_flow_summary.tsv",
         "tables/mrsinmrs.tsv",
+        "fit/trial_baseline.tsv",
+        "fit/trial_baseline.json",
     ):
         mine = out / Path(rel).name
         assert mine.read_bytes() == (run / "results" / rel).read_bytes(), rel
@@ -244,6 +252,7 @@ def test_editing_madrs_reruns_only_dependants(runs, tmp_path):
         "convert_svs",
         "convert_reference",
         "preprocess_session",
+        "trial_baseline",
         "fit_session",
         "fit_session_other_mode",
         "glx_timecourse",
@@ -267,6 +276,7 @@ RULES = {
     "convert_reference",
     "conversion_summary",
     "preprocess_session",
+    "trial_baseline",
     "fit_session",
     "fit_session_other_mode",
     "glx_timecourse",

@@ -24,6 +24,7 @@ COMMANDS = {
     "convert": "fmrstrial.steps.convert",
     "conversion-summary": "fmrstrial.steps.conversion_summary",
     "preprocess": "fmrstrial.steps.preprocess",
+    "trial-baseline": "fmrstrial.steps.trial_baseline",
     "fit": "fmrstrial.steps.fit",
     "plot-fit": "fmrstrial.steps.plot_fit",
     "glx-timecourse": "fmrstrial.steps.glx_timecourse",

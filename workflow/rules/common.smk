@@ -9,6 +9,7 @@ from fmrstrial.io.outputs import FitOutputs, PreprocessOutputs
 from fmrstrial.notebooks import FINDINGS_FIGURES, QUALITY_FIGURES, figure_files
 from fmrstrial.paths import resource
 from fmrstrial.provenance import sanitised_config, workflow_files
+from fmrstrial.settings_schema import resolve
 from fmrstrial.simulate.design import participant_label
 from fmrstrial.simulate.trial import mrs_paths
 from fmrstrial.timecourse import qc_limits
@@ -245,15 +246,41 @@ def other_fit_settings():
     return {**fit_settings(), "mode": other_fit_mode()}
 
 
+TRIAL_BASELINE = "results/fit/trial_baseline.tsv"
+
+
+def trial_baseline():
+    """True when every session is fitted with one baseline flexibility, chosen on the
+    trial's mean spectrum (fit setting baseline_flexibility: trial; rule trial_baseline).
+    """
+    return (
+        resolve("fit", fit_settings(), "config fit.settings")["baseline_flexibility"]
+        == "trial"
+    )
+
+
+def trial_baseline_input(wildcards):
+    """Inputs of the trial's baseline choice: every session's linewidth-matched blocks and
+    their preprocessing QC (lists in SESSIONS order), and the basis."""
+    return {
+        "blocks": per_session(PREPROC_OUTPUTS["blocks"]),
+        "blocks_qc": per_session(PREPROC_OUTPUTS["qc"]),
+        "basis": basis_file(),
+    }
+
+
 def fit_inputs(wildcards, unmatched, dynamic):
     """Inputs of a fit job: the linewidth-matched block spectra (and, with `unmatched`, those
-    before matching), the basis, and in dynamic mode the block table (phases)."""
+    before matching), the basis, in dynamic mode the block table (phases), and with a
+    trial-wide baseline the trial's choice."""
     session = {"pid": wildcards.pid, "sid": wildcards.sid}
     files = {"blocks": PREPROC_OUTPUTS["blocks"].format(**session)}
     if unmatched:
         files["unmatched"] = PREPROC_OUTPUTS["unmatched"].format(**session)
     if dynamic:
         files["block_table"] = PREPROC_OUTPUTS["table"].format(**session)
+    if trial_baseline():
+        files["trial_baseline"] = TRIAL_BASELINE
     return {**files, "basis": basis_file()}
 
 

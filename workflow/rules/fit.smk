@@ -1,9 +1,29 @@
 """Linear-combination fit of every block, and the trial's Glx/tNAA time course.
 
-Each fit job also fits the blocks before linewidth matching (results/fit_unmatched/), for the
-sensitivity analysis without linewidth matching; one process does both to save start-up.
+With the fit setting baseline_flexibility: trial, one job first chooses the baseline
+flexibility on the mean of every QC-passing block of the trial
+(results/fit/trial_baseline.tsv), and every fit job uses it. Each fit job also fits the
+blocks before linewidth matching (results/fit_unmatched/), for the sensitivity analysis
+without linewidth matching; one process does both to save start-up.
 A fit's figure is a job of its own (plot_fit), so that fit jobs do not import matplotlib.
 """
+
+if trial_baseline():
+
+    rule trial_baseline:
+        input:
+            unpack(trial_baseline_input),
+        output:
+            table=TRIAL_BASELINE,
+            sidecar=TRIAL_BASELINE.replace(".tsv", ".json"),
+        log:
+            "results/logs/fit/trial_baseline.log",
+        conda:
+            "../../envs/spectra.yaml"
+        params:
+            settings=fit_settings(),
+        script:
+            "../scripts/trial_baseline.py"
 
 
 rule fit_session:

@@ -12,6 +12,7 @@ with logged(snakemake.log[0]):
         jobs.append((inp.unmatched, FitOutputs.from_mapping(out, prefix="unmatched_")))
     for blocks, outputs in jobs:
         fits = fit_file(
-            blocks, inp.basis, outputs, snakemake.params.settings, inp.get("block_table")
-        )
+            blocks, inp.basis, outputs, snakemake.params.settings, inp.get("block_table"),
+            trial_baseline=inp.get("trial_baseline"),
+        )  # fmt: skip
         print(f"{blocks}: {len(fits)} blocks, {sum(r.converged for _, r in fits)} converged")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..fit.settings import baseline_flexibility_words, resolve_settings
 from ..timecourse import qc_limits
 
 BASELINE_SCORES = (
@@ -217,8 +218,8 @@ def mrsinmrs(
             "fitting",
             f"linear combination in the frequency domain, basis "
             f"{str(config['basis']).rsplit('/', 1)[-1]}, LCModel's MM09-MM20 and lipid "
-            "components with its ratio priors, penalised spline baseline with the penalty "
-            "chosen per session by a modified AIC"
+            "components with its ratio priors, penalised spline baseline with "
+            + baseline_flexibility_words(resolve_settings(fit.get("settings")))
             + (
                 " (settings changed: " + ", ".join(sorted(fit.get("settings", {}))) + ")"
                 if fit.get("settings")

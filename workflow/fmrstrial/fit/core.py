@@ -426,6 +426,20 @@ def penalty_for_dimension(
     return float(10.0 ** (0.5 * (lo + hi)))
 
 
+def fixed_flexibility_penalty(design: np.ndarray, diff2: np.ndarray, settings: dict):
+    """Penalty giving the spline the setting `baseline_flexibility` (effective dimensions
+    per ppm over the fit range, clipped as `candidate_penalties` clips), or None when it is
+    'auto' or 'trial' (the penalty is then chosen by the criterion on this spectrum: a
+    spectrum fitted without its trial's choice is a trial of its own; the workflow replaces
+    'trial' by the trial's number, `fmrstrial.fit.trial_baseline.flexibility_setting`)."""
+    per_ppm = settings["baseline_flexibility"]
+    if per_ppm in ("auto", "trial"):
+        return None
+    width = settings["ppm_range"][1] - settings["ppm_range"][0]
+    target = min(max(per_ppm * width, 2.05), design.shape[1] - 0.5)
+    return penalty_for_dimension(design, diff2, target)
+
+
 def candidate_penalties(design: np.ndarray, diff2: np.ndarray, settings: dict) -> np.ndarray:
     """Penalties for effective dimensions log-spaced over `baseline_ed_per_ppm` (clipped to
     what the spline `design`, `diff2` can take), shape (N_PENALTY_CANDIDATES,)."""
@@ -523,6 +537,16 @@ def _fit(
 
     # Stage 1: ratio priors linearised at the unconstrained amplitudes of the start.
     choose_penalty = baseline_penalty is None and settings["baseline"] == "spline"
+    # A fixed flexibility replaces the criterion's choice, after the same first stage.
+    fixed = fixed_flexibility_penalty(design, diff2, settings) if choose_penalty else None
+
+    def chosen_penalty(link, theta) -> float:
+        if fixed is not None:
+            return fixed
+        return select_baseline_penalty(
+            model, y, noise_sd, settings, link, priors, theta, averaged_blocks
+        )
+
     system = build_linear_system(model, y, noise_sd, settings, None, lam)
     theta_init = _initial_theta(model, start, settings)
     c_probe = VarProProblem(model, system, priors).evaluate(theta_init).c
@@ -542,20 +566,14 @@ def _fit(
             source,
         )
         nfev = int(res1.nfev)
-        problem, res1 = first_stage(
-            select_baseline_penalty(
-                model, y, noise_sd, settings, link, priors, theta_init, averaged_blocks
-            )
-        )
+        problem, res1 = first_stage(chosen_penalty(link, theta_init))
         res1.nfev += nfev
 
     # Stage 2: priors re-linearised at the stage-1 amplitudes; penalty chosen if automatic.
     c1 = problem.evaluate(res1.x).c
     link = ratio_prior_rows(fb.names, settings["ratio_priors"], c1)
     if choose_penalty:
-        lam = select_baseline_penalty(
-            model, y, noise_sd, settings, link, priors, res1.x, averaged_blocks
-        )
+        lam = chosen_penalty(link, res1.x)
     system = build_linear_system(model, y, noise_sd, settings, link, lam)
     problem = VarProProblem(model, system, priors)
     res = solve(problem, res1.x, settings["max_iterations"], window)

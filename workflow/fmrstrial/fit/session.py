@@ -126,6 +126,7 @@ def fit_blocks_on_background(
     background = session_background(mean, fixed)
     fb_block = fb.without(fixed)
     block_settings = {**settings, "macromolecules": [], "measured_mm": []}
+    block_settings["baseline_flexibility"] = "auto"  # a block's correction: chosen per block
     block_settings["ppm_range"] = list(mean.fit_range_ppm)  # the background's grid
     if not settings["block_baseline_correction"]:
         block_settings["baseline"] = "none"

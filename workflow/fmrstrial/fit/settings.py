@@ -31,12 +31,7 @@ def describe_model(overrides: Mapping[str, Any] | None = None) -> str:
         "-CrCH2 correction" if s["crch2_correction"] else "no -CrCH2 correction",
         f"{len(s['ratio_priors'])} LCModel ratio priors" if s["ratio_priors"] else "no priors",
         "own shift and widths for NAA, Cr and Cho" if s["singlet_groups"] else "no singlet groups",
-        f"{s['baseline']} baseline"
-        + (
-            f", penalty chosen per session (modified AIC, k={s['baseline_aic_factor']:g})"
-            if s["baseline"] == "spline" and s["baseline_penalty"] == "auto"
-            else ""
-        ),
+        f"{s['baseline']} baseline" + _flexibility_words(s),
         (
             "fitted block by block on the session background (baseline and macromolecules "
             "fitted on the session mean"
@@ -55,6 +50,22 @@ def describe_model(overrides: Mapping[str, Any] | None = None) -> str:
     if changed:
         parts.append("settings changed: " + ", ".join(changed))
     return "; ".join(parts)
+
+
+def baseline_flexibility_words(s: Mapping[str, Any]) -> str:
+    """How the spline baseline's flexibility is chosen under the resolved settings `s`."""
+    flex, k = s["baseline_flexibility"], f"modified AIC, k={s['baseline_aic_factor']:g}"
+    if flex == "auto":
+        return f"flexibility chosen per session ({k})"
+    if flex == "trial":
+        return f"one flexibility for every session, chosen on the trial's mean spectrum ({k})"
+    return f"flexibility held at {flex:g} effective dimensions per ppm"
+
+
+def _flexibility_words(s: Mapping[str, Any]) -> str:
+    if s["baseline"] != "spline" or s["baseline_penalty"] != "auto":
+        return ""
+    return ", " + baseline_flexibility_words(s)
 
 
 def _fail(key: str, message: str, source: str) -> InputError:

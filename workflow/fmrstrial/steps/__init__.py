@@ -8,6 +8,7 @@ output straight to the entry functions; the command line chooses the file names 
     convert             raw spectra to de-identified, checked NIfTI-MRS (per acquisition)
     conversion_summary  acquisition-parameter table and cross-session consistency
     preprocess          one session's transients to QC'd block spectra
+    trial_baseline      one baseline flexibility for every session (setting 'trial')
     fit                 linear-combination fit of a session's blocks
     glx_timecourse      the trial's Glx/tNAA block time course
     score_clinical      clinical scale scores

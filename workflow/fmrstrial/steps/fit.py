@@ -32,6 +32,7 @@ from ..fit.results import (
 )
 from ..fit.session import blocks_of, fit_data, fit_data_dynamic
 from ..fit.settings import resolve_settings
+from ..fit.trial_baseline import flexibility_setting
 from ..io.atomic import write_text
 from ..io.basis import read_basis
 from ..io.config import load_section
@@ -62,15 +63,19 @@ def fit_file(
     out: FitOutputs,
     settings: dict | None = None,
     block_table: str | os.PathLike | None = None,
+    trial_baseline: str | os.PathLike | None = None,
 ) -> list[tuple[int, FitResult]]:
     """Fit every block of the NIfTI-MRS file `in_path` with the basis set at `basis_path`
     (LCModel .BASIS or FSL-MRS JSON directory) and write the outputs `out`.
 
     block_table: table with a 'phase' column per block (blocks.tsv of preprocessing), used
-    in dynamic mode only (None: every block is in one phase).
+    in dynamic mode only (None: every block is in one phase). trial_baseline: the trial's
+    baseline flexibility (trial_baseline.tsv), needed when the setting
+    `baseline_flexibility` is 'trial'.
     Returns the (block, FitResult) list. InputError (naming the file) for unreadable data,
     unsupported dimensions, or a basis that does not match the data."""
     source = str(in_path)
+    settings = flexibility_setting(settings, trial_baseline)
     data = read_nifti_mrs(in_path)
     basis = read_basis(basis_path)
     if resolve_settings(settings)["mode"] == "dynamic":
@@ -128,7 +133,9 @@ def run(args: argparse.Namespace) -> int:
         block_table = beside
     out = FitOutputs.in_folder(args.out, dynamic=dynamic, figure=not args.no_figure)
     start = time.perf_counter()
-    fits = fit_file(args.input, args.basis, out, settings, block_table=block_table)
+    fits = fit_file(
+        args.input, args.basis, out, settings, block_table, trial_baseline=args.trial_baseline
+    )
     n_ok = sum(r.converged for _, r in fits)
     print(
         f"fitted {len(fits)} block(s) of {args.input} ({n_ok} converged) into {args.out} "
@@ -162,6 +169,12 @@ def add_parser(sub) -> None:
         default=None,
         help="block table with a 'phase' column (default: blocks.tsv beside the input), "
         "used in dynamic mode",
+    )
+    p.add_argument(
+        "--trial-baseline",
+        default=None,
+        help="trial_baseline.tsv of `fmrstrial trial-baseline`, for the setting "
+        "baseline_flexibility: trial",
     )
     p.add_argument(
         "--no-figure",
