@@ -10,7 +10,9 @@ raised by 0, 3, 6, 9, 9 and 6 % of its fitted amplitude, and fresh noise `--nois
 spectrum's own. Each session is fitted with `session_background: true` (default), `false`
 (every block its own baseline and macromolecules), `mode: dynamic` (one joint fit) and
 `block_baseline_correction: false` ("held": the session's baseline without a per-block
-correction); `--modes` picks some of them.
+correction), each with the flexibility chosen per session, and on the session background
+held at the flexibility chosen on the spectrum itself ("trial", as `baseline_flexibility:
+trial` holds a trial's sessions); `--modes` picks some of them.
 Printed per spectrum and pooled: mean and SD of the error of the Glx change from block 0
 (fitted minus true, percentage points of the baseline's Glx) over all infusion blocks, the
 slope of fitted over true change (1 = no attenuation), and the SD ratio of the first two.
@@ -46,17 +48,29 @@ MODES = {
     "own": {"session_background": False},
     "dynamic": {"mode": "dynamic"},
     "held": {"block_baseline_correction": False},
+    "trial": {},  # the background held at the spectrum's own flexibility (`settings_for`)
 }
 PHASES = ["baseline"] + ["infusion"] * (len(GLU_CHANGE) - 1)
+
+
+def settings_for(source, mode: str) -> dict:
+    """Fit settings of `mode`; 'trial' holds the session background's baseline at the
+    flexibility the criterion chose on the real spectrum itself (the highest SNR there is,
+    as `baseline_flexibility: trial` chooses on a trial's mean spectrum)."""
+    if mode == "trial":
+        return {"baseline_flexibility": float(source.fit.baseline_ed_per_ppm)}
+    return {"baseline_flexibility": "auto", **MODES[mode]}
 
 
 def errors(source, basis, mode: str, seeds: range, noise: float) -> np.ndarray:
     """Fitted minus true Glx change from block 0 (pp of the fitted Glx), infusion blocks."""
 
+    settings = settings_for(source, mode)
+
     def fit(blocks):
         if mode == "dynamic":
-            return fit_data_dynamic(blocks, basis, MODES[mode], phases=PHASES, compare=False).fits
-        return fit_data(blocks, basis, MODES[mode])
+            return fit_data_dynamic(blocks, basis, settings, phases=PHASES, compare=False).fits
+        return fit_data(blocks, basis, settings)
 
     return glx_change_errors(source, GLU_CHANGE, noise, seeds, fit)
 

@@ -14,7 +14,11 @@ if trial_baseline():
         input:
             unpack(trial_baseline_input),
         output:
-            table=TRIAL_BASELINE,
+            table=report(
+                TRIAL_BASELINE,
+                caption="../report/trial_baseline.rst",
+                category="Spectral fitting",
+            ),
             sidecar=TRIAL_BASELINE.replace(".tsv", ".json"),
         log:
             "results/logs/fit/trial_baseline.log",
