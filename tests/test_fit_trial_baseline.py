@@ -119,7 +119,7 @@ def test_a_trial_table_needs_the_trial_setting(tmp_path):
 
 
 @pytest.mark.slow
-def test_every_session_is_fitted_with_the_trials_flexibility(sessions, tmp_path):
+def test_every_session_is_fitted_with_the_trials_flexibility(sessions, tmp_path, capsys):
     """Alone, the low-SNR session chooses a stiffer baseline than the high-SNR one; with
     the trial's table both are fitted with the flexibility chosen on the trial's mean."""
     high, low = sessions
@@ -137,6 +137,8 @@ def test_every_session_is_fitted_with_the_trials_flexibility(sessions, tmp_path)
             out = tmp_path / f"{name}_{how}"
             args = ["fit", str(folder / "blocks.nii.gz"), "--basis", GE, "--out", str(out)]
             assert main([*args, "--no-figure", *extra]) == 0
+            note = "baseline flexibility chosen on this file alone" in capsys.readouterr().out
+            assert note == (how == "alone")
             qc = pd.read_csv(out / "fit_qc.tsv", sep="\t")
             chosen[name, how] = float(qc.session_baseline_ed_per_ppm.iloc[0])
     assert chosen["low", "alone"] < chosen["high", "alone"]

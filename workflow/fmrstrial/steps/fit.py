@@ -141,6 +141,12 @@ def run(args: argparse.Namespace) -> int:
         f"fitted {len(fits)} block(s) of {args.input} ({n_ok} converged) into {args.out} "
         f"({time.perf_counter() - start:.1f} s)"
     )
+    alone = resolve_settings(settings)["baseline_flexibility"] == "trial"
+    if alone and args.trial_baseline is None:
+        print(
+            "  note: baseline flexibility chosen on this file alone (a trial of one session); "
+            "for a trial, give --trial-baseline (`fmrstrial trial-baseline`)"
+        )
     return 0
 
 
