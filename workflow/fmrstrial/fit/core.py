@@ -436,6 +436,12 @@ def fixed_flexibility_penalty(design: np.ndarray, diff2: np.ndarray, settings: d
     if per_ppm in ("auto", "trial"):
         return None
     width = settings["ppm_range"][1] - settings["ppm_range"][0]
+    return penalty_per_ppm(design, diff2, per_ppm, width)
+
+
+def penalty_per_ppm(design: np.ndarray, diff2: np.ndarray, per_ppm: float, width: float) -> float:
+    """Penalty for `per_ppm` effective dimensions per ppm over a fit range `width` ppm wide,
+    clipped to what the spline can take (2.05 to its number of coefficients less 0.5)."""
     target = min(max(per_ppm * width, 2.05), design.shape[1] - 0.5)
     return penalty_for_dimension(design, diff2, target)
 
@@ -531,8 +537,7 @@ def _fit(
         baseline_penalty = float(settings["baseline_penalty"])
     lam = baseline_penalty
     if lam is None and settings["baseline"] == "spline":
-        target = min(max(INITIAL_ED_PER_PPM * width, 2.05), design.shape[1] - 0.5)
-        lam = penalty_for_dimension(design, diff2, target)
+        lam = penalty_per_ppm(design, diff2, INITIAL_ED_PER_PPM, width)
     lam = 1.0 if lam is None else lam
 
     # Stage 1: ratio priors linearised at the unconstrained amplitudes of the start.

@@ -126,7 +126,8 @@ def run(args: argparse.Namespace) -> int:
         settings = resolve_settings(settings, source=args.config)
     if args.dynamic:
         settings = {**(settings or {}), "mode": "dynamic"}
-    dynamic = resolve_settings(settings)["mode"] == "dynamic"
+    resolved = resolve_settings(settings)
+    dynamic = resolved["mode"] == "dynamic"
     block_table = args.block_table
     beside = Path(args.input).parent / "blocks.tsv"
     if dynamic and block_table is None and beside.exists():
@@ -141,8 +142,7 @@ def run(args: argparse.Namespace) -> int:
         f"fitted {len(fits)} block(s) of {args.input} ({n_ok} converged) into {args.out} "
         f"({time.perf_counter() - start:.1f} s)"
     )
-    alone = resolve_settings(settings)["baseline_flexibility"] == "trial"
-    if alone and args.trial_baseline is None:
+    if resolved["baseline_flexibility"] == "trial" and args.trial_baseline is None:
         print(
             "  note: baseline flexibility chosen on this file alone (a trial of one session); "
             "for a trial, give --trial-baseline (`fmrstrial trial-baseline`)"
