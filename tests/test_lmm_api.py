@@ -193,3 +193,28 @@ def test_all_optimisers_failing_raises_fit_error(monkeypatch):
     monkeypatch.setattr(optimize, "_statsmodels_fit", always_fails)
     with pytest.raises(FitError, match="lbfgs: failed: Singular matrix"):
         fit_lmm(_simulated(2, 1.0), "y ~ condition + (1|subject)")
+
+
+def test_nested_intercept_on_the_boundary_matches_lmertest():
+    """A session intercept whose REML variance is 0 (lme4 reports a singular fit): the F tests
+    are lmerTest's (R 4.2.2, lme4 1.1-31, lmerTest 3.1-3 on this file: theta 0 and 1.4496186,
+    den df 366.080, 366.082, 366.010, 366.127, F 9.8313312, 66.433221, 1.6083277, 13.011894,
+    REML log-likelihood 596.620376), i.e. those of the model without it."""
+    df = pd.read_csv(DATA / "timecourse.csv")
+    formula = "value ~ condition*phase + period + (1|subject) + (1|subject:condition)"
+    res = fit_lmm(df, formula, factors={"period": None}, ref={"condition": "placebo"})
+    assert res.singular and res.converged
+    assert res.nested_variances["subject:condition"] < 1e-10 * res.sigma2
+    assert res.reml_loglik == pytest.approx(596.62037563663, abs=1e-6)
+    a = res.anova.set_index("term")
+    ddf = [366.080365329, 366.082371511, 366.010463531, 366.126941378]
+    F = [9.83133115454, 66.43322081974, 1.60832768127, 13.01189407621]
+    assert a.den_df.to_numpy() == pytest.approx(ddf, abs=1e-2)
+    assert a.F.to_numpy() == pytest.approx(F, rel=1e-6)
+    assert res.to_dict()["theta"]["subject.(Intercept)"] == pytest.approx(1.44961860437, rel=1e-5)
+
+
+def test_crossed_grouping_is_refused_naming_the_level():
+    df = pd.read_csv(DATA / "prepost.csv")
+    with pytest.raises(ValueError, match=r"'time' is not nested in 'subject': level '\w+'"):
+        fit_lmm(df, "value ~ condition + (1|subject) + (1|time)")

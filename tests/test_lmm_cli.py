@@ -108,7 +108,7 @@ def test_missing_file(main, tmp_path, capsys):
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        (["--formula", "value ~ condition + (1|subject/time)"], "single grouping column"),
+        (["--formula", "value ~ condition + (1|subject) + (1|time)"], "not nested in 'subject'"),
         (["--formula", "value ~ condition"], "random-effect term"),
         (["--formula", "value ~ condition + (1|subject)", "--ref", "condition"], "factor=level"),
     ],

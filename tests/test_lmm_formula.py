@@ -57,12 +57,23 @@ def test_variables_in_order_of_appearance():
     assert f.variables == ["value", "condition", "time", "period", "subject"]
 
 
+def test_nested_intercepts_and_lme4_slash_expansion():
+    a = parse_formula("y ~ a + (1 | g) + (1 | g:h)")
+    b = parse_formula("y ~ a + (1 | g/h)")
+    assert (a.random, a.nested) == (b.random, b.nested)
+    assert a.random.group == "g" and [p.group for p in a.nested] == ["g:h"]
+    assert a.nested[0].group_variables == ("g", "h")
+    assert a.variables == b.variables == ["y", "a", "g", "h"]
+
+
 @pytest.mark.parametrize(
     ("text", "fragment"),
     [
-        ("y ~ a + (1|g) + (1|h)", "only one random-effect term"),
-        ("y ~ a + (1|g/h)", "single grouping column"),
-        ("y ~ a + (1|g:h)", "single grouping column"),
+        ("y ~ a + (1|g:h)", "must group by a single column"),
+        ("y ~ a + (1|g) + (a|g:h)", "only random intercepts"),
+        ("y ~ a + (1 + a|g/h)", "only random intercepts"),
+        ("y ~ a + (1|g) + (1|g)", "same grouping"),
+        ("y ~ a + (1|g/h/k)", "two columns at most"),
         ("y ~ a*(1|g)", "top-level"),
         ("y ~ a + 2", "only 0 or 1"),
         ("y ~ a +", "unexpected end"),

@@ -1,5 +1,8 @@
 """fmrstrial.lmm against R 4.2.2 lme4 1.1-31 / lmerTest 3.1-3 / pbkrtest 0.5.2 (tests/data/lmm).
 
+`timecourse_session` has a second, nested random intercept (one per session within subject),
+made by `tests/data/lmm/nested_reference.R`.
+
 Tolerances (from the task): fixed effects and SEs 1e-4 relative, Satterthwaite and KR df 1e-2
 absolute, F and p 1e-3 relative, variance components 1e-4 relative.
 """
@@ -28,6 +31,7 @@ CASES = {
     "prepost_cell": {"factors": {"period": None}, "ref": {"cell": "A_pre"}},
     "timecourse": {"factors": {"period": None}, "ref": {"condition": "placebo"}},
     "timecourse_slope": {"factors": {"period": None}, "ref": {"condition": "placebo"}},
+    "timecourse_session": {"factors": {"period": None}, "ref": {"condition": "placebo"}},
 }
 
 REL_FIXED = 1e-4
@@ -166,22 +170,26 @@ def test_inference_at_lme4_estimate(name):
         pd.read_csv(DATA / f"{name}.csv"), parse_formula(ref["meta"]["formula"]), **CASES[name]
     )
     vc = ref["variance_components"]
+    group = design.formula.random.group
     q = len(design.z_names)
     G = np.zeros((q, q))
-    for r in vc[:-1]:
+    for r in (r for r in vc if r["group"] == group):
         i = design.z_names.index(r["var1"])
         j = i if r["var2"] is None else design.z_names.index(r["var2"])
         G[i, j] = G[j, i] = r["variance"]
-    prob = REMLProblem(design.y, design.X, design.Z, design.groups)
-    state = prob.evaluate(prob.phi(G, vc[-1]["variance"]))
+    by_group = {r["group"]: r["variance"] for r in vc}
+    taus = [by_group[p.group] for p in design.formula.nested]
+    prob = REMLProblem(design.y, design.X, design.Z, design.groups, design.nested)
+    state = prob.evaluate(prob.phi(G, by_group["Residual"], taus))
     outcome = FitOutcome(state, True, False, "reference", [], np.array([]))
     res = assemble(design, outcome, kr=ref["fixed_effects_kenward_roger"] is not None)
     out = res.to_dict()
     assert out["reml_loglik"] == pytest.approx(ref["reml_loglik"], abs=1e-8)
     internals, theirs = out["lmertest_internals"], ref["lmertest_internals"]
-    np.testing.assert_allclose(
-        internals["vcov_varpar"]["matrix"], theirs["vcov_varpar"]["matrix"], rtol=1e-6, atol=0
-    )
+    # lme4 orders the variance parameters by term (most levels first): compare by name
+    order = [internals["vcov_varpar"]["names"].index(n) for n in theirs["vcov_varpar"]["names"]]
+    ours_vcov = np.array(internals["vcov_varpar"]["matrix"])[np.ix_(order, order)]
+    np.testing.assert_allclose(ours_vcov, theirs["vcov_varpar"]["matrix"], rtol=1e-6, atol=0)
     for par, jac in theirs["jacobian_vcov_beta"].items():
         ours = np.array(internals["jacobian_vcov_beta"][par]["matrix"])
         np.testing.assert_allclose(ours, jac["matrix"], rtol=1e-6, atol=1e-8 * np.abs(ours).max())

@@ -285,3 +285,12 @@ def test_cli_from_config_and_error_exit(tmp_path, capsys):
     assert main(["power", "--config", str(cfg), "--out", str(tmp_path / "bad")]) == 2
     assert "power.participants" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
+
+
+def test_nested_random_intercepts_are_refused_by_the_power_analysis():
+    from fmrstrial.power.design import check_formula
+
+    formula = "glx_tnaa ~ condition * phase + period + (1 | participant_id)"
+    assert check_formula(formula, "condition:phase", "glx") == "participant_id"
+    with pytest.raises(ValueError, match="one random intercept per participant"):
+        check_formula(formula + " + (1 | participant_id:session_id)", "condition:phase", "glx")

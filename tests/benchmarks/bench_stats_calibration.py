@@ -17,9 +17,10 @@ SD as a fraction of its true mean (a fit bias of the session as a whole, e.g. fr
 (baseline or infusion, at random) fails QC, so the session keeps blocks of one phase only.
 
 Reports how often the 95 % CI of the primary Glx effect (glx_condition_infusion), of the
-within-session change row (sensitivity_session_change) and of the MADRS interaction
-(madrs_condition_by_time) covers the true value, the mean estimate vs the truth, and the
-mean F statistic.
+within-session change row (sensitivity_session_change), of the primary model with a random
+intercept per session (sensitivity_session_intercept), of the three sex-moderation rows and
+of the MADRS interaction (madrs_condition_by_time) covers the true value, the mean estimate
+vs the truth, and the mean F statistic.
 """
 
 from __future__ import annotations
@@ -132,6 +133,10 @@ def main() -> None:
             for fid, outcome in (
                 ("glx_condition_infusion", "glx_tnaa"),
                 ("sensitivity_session_change", "glx_change"),
+                ("sensitivity_session_intercept", "glx_tnaa"),
+                ("glx_sex_moderation", "glx_tnaa"),
+                ("sensitivity_session_change_sex", "glx_change"),
+                ("sensitivity_session_intercept_sex", "glx_tnaa"),
                 ("madrs_condition_by_time", "madrs_total"),
                 ("madrs_attenuation_pct", "madrs_total"),
             ):

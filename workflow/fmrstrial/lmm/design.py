@@ -43,7 +43,8 @@ class Design:
 
     y: (n,) response; X: (n, p) fixed effects with ``x_names``; ``term_columns`` maps each fixed
     term label to its column indices in X; Z: (n, q) random-effect columns with ``z_names``;
-    ``groups``: (n,) integer codes into ``group_levels``.
+    ``groups``: (n,) integer codes into ``group_levels``; ``nested``: one (n,) array of codes per
+    further random intercept (``formula.nested``), each level within one group.
     """
 
     formula: Formula
@@ -59,6 +60,8 @@ class Design:
     frame: pd.DataFrame
     n_rows_input: int
     warnings: list[str] = field(default_factory=list)
+    nested: list[np.ndarray] = field(default_factory=list)
+    nested_levels: list[list[str]] = field(default_factory=list)
 
     @property
     def n_obs(self) -> int:
@@ -99,11 +102,12 @@ def resolve_variables(
     factors = {k: v for k, v in (factors or {}).items() if k in used}
     ref = {k: v for k, v in (ref or {}).items() if k in used}
     out: dict[str, Variable] = {}
-    group = formula.random.group if formula.random is not None else None
+    parts = ([formula.random] if formula.random is not None else []) + list(formula.nested)
+    grouping = {v for part in parts for v in part.group_variables}
     for name in used:
         col = frame[name]
         numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
-        if numeric and name not in factors and name != group:
+        if numeric and name not in factors and name not in grouping:
             if name in ref:
                 raise DesignError(
                     f"a reference level is given for '{name}' but it is numeric; "
@@ -135,7 +139,7 @@ def resolve_variables(
                 )
             levels = [str(ref[name])] + [v for v in levels if v != str(ref[name])]
         if len(levels) < 2:
-            what = "grouping factor" if name == group else "factor"
+            what = "grouping factor" if name in grouping else "factor"
             raise DesignError(
                 f"{what} '{name}' has only one level ({', '.join(levels)}) in the complete rows; "
                 "at least two are needed",
@@ -292,6 +296,7 @@ def build_design(
     gvals = frame[rand.group].map(_level_label)
     group_levels = list(variables[rand.group].levels)
     groups = pd.Categorical(gvals, categories=group_levels).codes.astype(int)
+    nested, nested_levels = _nested_codes(frame, formula, groups, group_levels)
     if len(frame) <= X.shape[1]:
         raise DesignError(
             f"only {len(frame)} complete rows for {X.shape[1]} fixed-effect columns", field=response
@@ -310,4 +315,33 @@ def build_design(
         frame=frame,
         n_rows_input=n_rows_input,
         warnings=warnings,
+        nested=nested,
+        nested_levels=nested_levels,
     )
+
+
+def _nested_codes(
+    frame: pd.DataFrame, formula: Formula, groups: np.ndarray, group_levels: list[str]
+) -> tuple[list[np.ndarray], list[list[str]]]:
+    """Codes (n,) and level labels ('g:h' values joined by ':') of each nested intercept.
+
+    Raises :class:`DesignError` when a level spans two groups of the first term (crossed
+    random effects, which this engine does not fit)."""
+    codes, levels = [], []
+    for part in formula.nested:
+        columns = [frame[v].map(_level_label) for v in part.group_variables]
+        labels = [":".join(values) for values in zip(*columns, strict=True)]
+        cat = pd.Categorical(labels)
+        code = cat.codes.astype(int)
+        spans = pd.Series(groups).groupby(code).nunique()
+        if (spans > 1).any():
+            level = str(cat.categories[int(spans.index[int(np.argmax(spans.to_numpy() > 1))])])
+            raise DesignError(
+                f"random-effect grouping '{part.group}' is not nested in "
+                f"'{formula.random.group}': level '{level}' occurs in more than one "
+                f"{formula.random.group} (crossed random effects are not supported)",
+                field=part.group_variables[-1],
+            )
+        codes.append(code)
+        levels.append([str(c) for c in cat.categories])
+    return codes, levels

@@ -2,9 +2,11 @@
 
 Supported fixed-effect syntax: ``+``, ``-`` (term removal, ``- 1`` drops the intercept), ``*``
 (crossing: ``a*b`` = ``a + b + a:b``), ``:`` (interaction), ``0``/``1`` and parentheses for
-grouping (``(a + b):c``). Exactly one random-effect term ``(lhs | g)`` with a single grouping
-column is supported; its left side follows the same syntax (intercept implied unless ``0 +`` or
-``- 1``), e.g. ``(1 | g)``, ``(1 + x | g)`` (correlated intercept and slope), ``(x | g)``.
+grouping (``(a + b):c``). The first random-effect term ``(lhs | g)`` has a single grouping
+column; its left side follows the same syntax (intercept implied unless ``0 +`` or ``- 1``),
+e.g. ``(1 | g)``, ``(1 + x | g)`` (correlated intercept and slope), ``(x | g)``. Further terms
+are random intercepts of groups nested in ``g`` (checked on the data): ``(1 | g:h)``, or
+``(1 | g/h)``, which lme4 expands to ``(1 | g) + (1 | g:h)``.
 
 Terms are tuples of variable names ordered by first appearance in the formula, and the fixed
 terms are ordered by interaction order as R's ``terms()`` does (``a*b + c`` gives
@@ -29,11 +31,15 @@ class FormulaError(ValueError):
 
 @dataclass(frozen=True)
 class RandomPart:
-    """One random-effect term ``(terms | group)``."""
+    """One random-effect term ``(terms | group)``; ``group`` is 'g' or an interaction 'g:h'."""
 
     group: str
     intercept: bool
     terms: tuple[Term, ...]
+
+    @property
+    def group_variables(self) -> tuple[str, ...]:
+        return tuple(self.group.split(":"))
 
     @property
     def labels(self) -> list[str]:
@@ -49,6 +55,7 @@ class Formula:
     intercept: bool
     terms: tuple[Term, ...]
     random: RandomPart | None
+    nested: tuple[RandomPart, ...] = ()  # further random intercepts, nested in `random`
 
     @property
     def term_labels(self) -> list[str]:
@@ -64,8 +71,8 @@ class Formula:
             parts += list(self.random.terms)
         for term in parts:
             out += [v for v in term if v not in out]
-        if self.random is not None and self.random.group not in out:
-            out.append(self.random.group)
+        for part in ([self.random] if self.random is not None else []) + list(self.nested):
+            out += [v for v in part.group_variables if v not in out]
         return out
 
 
@@ -160,6 +167,12 @@ class _Parser:
             left = _Spec(terms=list(dict.fromkeys(terms)), random=[])
         return left
 
+    def _group_name(self) -> str:
+        kind, group = self.take()
+        if kind != "name":
+            raise FormulaError(f"expected a grouping column after '|', found {group!r}")
+        return self.name(group)
+
     def atom(self, allow_random: bool) -> _Spec:
         kind, value = self.take()
         if kind == "name":
@@ -174,16 +187,18 @@ class _Parser:
                 if not allow_random:
                     raise FormulaError("a random-effect term '( ... | g)' must be a top-level term")
                 self.take("|")
-                kind, group = self.take()
-                if kind != "name":
-                    raise FormulaError(f"expected a grouping column after '|', found {group!r}")
-                if self.peek() != ("op", ")"):
-                    raise FormulaError(
-                        "only a single grouping column is supported after '|' "
-                        "(no nested 'a/b' or 'a:b' groupings)"
-                    )
+                names, separators = [self._group_name()], []
+                while self.peek() in (("op", ":"), ("op", "/")):
+                    separators.append(self.take()[1])
+                    names.append(self._group_name())
                 self.take(")")
-                return _Spec(terms=[], random=[(inner, self.name(group))])
+                if "/" in separators and len(names) > 2:
+                    raise FormulaError(
+                        "a grouping may be 'g', 'g:h' or 'g/h' (two columns at most for '/')"
+                    )
+                if "/" in separators:  # lme4: (lhs | g/h) = (lhs | g) + (lhs | g:h)
+                    return _Spec(terms=[], random=[(inner, names[0]), (inner, ":".join(names))])
+                return _Spec(terms=[], random=[(inner, ":".join(names))])
             self.take(")")
             return inner
         raise FormulaError(f"unexpected {value!r}")
@@ -210,20 +225,26 @@ def parse_formula(text: str) -> Formula:
     spec = parser.expr(allow_random=True)
     if parser.peek() is not None:
         raise FormulaError(f"unexpected {parser.peek()[1]!r} after the end of the formula")
-    if len(spec.random) > 1:
-        raise FormulaError(
-            "only one random-effect term is supported; use (1 + x | g) for correlated effects"
-        )
-    random = None
-    if spec.random:
-        inner, group = spec.random[0]
-        if inner.random:
-            raise FormulaError("random-effect terms cannot be nested")
+    parts = []
+    for inner, group in spec.random:
         re_intercept = inner.intercept is not False
         re_terms = _ordered(parser, inner.terms)
         if not re_intercept and not re_terms:
             raise FormulaError(f"the random-effect term for '{group}' has no effects")
-        random = RandomPart(group=group, intercept=re_intercept, terms=re_terms)
+        parts.append(RandomPart(group=group, intercept=re_intercept, terms=re_terms))
+    random = parts[0] if parts else None
+    if random is not None and ":" in random.group:
+        raise FormulaError(
+            f"the first random-effect term must group by a single column, not '{random.group}'"
+        )
+    for part in parts[1:]:
+        if part.terms or not part.intercept:
+            raise FormulaError(
+                f"only random intercepts '(1 | {part.group})' may follow the first random-effect "
+                "term; use (1 + x | g) in the first term for correlated effects"
+            )
+    if len({p.group for p in parts}) < len(parts):
+        raise FormulaError("two random-effect terms have the same grouping")
     if any(response in t for t in spec.terms):
         raise FormulaError(f"the response '{response}' also appears among the predictors")
     return Formula(
@@ -232,4 +253,5 @@ def parse_formula(text: str) -> Formula:
         intercept=spec.intercept is not False,
         terms=_ordered(parser, spec.terms),
         random=random,
+        nested=tuple(parts[1:]),
     )

@@ -34,7 +34,9 @@ def fit_lmm(
     """
     parsed = parse_formula(formula)
     design = build_design(df, parsed, factors=factors, ref=ref)
-    outcome = fit_reml(design.y, design.X, design.Z, design.groups, optimizers=optimizers)
+    outcome = fit_reml(
+        design.y, design.X, design.Z, design.groups, optimizers=optimizers, nested=design.nested
+    )
     return assemble(design, outcome, kr=kr, source=source)
 
 

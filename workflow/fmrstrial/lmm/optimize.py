@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import statsmodels.api as sm
 
-from .reml import REMLProblem, REMLState, theta_sigma, to_psi, unvech, vech, vech_index
+from .reml import REMLProblem, REMLState, n_vech, psi_from_phi, to_psi, unvech, vech, vech_index
 
 #: statsmodels ``MixedLM.fit`` methods tried in this order, each from statsmodels' start values.
 OPTIMIZERS: tuple[str, ...] = ("lbfgs", "bfgs", "powell", "nm", "cg")
@@ -78,17 +78,21 @@ class FitOutcome:
 
 
 def phi_from_psi(psi: np.ndarray, q: int) -> np.ndarray:
-    """phi = (vech(sigma^2 Lambda Lambda'), sigma^2) from psi = (vech(Lambda), sigma)."""
-    lam = unvech(psi[:-1], q, symmetric=False)
+    """phi = (vech(sigma^2 Lambda Lambda'), sigma^2 theta_j^2, sigma^2) from
+    psi = (vech(Lambda), theta_j, sigma)."""
+    v = n_vech(q)
+    lam = unvech(psi[:v], q, symmetric=False)
     s2 = psi[-1] ** 2
-    return np.append(vech(s2 * lam @ lam.T), s2)
+    return np.concatenate([vech(s2 * lam @ lam.T), s2 * psi[v:-1] ** 2, [s2]])
 
 
 def _normalise_psi(psi: np.ndarray, q: int) -> np.ndarray:
-    """Flip column signs of Lambda (and sigma) so the diagonal is >= 0; G is unchanged."""
-    lam = unvech(psi[:-1], q, symmetric=False)
+    """Flip signs in Lambda (columns), the nested thetas and sigma so that they are >= 0;
+    the covariance is unchanged."""
+    v = n_vech(q)
+    lam = unvech(psi[:v], q, symmetric=False)
     lam = lam * np.where(np.diag(lam) < 0, -1.0, 1.0)[None, :]
-    return np.append(vech(lam), abs(psi[-1]))
+    return np.concatenate([vech(lam), np.abs(psi[v:])])
 
 
 def newton_decrement(grad: np.ndarray, hess: np.ndarray) -> tuple[float, np.ndarray]:
@@ -103,8 +107,8 @@ def newton_decrement(grad: np.ndarray, hess: np.ndarray) -> tuple[float, np.ndar
 def _refine(prob: REMLProblem, state: REMLState, attempt: Attempt) -> REMLState:
     """Newton steps in psi with step halving; stops when the decrement is small."""
     q = prob.q
-    G, sigma2 = prob.split(state.phi)  # restart from a PSD G with diag(Lambda) >= 0
-    state = prob.evaluate(phi_from_psi(theta_sigma(G, sigma2), q))
+    # restart from a PSD G with diag(Lambda) >= 0 and non-negative nested variances
+    state = prob.evaluate(phi_from_psi(psi_from_phi(state.phi, q), q))
     for _ in range(MAX_NEWTON):
         der = to_psi(state, q)
         dec, step = newton_decrement(der.grad, der.hess)
@@ -131,21 +135,40 @@ def _refine(prob: REMLProblem, state: REMLState, attempt: Attempt) -> REMLState:
     return state
 
 
+def _variance_components(groups: np.ndarray, nested: list[np.ndarray]) -> dict | None:
+    """statsmodels' ``exog_vc``: per nested term and group, the (n_g, levels) indicators."""
+    if not nested:
+        return None
+    out = {}
+    for j, codes in enumerate(nested):
+        out[f"nested{j}"] = {
+            g: (codes[groups == g][:, None] == np.unique(codes[groups == g])[None, :]).astype(float)
+            for g in np.unique(groups)
+        }
+    return out
+
+
 def _statsmodels_fit(prob_data, method: str):
-    y, X, Z, groups = prob_data
+    """One statsmodels REML fit: (result, messages, start phi)."""
+    y, X, Z, groups, nested = prob_data
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = sm.MixedLM(y, X, groups=groups, exog_re=Z)
+        model = sm.MixedLM(
+            y, X, groups=groups, exog_re=Z, exog_vc=_variance_components(groups, nested)
+        )
         res = model.fit(reml=True, method=method)
     messages = sorted({str(w.message).splitlines()[0] for w in caught})
-    return res, messages
+    G = np.atleast_2d(np.asarray(res.cov_re, dtype=float))
+    taus = np.asarray(res.vcomp, dtype=float) if nested else np.zeros(0)
+    phi = np.concatenate([vech(G), taus, [float(res.scale)]])
+    return res, messages, phi
 
 
 def is_singular(state: REMLState, q: int) -> bool:
-    """lme4's rule: some diagonal entry of Lambda below :data:`SINGULAR_TOL`."""
-    G, sigma2 = unvech(state.phi[:-1], q), float(state.phi[-1])
-    psi = theta_sigma(G, sigma2)
-    return bool(min(psi[k] for k, (i, j) in enumerate(vech_index(q)) if i == j) < SINGULAR_TOL)
+    """lme4's rule: a diagonal entry of Lambda, or a nested theta, below :data:`SINGULAR_TOL`."""
+    psi = psi_from_phi(state.phi, q)
+    diagonal = [psi[k] for k, (i, j) in enumerate(vech_index(q)) if i == j]
+    return bool(min(diagonal + list(psi[n_vech(q) : -1])) < SINGULAR_TOL)
 
 
 def fit_reml(
@@ -154,16 +177,19 @@ def fit_reml(
     Z: np.ndarray,
     groups: np.ndarray,
     optimizers: tuple[str, ...] = OPTIMIZERS,
+    nested: list[np.ndarray] | tuple = (),
 ) -> FitOutcome:
-    """Run the optimiser sequence and return the REML estimate with its diagnostics."""
-    prob = REMLProblem(y, X, Z, groups)
+    """Run the optimiser sequence and return the REML estimate with its diagnostics.
+
+    ``nested``: (n,) codes of each further random intercept (levels nested in ``groups``)."""
+    nested = list(nested)
+    prob = REMLProblem(y, X, Z, groups, nested)
     attempts: list[Attempt] = []
     best: tuple[float, REMLState, Attempt] | None = None
     for method in optimizers:
         try:
-            res, messages = _statsmodels_fit((y, X, Z, groups), method)
-            G = np.atleast_2d(np.asarray(res.cov_re, dtype=float))
-            state = prob.evaluate(prob.phi(G, float(res.scale)))
+            res, messages, phi = _statsmodels_fit((y, X, Z, groups, nested), method)
+            state = prob.evaluate(phi)
         except (np.linalg.LinAlgError, ValueError) as exc:
             attempts.append(Attempt(method, False, None, messages=[f"failed: {exc}"]))
             continue

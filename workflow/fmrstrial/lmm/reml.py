@@ -1,10 +1,13 @@
-"""REML deviance of a one-grouping-factor LMM and its exact derivatives.
+"""REML deviance of an LMM with one grouping factor (and nested intercepts), exact derivatives.
 
-Model: y_i = X_i beta + Z_i b_i + e_i for group i, b_i ~ N(0, G), e_i ~ N(0, sigma^2 I), so
-V_i = Z_i G Z_i' + sigma^2 I. The covariance is linear in
+Model: y_i = X_i beta + Z_i b_i + sum_j S_ij c_ij + e_i for group i, b_i ~ N(0, G),
+c_ij ~ N(0, tau_j I) (random intercepts of the levels of a grouping nested in the group, S_ij
+their (n_i, levels) indicators), e_i ~ N(0, sigma^2 I), so
+V_i = Z_i G Z_i' + sum_j tau_j S_ij S_ij' + sigma^2 I. The covariance is linear in
 
-    phi = (vech(G), sigma^2)        (m = q (q + 1) / 2 + 1 entries; vech = lower triangle,
-                                     column-major, as pbkrtest orders VarCorr entries)
+    phi = (vech(G), tau_1..tau_k, sigma^2)   (m = q (q + 1) / 2 + k + 1 entries; vech = lower
+                                               triangle, column-major, as pbkrtest orders
+                                               VarCorr entries)
 
 with V = sum_k phi_k A_k. Everything is computed group by group (V is block diagonal), with
 W = V^-1, C = (X' W X)^-1, P = W - W X C X' W and r = y - X beta_hat:
@@ -15,8 +18,9 @@ W = V^-1, C = (X' W X)^-1, P = W - W X C X' W and r = y - X beta_hat:
     expected  E[d2D] = tr(P A_k P A_l)                                     (used by KR)
     dC/dphi_k = C M_k C with M_k = X' W A_k W X
 
-lmerTest works in psi = (theta, sigma), where G = sigma^2 Lambda Lambda' and theta holds the
-lower triangle of Lambda column-major (lme4's relative Cholesky factor). :func:`to_psi`
+lmerTest works in psi = (theta, sigma), where G = sigma^2 Lambda Lambda', theta holds the
+lower triangle of Lambda column-major (lme4's relative Cholesky factor) and then
+sqrt(tau_j) / sigma for each nested intercept. :func:`to_psi`
 transforms gradient, Hessian and dC/dphi exactly (chain rule including the second-derivative
 term, so it is exact also off the optimum and on the boundary).
 """
@@ -81,16 +85,33 @@ class REMLState:
     dC: np.ndarray | None = None  # (m, p, p) dC / dphi_k
 
 
-class REMLProblem:
-    """Data of one LMM split by group. y: (n,), X: (n, p), Z: (n, q), groups: (n,) codes."""
+def n_vech(q: int) -> int:
+    """Number of free entries of a q x q covariance matrix."""
+    return q * (q + 1) // 2
 
-    def __init__(self, y: np.ndarray, X: np.ndarray, Z: np.ndarray, groups: np.ndarray):
+
+class REMLProblem:
+    """Data of one LMM split by group. y: (n,), X: (n, p), Z: (n, q), groups: (n,) codes;
+    ``nested``: (n,) codes of each nested random intercept (each level within one group)."""
+
+    def __init__(
+        self,
+        y: np.ndarray,
+        X: np.ndarray,
+        Z: np.ndarray,
+        groups: np.ndarray,
+        nested: list[np.ndarray] | tuple = (),
+    ):
         self.n, self.p = X.shape
         self.q = Z.shape[1]
-        self.m = self.q * (self.q + 1) // 2 + 1
+        self.k = len(nested)
+        self.m = n_vech(self.q) + self.k + 1
         order = np.argsort(groups, kind="stable")
         bounds = np.flatnonzero(np.diff(groups[order])) + 1
-        self.blocks = [(y[idx], X[idx], Z[idx]) for idx in np.split(order, bounds)]
+        self.blocks = []
+        for idx in np.split(order, bounds):
+            same = [(c[idx][:, None] == c[idx][None, :]).astype(float) for c in nested]
+            self.blocks.append((y[idx], X[idx], Z[idx], same))
         self.basis = []  # q x q matrices E_k with G = sum_k phi_k E_k
         for i, j in vech_index(self.q):
             E = np.zeros((self.q, self.q))
@@ -98,28 +119,36 @@ class REMLProblem:
             self.basis.append(E)
 
     # -- parameter conversions -------------------------------------------------------------
-    def phi(self, G: np.ndarray, sigma2: float) -> np.ndarray:
-        return np.append(vech(G), sigma2)
+    def phi(self, G: np.ndarray, sigma2: float, taus=()) -> np.ndarray:
+        return np.concatenate([vech(G), np.asarray(taus, dtype=float), [sigma2]])
 
     def split(self, phi: np.ndarray) -> tuple[np.ndarray, float]:
         """(G, sigma^2) from phi."""
-        return unvech(phi[:-1], self.q), float(phi[-1])
+        return unvech(phi[: n_vech(self.q)], self.q), float(phi[-1])
 
-    def _A(self, Zi: np.ndarray) -> list[np.ndarray]:
-        """dV_i/dphi_k for one group: Z_i E_k Z_i' and the identity."""
-        return [Zi @ E @ Zi.T for E in self.basis] + [np.eye(Zi.shape[0])]
+    def taus(self, phi: np.ndarray) -> np.ndarray:
+        """Variances of the nested intercepts, (k,)."""
+        return np.asarray(phi[n_vech(self.q) : -1], dtype=float)
+
+    def _A(self, Zi: np.ndarray, same: list[np.ndarray]) -> list[np.ndarray]:
+        """dV_i/dphi_k for one group: Z_i E_k Z_i', S_ij S_ij' and the identity."""
+        return [Zi @ E @ Zi.T for E in self.basis] + same + [np.eye(Zi.shape[0])]
 
     # -- evaluation ------------------------------------------------------------------------
     def evaluate(self, phi: np.ndarray, derivatives: bool = True) -> REMLState:
         """Deviance, beta_hat and C at phi; with ``derivatives`` also gradient, Hessians, dC."""
-        G, sigma2 = self.split(np.asarray(phi, dtype=float))
+        phi = np.asarray(phi, dtype=float)
+        G, sigma2 = self.split(phi)
+        taus = self.taus(phi)
         p, m = self.p, self.m
         XtWX = np.zeros((p, p))
         XtWy = np.zeros(p)
         logdetV = 0.0
         cache = []
-        for yi, Xi, Zi in self.blocks:
+        for yi, Xi, Zi, same in self.blocks:
             Vi = Zi @ G @ Zi.T + sigma2 * np.eye(len(yi))
+            for tau, Si in zip(taus, same, strict=True):
+                Vi += tau * Si
             cf = linalg.cho_factor(Vi, lower=True)
             logdetV += 2.0 * np.sum(np.log(np.diag(cf[0])))
             Wi = linalg.cho_solve(cf, np.eye(len(yi)))
@@ -132,7 +161,7 @@ class REMLProblem:
         beta = C @ XtWy
         logdetXWX = 2.0 * np.sum(np.log(np.diag(cfX[0])))
         rWr = 0.0
-        for (yi, Xi, _), (Wi, _) in zip(self.blocks, cache, strict=True):
+        for (yi, Xi, _, _), (Wi, _) in zip(self.blocks, cache, strict=True):
             ri = yi - Xi @ beta
             rWr += ri @ Wi @ ri
         dev = (self.n - p) * LOG_2PI + logdetV + logdetXWX + rWr
@@ -147,9 +176,9 @@ class REMLProblem:
         b = np.zeros((m, p))  # X' W u_k
         M = np.zeros((m, p, p))
         N = np.zeros((m, m, p, p))
-        for (yi, Xi, Zi), (Wi, WXi) in zip(self.blocks, cache, strict=True):
+        for (yi, Xi, Zi, same), (Wi, WXi) in zip(self.blocks, cache, strict=True):
             Wr = Wi @ (yi - Xi @ beta)
-            A = self._A(Zi)
+            A = self._A(Zi, same)
             WA = [Wi @ Ak for Ak in A]
             U = [Ak @ Wr for Ak in A]  # u_k
             B = [Ak @ WXi for Ak in A]  # A_k W X
@@ -193,17 +222,25 @@ class PsiDerivatives:
     dC: np.ndarray  # (m, p, p) dC/dpsi_a
 
 
-def theta_sigma(G: np.ndarray, sigma2: float) -> np.ndarray:
-    """psi = (vech(Lambda), sigma) with G = sigma^2 Lambda Lambda'."""
+def theta_sigma(G: np.ndarray, sigma2: float, taus=()) -> np.ndarray:
+    """psi = (vech(Lambda), sqrt(tau_j) / sigma, sigma) with G = sigma^2 Lambda Lambda'."""
     Lam = psd_cholesky(G / sigma2)
-    return np.append(vech(Lam), np.sqrt(sigma2))
+    nested = np.sqrt(np.maximum(np.asarray(taus, dtype=float), 0.0) / sigma2)
+    return np.concatenate([vech(Lam), nested, [np.sqrt(sigma2)]])
+
+
+def psi_from_phi(phi: np.ndarray, q: int) -> np.ndarray:
+    """psi = (theta, sigma) of phi = (vech(G), tau, sigma^2)."""
+    v = n_vech(q)
+    return theta_sigma(unvech(phi[:v], q), float(phi[-1]), phi[v:-1])
 
 
 def _phi_jacobians(psi: np.ndarray, q: int) -> tuple[np.ndarray, np.ndarray]:
     """J (m, m) = dphi/dpsi and D2 (m, m, m) = d2 phi_k / dpsi dpsi'."""
     m = len(psi)
+    v = n_vech(q)
     s = psi[-1]
-    Lam = unvech(psi[:-1], q, symmetric=False)
+    Lam = unvech(psi[:v], q, symmetric=False)
     idx = vech_index(q)
     units = []
     for i, j in idx:
@@ -211,27 +248,31 @@ def _phi_jacobians(psi: np.ndarray, q: int) -> tuple[np.ndarray, np.ndarray]:
         E[i, j] = 1.0
         units.append(E)
     LLt = Lam @ Lam.T
-    dG = [s**2 * (E @ Lam.T + Lam @ E.T) for E in units] + [2 * s * LLt]
     J = np.zeros((m, m))
-    for a in range(m):
-        J[:-1, a] = vech(dG[a])
+    for a in range(v):
+        J[:v, a] = vech(s**2 * (units[a] @ Lam.T + Lam @ units[a].T))
+    J[:v, -1] = vech(2 * s * LLt)
     J[-1, -1] = 2 * s
     D2 = np.zeros((m, m, m))
-    nt = m - 1
-    for a in range(nt):
-        for c in range(nt):
+    for a in range(v):
+        for c in range(v):
             Ea, Ec = units[a], units[c]
-            D2[:-1, a, c] = vech(s**2 * (Ea @ Ec.T + Ec @ Ea.T))
-        D2[:-1, a, -1] = D2[:-1, -1, a] = vech(2 * s * (units[a] @ Lam.T + Lam @ units[a].T))
-    D2[:-1, -1, -1] = vech(2 * LLt)
+            D2[:v, a, c] = vech(s**2 * (Ea @ Ec.T + Ec @ Ea.T))
+        D2[:v, a, -1] = D2[:v, -1, a] = vech(2 * s * (units[a] @ Lam.T + Lam @ units[a].T))
+    D2[:v, -1, -1] = vech(2 * LLt)
+    for j in range(v, m - 1):  # tau_j = s^2 theta_j^2
+        t = psi[j]
+        J[j, j], J[j, -1] = 2 * s**2 * t, 2 * s * t**2
+        D2[j, j, j] = 2 * s**2
+        D2[j, j, -1] = D2[j, -1, j] = 4 * s * t
+        D2[j, -1, -1] = 2 * t**2
     D2[-1, -1, -1] = 2.0
     return J, D2
 
 
 def to_psi(state: REMLState, q: int) -> PsiDerivatives:
     """Transform gradient, Hessian and dC/dphi of ``state`` to psi = (theta, sigma)."""
-    G = unvech(state.phi[:-1], q)
-    psi = theta_sigma(G, float(state.phi[-1]))
+    psi = psi_from_phi(state.phi, q)
     J, D2 = _phi_jacobians(psi, q)
     grad = J.T @ state.grad
     hess = J.T @ state.hess @ J + np.einsum("k,kab->ab", state.grad, D2)

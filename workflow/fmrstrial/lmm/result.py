@@ -11,10 +11,10 @@ import statsmodels
 from scipy import stats
 
 from .. import __version__
-from .design import Design
+from .design import INTERCEPT, Design
 from .kenward_roger import KenwardRoger
 from .optimize import DECREMENT_TOL, SINGULAR_TOL, FitOutcome, newton_decrement
-from .reml import PsiDerivatives, unvech, vech_index
+from .reml import PsiDerivatives, n_vech, unvech, vech_index
 from .satterthwaite import Satterthwaite
 
 FIXED_COLUMNS = ["estimate", "se", "df", "t", "p", "ci_low", "ci_high"]
@@ -107,8 +107,14 @@ class LMMResult:
     def cov_re(self) -> pd.DataFrame:
         """Random-effect covariance G, (q, q)."""
         q = len(self.design.z_names)
-        G = unvech(self.outcome.state.phi[:-1], q)
+        G = unvech(self.outcome.state.phi[: n_vech(q)], q)
         return pd.DataFrame(G, index=self.design.z_names, columns=self.design.z_names)
+
+    @property
+    def nested_variances(self) -> dict[str, float]:
+        """Variance of each nested random intercept, by its grouping ('g:h')."""
+        taus = self.outcome.state.phi[n_vech(len(self.design.z_names)) : -1]
+        return {p.group: float(t) for p, t in zip(self.design.formula.nested, taus, strict=True)}
 
     @property
     def reml_loglik(self) -> float:
@@ -211,7 +217,8 @@ class LMMResult:
 
     @cached_property
     def variance_components(self) -> pd.DataFrame:
-        """One row per variance, then covariances (sd column = correlation), then residual."""
+        """Per random term (most levels first, as lme4 orders them) one row per variance, then
+        the covariances (sd column = correlation); the residual last."""
         G = self.cov_re.to_numpy()
         z, group = self.design.z_names, self.design.formula.random.group
         rows = [
@@ -236,6 +243,14 @@ class LMMResult:
                         "sd": G[i, j] / denom if denom > 0 else np.nan,
                     }
                 )
+        # terms in lme4's order: by number of levels, most first (formula order on ties)
+        blocks = [(len(self.design.group_levels), rows)]
+        for (nested_group, tau), levels in zip(
+            self.nested_variances.items(), self.design.nested_levels, strict=True
+        ):
+            row = {"group": nested_group, "var1": INTERCEPT, "var2": None, "variance": tau}
+            blocks.append((len(levels), [{**row, "sd": np.sqrt(tau)}]))
+        rows = [r for _, block in sorted(blocks, key=lambda b: -b[0]) for r in block]
         rows.append(
             {
                 "group": "Residual",
@@ -254,7 +269,7 @@ class LMMResult:
         names = [
             f"{group}.{z[i]}" if i == j else f"{group}.{z[i]}.{z[j]}" for i, j in vech_index(len(z))
         ]
-        return names
+        return names + [f"{p.group}.{INTERCEPT}" for p in self.design.formula.nested]
 
     def _meta(self) -> dict:
         d = self.design
@@ -271,7 +286,13 @@ class LMMResult:
             "REML": True,
             "n_obs": d.n_obs,
             "n_rows_input": d.n_rows_input,
-            "n_groups": {d.formula.random.group: len(d.group_levels)},
+            "n_groups": {
+                d.formula.random.group: len(d.group_levels),
+                **{
+                    p.group: len(levels)
+                    for p, levels in zip(d.formula.nested, d.nested_levels, strict=True)
+                },
+            },
             "factors": factors,
             "levels": {f: list(d.variables[f].levels) for f in fixed_factors},
             "reference_levels": {f: d.variables[f].levels[0] for f in fixed_factors},
@@ -291,6 +312,7 @@ class LMMResult:
                 "REML deviance in (theta, sigma); converged when the Newton decrement g'H^+g < "
                 f"{DECREMENT_TOL:g} at a local minimum; singular if a diagonal of Lambda < "
                 f"{SINGULAR_TOL:g}"
+                + (" or a nested intercept's theta is" if self.design.formula.nested else "")
             ),
             "newton_decrement": newton_decrement(self.psi.grad, self.psi.hess)[0],
             "gradient_theta_sigma": self.psi.grad,

@@ -76,7 +76,7 @@ def check_formula(formula: str, term: str, test: str) -> str:
     """The participant (grouping) column; ValueError naming what is not supported."""
     parsed = parse_formula(formula)
     rand = parsed.random
-    if rand is None or rand.terms or not rand.intercept:
+    if rand is None or rand.terms or not rand.intercept or parsed.nested:
         raise ValueError(
             f"formula '{formula}': power analysis supports one random intercept per "
             "participant, '(1 | participant_id)', only"

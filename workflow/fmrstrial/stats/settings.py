@@ -1,7 +1,7 @@
 """Statistics settings: the analyses behind every finding, with their formulas.
 
 Each model names its data (`glx`: the block time course; `clinical`: one scale/score of the
-clinical long table), the response, the formula (lme4 syntax, one random-effect term), the
+clinical long table), the response, the formula (lme4 syntax), the
 term whose F test and coefficient make the finding, and the published value. Reference
 levels: condition placebo, phase baseline, timepoint pre, period 1, sex F, sequence PN, so
 the reported coefficient of `condition:phase` is (naltrexone - placebo) x (infusion -
@@ -22,6 +22,7 @@ FACTOR_LEVELS = {
 }
 
 GLX_FORMULA = "{y} ~ condition * phase + period + (1 | participant_id)"
+SESSION_INTERCEPT = " + (1 | participant_id:session_id)"
 CLINICAL_FORMULA = "score ~ condition * timepoint + period + (1 | participant_id)"
 
 DEFAULTS: dict = {
@@ -119,6 +120,23 @@ DEFAULTS: dict = {
             "response": "glx_change",
             "formula": "glx_change ~ condition * sex + period + (1 | participant_id)",
             "term": "condition:sex",
+            "published": "not reported",
+        },
+        "sensitivity_session_intercept": {
+            "finding_id": "sensitivity_session_intercept",
+            "data": "glx",
+            "response": "glx_tnaa",
+            "formula": GLX_FORMULA.format(y="glx_tnaa") + SESSION_INTERCEPT,
+            "term": "condition:phase",
+            "published": "not reported",
+        },
+        "sensitivity_session_intercept_sex": {
+            "finding_id": "sensitivity_session_intercept_sex",
+            "data": "glx",
+            "response": "glx_tnaa",
+            "formula": "glx_tnaa ~ condition * phase * sex + period + (1 | participant_id)"
+            + SESSION_INTERCEPT,
+            "term": "condition:phase:sex",
             "published": "not reported",
         },
         "crossover_carryover_glx": {
