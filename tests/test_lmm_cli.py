@@ -118,3 +118,22 @@ def test_bad_formula_or_option(main, tmp_path, capsys, args, fragment):
                  "--out", str(tmp_path / "o.json")])  # fmt: skip
     assert code == 2
     assert fragment in capsys.readouterr().err
+
+
+def test_lme4_slash_grouping_from_the_command_line(main, tmp_path):
+    """'(1|subject/condition)' is lme4's subject + subject:condition intercepts: the same
+    fit as the R reference written with both terms."""
+    out = tmp_path / "nested.json"
+    args = ["lmm", "--data", str(DATA / "timecourse_session.csv"), "--formula",
+            "value ~ condition*phase + period + (1|subject/condition)", "--factors", "period",
+            "--ref", "condition=placebo", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    ours = json.loads(out.read_text())
+    ref = json.loads((DATA / "timecourse_session.lmertest.json").read_text())
+    assert ours["meta"]["n_groups"] == ref["meta"]["n_groups"]
+    assert ours["reml_loglik"] == pytest.approx(ref["reml_loglik"], abs=1e-6)
+    for a, b in zip(
+        ours["anova"]["typeIII_satterthwaite"], ref["anova"]["typeIII_satterthwaite"], strict=True
+    ):
+        assert a["den_df"] == pytest.approx(b["den_df"], abs=1e-2)
+        assert a["F"] == pytest.approx(b["F"], rel=1e-4)

@@ -29,7 +29,10 @@ def add_parser(subparsers) -> None:
     p.add_argument(
         "--formula",
         required=True,
-        help="e.g. 'value ~ condition*time + (1|subject)' or '... + (1 + time|subject)'",
+        help=(
+            "e.g. 'value ~ condition*time + (1|subject)', '... + (1 + time|subject)' or, with "
+            "an intercept per session nested in the subject's, '... + (1|subject/session)'"
+        ),
     )
     p.add_argument(
         "--factors",
