@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import statsmodels.api as sm
+from statsmodels.regression.mixed_linear_model import VCSpec
 
 from .reml import REMLProblem, REMLState, n_vech, psi_from_phi, to_psi, unvech, vech, vech_index
 
@@ -135,17 +136,18 @@ def _refine(prob: REMLProblem, state: REMLState, attempt: Attempt) -> REMLState:
     return state
 
 
-def _variance_components(groups: np.ndarray, nested: list[np.ndarray]) -> dict | None:
-    """statsmodels' ``exog_vc``: per nested term and group, the (n_g, levels) indicators."""
+def _variance_components(groups: np.ndarray, nested: list[np.ndarray]) -> VCSpec | None:
+    """statsmodels' ``exog_vc``: per nested term and group (sorted codes, statsmodels'
+    order), the (n_g, levels in g) indicators of that term's levels."""
     if not nested:
         return None
-    out = {}
-    for j, codes in enumerate(nested):
-        out[f"nested{j}"] = {
-            g: (codes[groups == g][:, None] == np.unique(codes[groups == g])[None, :]).astype(float)
-            for g in np.unique(groups)
-        }
-    return out
+    labels = np.unique(groups)
+    mats, colnames = [], []
+    for codes in nested:
+        per_group = [codes[groups == g] for g in labels]
+        mats.append([(c[:, None] == np.unique(c)[None, :]).astype(float) for c in per_group])
+        colnames.append([[str(level) for level in np.unique(c)] for c in per_group])
+    return VCSpec([f"nested{j:03d}" for j in range(len(nested))], colnames, mats)
 
 
 def _statsmodels_fit(prob_data, method: str):
