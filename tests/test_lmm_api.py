@@ -218,3 +218,12 @@ def test_crossed_grouping_is_refused_naming_the_level():
     df = pd.read_csv(DATA / "prepost.csv")
     with pytest.raises(ValueError, match=r"'time' is not nested in 'subject': level '\w+'"):
         fit_lmm(df, "value ~ condition + (1|subject) + (1|time)")
+
+
+def test_nested_grouping_with_one_level_per_group_is_refused():
+    """One session per subject: the session and subject variances cannot be told apart."""
+    df = pd.read_csv(DATA / "timecourse_session.csv")
+    even = df.subject.str[-2:].astype(int) % 2 == 0
+    one = df[(df.condition == "placebo") == even]
+    with pytest.raises(ValueError, match="one level per subject in the complete rows"):
+        fit_lmm(one, "value ~ phase + (1|subject) + (1|subject:condition)")

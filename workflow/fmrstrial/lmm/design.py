@@ -326,7 +326,8 @@ def _nested_codes(
     """Codes (n,) and level labels ('g:h' values joined by ':') of each nested intercept.
 
     Raises :class:`DesignError` when a level spans two groups of the first term (crossed
-    random effects, which this engine does not fit)."""
+    random effects, which this engine does not fit) or when there is one level per group
+    (the two variances are not identifiable)."""
     codes, levels = [], []
     for part in formula.nested:
         columns = [frame[v].map(_level_label) for v in part.group_variables]
@@ -340,6 +341,13 @@ def _nested_codes(
                 f"random-effect grouping '{part.group}' is not nested in "
                 f"'{formula.random.group}': level '{level}' occurs in more than one "
                 f"{formula.random.group} (crossed random effects are not supported)",
+                field=part.group_variables[-1],
+            )
+        if len(cat.categories) == len(group_levels):
+            raise DesignError(
+                f"random-effect grouping '{part.group}' has one level per "
+                f"{formula.random.group} in the complete rows, so its variance cannot be told "
+                f"from that of '{formula.random.group}'",
                 field=part.group_variables[-1],
             )
         codes.append(code)
