@@ -86,7 +86,11 @@ def test_truth_and_coverage(trial, tmp_path):
     assert str(glx.ci_covers_truth) in ("True", "true")
     sex = f.loc[("glx_sex_moderation", "glx_tnaa")]
     assert sex.truth < 0  # larger attenuation in males
-    assert f.loc[("crossover_period", "glx_tnaa")].num_df == 1
+    period = f.loc[("crossover_period", "glx_tnaa")]
+    assert list(period.model) == ["glx_condition_infusion", "sensitivity_session_intercept"]
+    assert (period.num_df == 1).all()
+    # with a session intercept the period term is judged between sessions, not blocks
+    assert period.den_df.iloc[1] < period.den_df.iloc[0] / 2
 
 
 def test_findings_are_deterministic(trial, tmp_path):

@@ -158,7 +158,11 @@ DEFAULTS: dict = {
             "published": "not reported",
         },
     },
-    "period_checks": ["glx_condition_infusion", "madrs_condition_by_time"],
+    "period_checks": [
+        "glx_condition_infusion",
+        "sensitivity_session_intercept",
+        "madrs_condition_by_time",
+    ],
     "attenuation": {
         "finding_id": "madrs_attenuation_pct",
         "scale": "madrs",
