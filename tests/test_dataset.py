@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import shutil
 
 import nibabel as nib
@@ -15,7 +16,11 @@ from fmrstrial.cli import main
 from fmrstrial.dataset import sessions_table, svs_path, validate_dataset
 from fmrstrial.io.nifti_mrs import read_nifti_mrs, write_nifti_mrs
 from fmrstrial.io.tsv import read_tsv, write_tsv
-from fmrstrial.workflow_plan import dataset_was_simulated
+from fmrstrial.workflow_plan import (
+    WORKFLOW_DEMO_MARK,
+    dataset_is_workflow_demo,
+    dataset_was_simulated,
+)
 
 
 def edit_tsv(path, fn):
@@ -214,3 +219,17 @@ def test_only_simulated_datasets_may_be_regenerated(small_dataset, tmp_path):
     )
     assert not dataset_was_simulated(real)
     assert not dataset_was_simulated(tmp_path / "absent")
+
+
+def test_only_the_workflows_demo_may_be_regenerated(small_dataset, tmp_path):
+    # written by `fmrstrial simulate` (simulate_trial without workflow_demo): input only
+    assert dataset_was_simulated(small_dataset)
+    assert not dataset_is_workflow_demo(small_dataset)
+    demo = tmp_path / "demo"
+    demo.mkdir()
+    assert dataset_is_workflow_demo(demo)  # empty: nothing to lose
+    doc = json.loads((small_dataset / "dataset_description.json").read_text())
+    doc["GeneratedBy"][0]["Description"] += WORKFLOW_DEMO_MARK
+    (demo / "dataset_description.json").write_text(json.dumps(doc))
+    assert dataset_is_workflow_demo(demo) and dataset_was_simulated(demo)
+    assert not dataset_is_workflow_demo(tmp_path / "absent")

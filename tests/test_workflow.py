@@ -7,6 +7,7 @@ no-op re-run, and that editing one MADRS value re-runs only what depends on it.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import struct
@@ -23,6 +24,7 @@ from fmrstrial.figures.plots import FIGSIZE
 from fmrstrial.io.tsv import read_tsv, write_tsv
 from fmrstrial.paths import resource
 from fmrstrial.privacy import scan
+from fmrstrial.workflow_plan import WORKFLOW_DEMO_MARK
 
 pytestmark = pytest.mark.slow
 
@@ -46,9 +48,9 @@ CONFIG = {
 COMPARE_SKIP = {"logs", "benchmarks"}
 
 
-def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+def snakemake(workdir: Path, *args: str, config: dict = CONFIG) -> subprocess.CompletedProcess:
     cfg = workdir / "test-config.yaml"
-    cfg.write_text(yaml.safe_dump(CONFIG))
+    cfg.write_text(yaml.safe_dump(config))
     env = {**os.environ, "SOURCE_DATE_EPOCH": "0"}
     return subprocess.run(
         [
@@ -267,6 +269,30 @@ def test_editing_madrs_reruns_only_dependants(runs, tmp_path):
         "privacy_check",
         "all",
     }, out
+
+
+def test_only_the_workflows_own_demo_is_regenerated(runs, tmp_path):
+    """The demo rule marks what it writes; a dataset from `fmrstrial simulate` (same
+    simulator, no mark) is input and is never rewritten, whatever the simulate settings."""
+    run = tmp_path / "copy"
+    shutil.copytree(runs[1], run, symlinks=True)
+    desc = run / "data/demo/dataset_description.json"
+    doc = json.loads(desc.read_text())
+    assert doc["GeneratedBy"][0]["Description"].endswith(WORKFLOW_DEMO_MARK)
+    other_seed = {**CONFIG, "simulate": {**CONFIG["simulate"], "seed": 12}}
+
+    def planned() -> set[str]:
+        plan = snakemake(run, "--dry-run", "--quiet", "rules", config=other_seed)
+        out = plan.stdout + plan.stderr
+        assert plan.returncode == 0, out
+        return {line.split()[0] for line in out.splitlines() if line and line.split()[0] in RULES}
+
+    assert "simulate_demo" in planned()  # new settings: the workflow's demo is re-simulated
+    doc["GeneratedBy"][0]["Description"] = doc["GeneratedBy"][0]["Description"].removesuffix(
+        WORKFLOW_DEMO_MARK
+    )
+    desc.write_text(json.dumps(doc))
+    assert "simulate_demo" not in planned()
 
 
 RULES = {

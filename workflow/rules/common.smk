@@ -14,7 +14,7 @@ from fmrstrial.simulate.design import participant_label
 from fmrstrial.simulate.trial import mrs_paths
 from fmrstrial.timecourse import qc_limits
 from fmrstrial.clinical.scales import load_scales
-from fmrstrial.workflow_plan import dataset_was_simulated
+from fmrstrial.workflow_plan import dataset_is_workflow_demo
 from fmrstrial.workflow_plan import present_scales as _present_scales
 from fmrstrial.workflow_plan import simulator_truth_dir
 
@@ -24,7 +24,7 @@ os.environ.update(FMRSTRIAL_REPOSITORY=str(Path(workflow.basedir).resolve()))
 
 DATASET = Path(config["dataset"])
 SIMULATE = config["demo"]["generate_if_missing"] and (
-    not DATASET.exists() or dataset_was_simulated(DATASET)
+    not DATASET.exists() or dataset_is_workflow_demo(DATASET)
 )
 #: every scale with a definition in workflow/resources/scales/ (in output order)
 SCALES = list(load_scales())

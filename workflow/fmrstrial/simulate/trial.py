@@ -24,6 +24,7 @@ from ..io.atomic import atomic_dir
 from ..io.nifti_mrs import TRANSIENT_COMPRESSLEVEL, MRSData, write_nifti_mrs
 from ..io.tsv import write_json, write_tsv
 from ..spectra import PPM_CENTRE_1H
+from ..workflow_plan import WORKFLOW_DEMO_MARK
 from .clinical import SCALES, load_scale_definitions, simulate_ratings
 from .design import Participant, Session, make_participants, make_sessions
 from .effects import STREAM_DESIGN, draw_participant_effects, rng_for
@@ -181,14 +182,19 @@ def draw_trial(params: dict) -> TrialDraw:
     return TrialDraw(participants, sessions, effects, assign_habits(sessions, params))
 
 
-def simulate_trial(out_dir: str | os.PathLike, params: dict, jobs: int = 1) -> dict:
-    """Simulate the whole trial into `out_dir` (replaced atomically). Returns a summary."""
+def simulate_trial(
+    out_dir: str | os.PathLike, params: dict, jobs: int = 1, workflow_demo: bool = False
+) -> dict:
+    """Simulate the whole trial into `out_dir` (replaced atomically). Returns a summary.
+
+    `workflow_demo`: the workflow's demo rule is writing it (recorded in GeneratedBy, so that
+    the workflow may regenerate it; a dataset from `fmrstrial simulate` is only read)."""
     out_dir = Path(out_dir)
     trial = draw_trial(params)
     participants, sessions, effects = trial.participants, trial.sessions, trial.effects
     definitions = load_scale_definitions()
     with atomic_dir(out_dir) as root:
-        _write_layout(root, participants, sessions, params)
+        _write_layout(root, participants, sessions, params, workflow_demo)
         work = [(s, *trial.session_inputs(s), params, str(root)) for s in sessions]
         if jobs > 1:
             with ProcessPoolExecutor(max_workers=jobs) as pool:
@@ -210,7 +216,9 @@ def simulate_trial(out_dir: str | os.PathLike, params: dict, jobs: int = 1) -> d
     }
 
 
-def _write_layout(root: Path, participants, sessions: list[Session], params: dict) -> None:
+def _write_layout(
+    root: Path, participants, sessions: list[Session], params: dict, workflow_demo: bool
+) -> None:
     write_json(
         {
             "Name": "fmrstrial simulated trial: ketamine after placebo or naltrexone, 1H-fMRS",
@@ -221,7 +229,8 @@ def _write_layout(root: Path, participants, sessions: list[Session], params: dic
                 {
                     "Name": "fmrstrial",
                     "Version": __version__,
-                    "Description": f"trial simulator, seed {params['seed']}",
+                    "Description": f"trial simulator, seed {params['seed']}"
+                    + (WORKFLOW_DEMO_MARK if workflow_demo else ""),
                 }
             ],
             "HowToAcknowledge": "Simulated data: results on it are not a reproduction of the "

@@ -18,11 +18,15 @@ def load_overrides(path: str | None) -> dict:
     return load_section(path, "simulate")
 
 
-def simulate(dataset, overrides: dict | None = None, jobs: int = 1, **fixed) -> dict:
+def simulate(
+    dataset, overrides: dict | None = None, jobs: int = 1, workflow_demo: bool = False, **fixed
+) -> dict:
     """Simulate a trial into the folder `dataset` from `simulate:` settings (overrides of
-    the defaults; `fixed`: participants, seed); returns the simulator's summary."""
+    the defaults; `fixed`: participants, seed); returns the simulator's summary.
+    `workflow_demo`: written by the workflow's demo rule, which may regenerate it."""
     start = time.perf_counter()
-    summary = simulate_trial(dataset, resolve(overrides or {}, **fixed), jobs=jobs)
+    params = resolve(overrides or {}, **fixed)
+    summary = simulate_trial(dataset, params, jobs=jobs, workflow_demo=workflow_demo)
     print(
         f"simulated {summary['participants']} participants, {summary['sessions']} sessions "
         f"into {dataset} ({summary['bytes'] / 1e6:.1f} MB, {time.perf_counter() - start:.1f} s)"
