@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import shutil
 
+import pandas as pd
 import pytest
 from stats_fixtures import truth_timecourse
 
 from fmrstrial.clinical import score_dataset, write_outputs
 from fmrstrial.dataset import sessions_table, validate_dataset
-from fmrstrial.figures.reporting_tables import flow_summary, participant_flow
+from fmrstrial.figures.reporting_tables import flow_summary, mrsinmrs, participant_flow
 from fmrstrial.io.tsv import read_tsv, write_tsv
 from fmrstrial.simulate import resolve, simulate_trial
 from fmrstrial.stats import resolve as stats_resolve
+from fmrstrial.steps.reporting_tables import workflow_settings
 from fmrstrial.steps.stats import compute
 
 TRIAL = {
@@ -94,9 +96,42 @@ def test_flow_table_gives_reasons(partial):
     sub02 = flow[flow.participant_id == "sub-02"]
     assert list(sub02.session_id) == ["ses-1"]
     sub03 = flow[(flow.participant_id == "sub-03") & (flow.session_id == "ses-1")].iloc[0]
-    assert sub03.blocks_included == 0 and "SNR 12.0 < 20" in sub03.exclusion_reasons
+    n_blocks = int((glx.participant_id == "sub-03").sum() / 2)
+    assert sub03.blocks_included == 0
+    assert sub03.exclusion_reasons == f"SNR 12.0 < 20 ({n_blocks} blocks)"  # one reason, counted
     sub04 = flow[(flow.participant_id == "sub-04") & (flow.session_id == "ses-1")].iloc[0]
     assert sub04.madrs_pre and not sub04.madrs_day1
     summary = flow_summary(flow).set_index("item")["n"]
     assert summary["sessions"] == 23
     assert summary["sessions with MADRS before and on day 1"] == 22
+
+
+def test_mrsinmrs_says_which_sessions_had_eddy_current_correction(partial):
+    """Only sessions with a water reference are eddy-current corrected: the processing
+    steps say how many, instead of implying all of them."""
+    glx = partial[3].assign(snr=30.0, fwhm_hz=6.0)
+    svs = {
+        "role": "svs",
+        "field_t": 3.0,
+        "manufacturer": "Philips",
+        "model": "Achieva",
+        "n_coils": 8,
+        "sequence": "PRESS",
+        "te_ms": 35.0,
+        "tr_s": 2.0,
+        "n_transients": 256,
+        "spectral_width_hz": 2000.0,
+        "n_points": 2048,
+        "water_suppressed": "true",
+        "naa_offset_ppm": 0.0,
+    }
+    acquisition = pd.DataFrame([svs] * 3 + [{**svs, "role": "mrsref", "n_transients": 16}] * 2)
+    config = workflow_settings(None, "basis.json")
+    table = mrsinmrs(acquisition, glx, config, {"fmrstrial": "x"}).set_index("item")["value"]
+    steps = table["processing steps"]
+    assert "with the water reference (Klose) in the 2 of 3 sessions that have one" in steps
+    every = mrsinmrs(acquisition.iloc[[0, 3]], glx, config, {}).set_index("item")["value"]
+    assert "(Klose);" in every["processing steps"]
+    none = mrsinmrs(acquisition.iloc[:3], glx, config, {}).set_index("item")["value"]
+    steps = none["processing steps"]
+    assert "no eddy-current correction (no session has a water reference)" in steps

@@ -119,3 +119,32 @@ def test_session_intercept_rows_absorb_a_sessions_level():
     # on seeds 4-11 of this fixture, where the block-level sex row is off by 0.006-0.06)
     change_sex = rows.loc["sensitivity_session_change_sex"]
     assert sex["estimate"] == pytest.approx(change_sex["estimate"], abs=0.003)
+
+
+def test_period_rows_have_a_truth():
+    """The crossover_period rows carry the period coefficient of the noise-free values (0
+    here: the fixture has no period effect), so their coverage is judged like any row. Two of
+    the three high placebo sessions are in period 1: the block-level model takes them for a
+    period effect, the model with a session intercept does not."""
+    table, _ = run_analyses(_trial(), resolve())
+    period = table[table["finding_id"] == "crossover_period"]
+    assert period["model"].tolist() == ["glx_condition_infusion", "sensitivity_session_intercept"]
+    glx = period[period["outcome"] == "glx_tnaa"]
+    assert (glx["truth"].abs() < 1e-9).all()
+    assert glx["ci_covers_truth"].tolist() == [False, True]
+
+
+def test_a_singular_fit_is_converged_and_says_which_variance_is_zero():
+    """Every participant's mean Glx/tNAA is the same, so the participant variance is estimated
+    at 0: lme4 calls the fit singular, not unconverged, and the note names the variance."""
+    inputs = _trial()
+    glx = inputs.glx.copy()
+    noise = np.tile([0.004, -0.001, -0.003, 0.0, 0.001, -0.002, 0.003, -0.002], 12)
+    glx["glx_tnaa"] = glx["expected_glx_tnaa"] + noise
+    glx["qc_pass"] = True
+    table, docs = run_analyses(StatsInputs(participants=inputs.participants, glx=glx), resolve())
+    row = table.set_index("finding_id").loc["glx_condition_infusion"]
+    assert docs["glx_condition_infusion"]["singular"]
+    assert row["converged"]
+    assert row["note"].startswith("singular (boundary) fit: the participant_id (Intercept)")
+    assert row["ci_low"] <= row["truth"] <= row["ci_high"]

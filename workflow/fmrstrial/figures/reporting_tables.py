@@ -96,7 +96,7 @@ def participant_flow(
                 (glx["participant_id"] == s.participant_id) & (glx["session_id"] == s.session_id)
             ]
             passed = g["qc_pass"].astype(str).str.lower().isin(["true", "1"])
-            reasons = sorted({r for r in g.loc[~passed, "qc_reasons"].dropna()})
+            reasons = _reason_counts(g.loc[~passed, "qc_reasons"].dropna())
             m = madrs[
                 (madrs["participant_id"] == s.participant_id)
                 & (madrs["session_id"] == s.session_id)
@@ -120,6 +120,20 @@ def participant_flow(
                 }
             )
     return pd.DataFrame(rows)
+
+
+def _reason_counts(reasons: pd.Series) -> list[str]:
+    """Distinct exclusion reasons, sorted, each with its number of blocks when > 1."""
+    counts = reasons.value_counts()
+    return [r if counts[r] == 1 else f"{r} ({counts[r]} blocks)" for r in sorted(counts.index)]
+
+
+def _ecc_words(n_ref: int, n_sessions: int) -> str:
+    """The eddy-current step as run: only sessions with a water reference are corrected."""
+    if n_ref == 0:
+        return "no eddy-current correction (no session has a water reference)"
+    where = "" if n_ref >= n_sessions else f" in the {n_ref} of {n_sessions} sessions that have one"
+    return f"eddy-current correction with the water reference (Klose){where}"
 
 
 def flow_summary(flow: pd.DataFrame) -> pd.DataFrame:
@@ -165,9 +179,7 @@ def mrsinmrs(
     passed = glx[glx["qc_pass"].astype(str).str.lower().isin(["true", "1"])]
     steps = [
         "coil combination (whitened SVD / water-weighted)" if pre["coil_combination"] else "",
-        "eddy-current correction with the water reference (Klose)"
-        if pre["eddy_current_correction"]
-        else "",
+        _ecc_words(len(ref), len(svs)) if pre["eddy_current_correction"] else "",
         f"spectral registration {pre['align_ppm'][0]}-{pre['align_ppm'][1]} ppm"
         if pre["align"]
         else "",

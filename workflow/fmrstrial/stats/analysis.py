@@ -2,8 +2,9 @@
 
 findings.tsv columns (docs/statistics.md): finding_id, outcome, term, statistic, num_df, den_df,
 p_value, estimate, ci_low, ci_high, published, truth, ci_covers_truth; then value (the
-statistic's value: F, r or rho), se, model, n_obs, n_participants, converged, status,
-note, spectral_model (for outcomes from the spectra: the fit model that gave them).
+statistic's value: F, r or rho), se, model, n_obs, n_participants, converged (the REML
+optimum was reached; a singular fit is converged and its note names the zero variance),
+status, note, spectral_model (for outcomes from the spectra: the fit model that gave them).
 `truth` is empty on real data; on simulated data it is the value the analysis would
 give without noise (see `models.ols_truth`, `derived`).
 
@@ -26,7 +27,7 @@ from ..io.tsv import write_json, write_tsv
 from ..lmm import DesignError, parse_formula
 from . import derived
 from .data import StatsInputs, clinical_frame, glx_frame, session_change_frame
-from .models import covers, fit_model, fit_pooled, outcome_label
+from .models import covers, fit_model, fit_pooled, ols_truth, outcome_label
 
 FINDING_COLUMNS = [
     "finding_id",
@@ -153,8 +154,8 @@ def _frame_for(spec: dict, inputs: StatsInputs, settings: dict):
     return clinical_frame(inputs.clinical, inputs, spec["scale"], spec["subscale"])
 
 
-def _period_row(doc: dict, finding: dict) -> dict:
-    """Crossover check: the period term of a main model."""
+def _period_row(doc: dict, finding: dict, truth: float | None) -> dict:
+    """Crossover check: the period term of a main model (`truth`: its noise-free value)."""
     fit = doc["fit"]
     anova = {r["term"]: r for r in fit["anova"]["typeIII_satterthwaite"]}
     rec = anova["period"]
@@ -173,13 +174,13 @@ def _period_row(doc: dict, finding: dict) -> dict:
         "ci_low": coef.get("ci_low", np.nan),
         "ci_high": coef.get("ci_high", np.nan),
         "published": "not reported",
-        "truth": np.nan,
+        "truth": np.nan if truth is None else truth,
         "model": doc["model"],
         "n_obs": doc["n_obs"],
         "n_participants": doc["n_participants"],
         "converged": finding["converged"],
         "status": ESTIMATED,
-        "note": np.nan,
+        "note": finding.get("note", np.nan),
     }
 
 
@@ -284,9 +285,10 @@ def run_analyses(
             rows.append(_model_unavailable(model_id, spec, f"not estimable on these data ({exc})"))
             continue
         docs[model_id] = doc
-        rows.append({**finding, "status": ESTIMATED, "note": np.nan})
+        rows.append({"note": np.nan, **finding, "status": ESTIMATED})
         if model_id in settings["period_checks"] and not isinstance(frame, list):
-            rows.append(_period_row(doc, finding))
+            truth = ols_truth(frame, spec["formula"], spec["response"], "period")
+            rows.append(_period_row(doc, finding, truth))
     rows += _derived_rows(inputs, settings)
     table = pd.DataFrame(rows)
     # the association's truth is the correlation of noise-free responses, which measurement

@@ -16,6 +16,7 @@ from ..clinical.rubin import rubin_pool
 from ..errors import InputError
 from ..lmm import fit_lmm, parse_formula
 from ..lmm.design import build_design
+from ..lmm.optimize import SINGULAR_TOL
 from .settings import FACTOR_LEVELS
 
 
@@ -36,6 +37,20 @@ def factors_for(formula: str, frame: pd.DataFrame | None = None) -> dict[str, li
 def term_coefficient(names: list[str], columns: list[int]) -> str | None:
     """The coefficient name of a one-column term (None for multi-column terms)."""
     return names[columns[0]] if len(columns) == 1 else None
+
+
+def singular_note(fit) -> str:
+    """Which variance a singular (boundary) fit put at ~0, as lme4's isSingular flags it."""
+    vc = fit.variance_components
+    sigma = float(np.sqrt(fit.sigma2))
+    tiny = vc[vc["var2"].isna() & (vc["group"] != "Residual") & (vc["sd"] < SINGULAR_TOL * sigma)]
+    what = (
+        ", ".join(f"the {g} {v} variance" for g, v in zip(tiny["group"], tiny["var1"], strict=True))
+        + " estimated at 0"
+        if len(tiny)
+        else "a random-effect correlation estimated at +/-1"
+    )
+    return f"singular (boundary) fit: {what}; inference as lmerTest reports it"
 
 
 def ols_truth(frame: pd.DataFrame, formula: str, response: str, term: str) -> float | None:
@@ -91,7 +106,8 @@ def fit_model(model_id: str, spec: dict, frame: pd.DataFrame, kr: bool) -> tuple
         "model": model_id,
         "n_obs": fit.design.n_obs,
         "n_participants": len(fit.design.group_levels),
-        "converged": fit.converged and not fit.singular,
+        "converged": fit.converged,
+        "note": singular_note(fit) if fit.singular else np.nan,
     }
     doc = {
         "model": model_id,
