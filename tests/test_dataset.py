@@ -142,6 +142,18 @@ def _missing_spectra(root):
     _first_svs(root).unlink()
 
 
+def _two_runs(root):
+    """A restarted scan kept as two runs: neither may be analysed silently."""
+    path = _first_svs(root)
+    shutil.copy(path, path.with_name(path.name.replace("_svs", "_run-2_svs")))
+
+
+def _two_references(root):
+    path = _first_svs(root)
+    for run in (1, 2):
+        shutil.copy(path, path.with_name(f"sub-01_ses-1_run-{run}_mrsref.nii.gz"))
+
+
 def _missing_description(root):
     (root / "dataset_description.json").unlink()
 
@@ -178,6 +190,15 @@ BROKEN = [
     (_nan_samples, "data contain NaN"),
     (_missing_spectra, "no metabolite spectra for sub-01 ses-1"),
     (_missing_description, "dataset_description.json: required file is missing"),
+    (
+        _two_runs,
+        "expected at most one metabolite NIfTI-MRS (*_svs.nii.gz) for sub-01 ses-1, found 2: "
+        "sub-01_ses-1_task-ketamine_run-2_svs.nii.gz, sub-01_ses-1_task-ketamine_svs.nii.gz",
+    ),
+    (
+        _two_references,
+        "expected at most one water-reference NIfTI-MRS (*_mrsref.nii.gz) for sub-01 ses-1",
+    ),
     (
         _non_numeric_start,
         "sub-02_sessions.tsv, row 1, column 'infusion_start_s': 'soon' is not a number",

@@ -57,16 +57,32 @@ class Validation:
             self.problems.append(Problem(str(file), message, None, column))
 
 
-def svs_path(root: Path, pid: str, sid: str) -> Path | None:
-    """The session's metabolite NIfTI-MRS (None if there is none)."""
-    hits = sorted((root / pid / sid / "mrs").glob(SVS_GLOB))
+def _one_file(root: Path, pid: str, sid: str, pattern: str, what: str) -> Path | None:
+    """The session's one file matching `pattern` in its mrs/ folder (None if there is none);
+    InputError naming the files when there are several (e.g. two runs of a restarted scan),
+    rather than analysing one of them silently."""
+    folder = Path(root) / pid / sid / "mrs"
+    hits = sorted(folder.glob(pattern))
+    if len(hits) > 1:
+        raise InputError(
+            f"expected at most one {what} for {pid} {sid}, found {len(hits)}: "
+            f"{', '.join(h.name for h in hits)}. Keep one file per session: merge the runs "
+            "along DIM_DYN (e.g. FSL-MRS 'mrs_tools merge --dim DIM_DYN --files ...'; transients "
+            "are timed one TR apart from the first, so only runs without a gap can be merged), "
+            "or move the file that is not to be analysed out of the dataset",
+            file=str(folder),
+        )
     return hits[0] if hits else None
+
+
+def svs_path(root: Path, pid: str, sid: str) -> Path | None:
+    """The session's metabolite NIfTI-MRS (None if there is none; InputError if several)."""
+    return _one_file(root, pid, sid, SVS_GLOB, "metabolite NIfTI-MRS (*_svs.nii.gz)")
 
 
 def ref_path(root: Path, pid: str, sid: str) -> Path | None:
-    """The session's water-reference NIfTI-MRS (None if there is none)."""
-    hits = sorted((root / pid / sid / "mrs").glob(REF_GLOB))
-    return hits[0] if hits else None
+    """The session's water-reference NIfTI-MRS (None if there is none; InputError if several)."""
+    return _one_file(root, pid, sid, REF_GLOB, "water-reference NIfTI-MRS (*_mrsref.nii.gz)")
 
 
 def _read_table(v: Validation, path: Path, required: tuple[str, ...]) -> pd.DataFrame | None:
@@ -248,7 +264,12 @@ def _check_participant(v, root, pid, prow, known, check_spectra):
                 "condition",
             )
             continue
-        svs = svs_path(root, pid, sid)
+        try:
+            svs = svs_path(root, pid, sid)
+            ref = ref_path(root, pid, sid)
+        except InputError as exc:
+            v.problems.extend(exc.problems)
+            continue
         vendor = root / "sourcedata" / pid / sid / "mrs"
         if svs is None and not (vendor.is_dir() and any(vendor.iterdir())):
             v.add(
@@ -258,7 +279,6 @@ def _check_participant(v, root, pid, prow, known, check_spectra):
             )
         elif svs is not None and check_spectra:
             _check_mrs(v, svs, metabolite=True)
-            ref = ref_path(root, pid, sid)
             if ref is not None:
                 _check_mrs(v, ref, metabolite=False)
         v.sessions.append(
