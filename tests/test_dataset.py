@@ -13,7 +13,7 @@ import pytest
 
 from conftest import tree_digest
 from fmrstrial.cli import main
-from fmrstrial.dataset import sessions_table, svs_path, validate_dataset
+from fmrstrial.dataset import ref_path, sessions_table, svs_path, validate_dataset
 from fmrstrial.io.nifti_mrs import read_nifti_mrs, write_nifti_mrs
 from fmrstrial.io.tsv import read_tsv, write_tsv
 from fmrstrial.workflow_plan import (
@@ -254,3 +254,14 @@ def test_only_the_workflows_demo_may_be_regenerated(small_dataset, tmp_path):
     (demo / "dataset_description.json").write_text(json.dumps(doc))
     assert dataset_is_workflow_demo(demo) and dataset_was_simulated(demo)
     assert not dataset_is_workflow_demo(tmp_path / "absent")
+
+
+def test_a_session_without_water_reference_is_valid_and_noted(dataset_copy):
+    """A missing water reference is a partial case, not a problem: validation says which
+    steps the session goes without."""
+    ref_path(dataset_copy, "sub-01", "ses-2").unlink()
+    v = validate_dataset(dataset_copy)
+    assert v.problems == []
+    notes = [n for n in v.notes if "water reference" in n]
+    assert len(notes) == 1 and notes[0].startswith("sub-01 ses-2: no water reference")
+    assert "eddy-current correction" in notes[0]

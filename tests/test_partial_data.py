@@ -106,9 +106,34 @@ def test_flow_table_gives_reasons(partial):
     assert summary["sessions with MADRS before and on day 1"] == 22
 
 
+def test_flow_counts_blocks_per_kind_of_reason(partial):
+    """Reasons carry each block's measured value: blocks failing the same rule are counted
+    together, their values given as a range."""
+    ds, tables, _, glx = partial
+    glx = glx.copy()
+    bad = glx.index[(glx.participant_id == "sub-03") & (glx.session_id == "ses-1")]
+    snr = [12.0, 9.5, 14.25][: len(bad)] + [12.0] * max(0, len(bad) - 3)
+    glx.loc[bad, "qc_reasons"] = [
+        f"preprocessing: snr; SNR {x:.1f} < 20" + ("; fit did not converge" if k == 0 else "")
+        for k, x in enumerate(snr)
+    ]
+    flow = participant_flow(
+        read_tsv(ds / "participants.tsv"),
+        sessions_table(ds),
+        glx,
+        read_tsv(tables / "clinical.tsv"),
+    )
+    row = flow[(flow.participant_id == "sub-03") & (flow.session_id == "ses-1")].iloc[0]
+    n = len(bad)
+    assert row.exclusion_reasons == (
+        f"preprocessing: snr ({n} blocks); SNR 9.5 to 14.2 < 20 ({n} blocks); fit did not converge"
+    )
+
+
 def test_mrsinmrs_says_which_sessions_had_eddy_current_correction(partial):
-    """Only sessions with a water reference are eddy-current corrected: the processing
-    steps say how many, instead of implying all of them."""
+    """Only sessions with a water reference are eddy-current corrected, and only sessions
+    stored with several coils are coil-combined: the processing steps say how many, instead
+    of implying all of them."""
     glx = partial[3].assign(snr=30.0, fwhm_hz=6.0)
     svs = {
         "role": "svs",
@@ -135,3 +160,15 @@ def test_mrsinmrs_says_which_sessions_had_eddy_current_correction(partial):
     none = mrsinmrs(acquisition.iloc[:3], glx, config, {}).set_index("item")["value"]
     steps = none["processing steps"]
     assert "no eddy-current correction (no session has a water reference)" in steps
+    # coil combination only where the data were stored uncombined
+    assert "in the 3 of 3 sessions" not in steps and "SNR-optimal coil combination" in steps
+    assert table["receive coils (channels stored)"] == "8"
+    mixed = acquisition.assign(n_coils=[8, 1, 1, 8, 1])
+    mixed = mrsinmrs(mixed, glx, config, {}).set_index("item")["value"]
+    assert mixed["receive coils (channels stored)"] == "1 (2 sessions), 8 (1 session)"
+    assert (
+        "coil combination (whitened SVD; sensitivities from the water reference where it "
+        "has the same coils) in the 1 of 3 sessions stored uncombined" in mixed["processing steps"]
+    )
+    single = mrsinmrs(acquisition.assign(n_coils=1), glx, config, {}).set_index("item")["value"]
+    assert "coil combination" not in single["processing steps"]

@@ -89,7 +89,9 @@ def test_sliding_windows_do_not_straddle_infusion_start():
     s = resolve_settings({"sliding_window": True, "sliding_width_min": 4.0})
     blocks = define_blocks(t, s)
     assert all(b.end_s <= 0 or b.start_s >= 0 for b in blocks)
-    assert all(abs((b.end_s - b.start_s) - 240.0) < 1e-9 for b in blocks)
+    # 4-min windows, except that a window the acquisition ended in (at 1650 s) ends there
+    assert all(abs(b.end_s - min(b.start_s + 240.0, 1650.0)) < 1e-9 for b in blocks)
+    assert max(b.end_s for b in blocks) == 1650.0
     base = [b for b in blocks if b.phase == "baseline"]
     assert base[-1].end_s == 0.0 and base[0].start_s >= -450.0
     assert max(b.end_s for b in blocks) <= 1800.0
@@ -99,6 +101,9 @@ def test_blocks_outside_the_acquisition_are_left_out():
     t = np.arange(300) * 3.0 - 180.0  # acquisition ends 12 min after infusion start
     blocks = define_blocks(t, resolve_settings())
     assert [b.number for b in blocks] == [1, 2, 3, 4, 5]
+    # the block the acquisition ended in (10-15 min) reports the 2 min it holds
+    assert (blocks[-1].start_s, blocks[-1].end_s, blocks[-1].mid_s) == (600.0, 720.0, 660.0)
+    assert membership(t, blocks)[-1].sum() == 40
 
 
 # --- quality measures ---------------------------------------------------------------------

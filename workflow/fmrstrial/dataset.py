@@ -281,6 +281,12 @@ def _check_participant(v, root, pid, prow, known, check_spectra):
             _check_mrs(v, svs, metabolite=True)
             if ref is not None:
                 _check_mrs(v, ref, metabolite=False)
+        if svs is not None and ref is None:
+            v.notes.append(
+                f"{pid} {sid}: no water reference (*_mrsref.nii.gz): eddy-current correction "
+                "and reference-based coil weights are skipped; phasing and referencing use the "
+                "metabolite signal"
+            )
         v.sessions.append(
             SessionInfo(
                 pid,

@@ -4,6 +4,8 @@ the MRSinMRS checklist table (acquisition, processing and quality of the spectra
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -122,10 +124,60 @@ def participant_flow(
     return pd.DataFrame(rows)
 
 
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
 def _reason_counts(reasons: pd.Series) -> list[str]:
-    """Distinct exclusion reasons, sorted, each with its number of blocks when > 1."""
-    counts = reasons.value_counts()
-    return [r if counts[r] == 1 else f"{r} ({counts[r]} blocks)" for r in sorted(counts.index)]
+    """The exclusion reasons of a session's blocks, one entry per kind of reason in order of
+    first appearance, with its number of blocks when > 1 and its measured values as a range.
+
+    reasons: the blocks' `qc_reasons` ('; '-joined, with measured values, e.g. 'FWHM 16.1 Hz
+    > 12.8 Hz'). Reasons of one kind differ only in their numbers; a number that differs
+    between the blocks is given as 'min to max' (e.g. 'FWHM 16.1 to 16.5 Hz > 12.8 Hz (5 blocks)').
+    """
+    kinds: dict[str, list[str]] = {}
+    for block in reasons:
+        for part in dict.fromkeys(p.strip() for p in str(block).split(";") if p.strip()):
+            kinds.setdefault(_NUMBER.sub("#", part), []).append(part)
+    out = []
+    for skeleton, parts in kinds.items():
+        values = [_range(list(c)) for c in zip(*map(_NUMBER.findall, parts), strict=True)]
+        pieces = skeleton.split("#")
+        text = pieces[0] + "".join(v + rest for v, rest in zip(values, pieces[1:], strict=True))
+        out.append(text if len(parts) == 1 else f"{text} ({len(parts)} blocks)")
+    return out
+
+
+def _range(numbers: list[str]) -> str:
+    """'a' when every block has the same value, else 'min to max' (as written)."""
+    if len(set(numbers)) == 1:
+        return numbers[0]
+    ordered = sorted(numbers, key=float)
+    return f"{ordered[0]} to {ordered[-1]}"
+
+
+def _counts(values: pd.Series) -> str:
+    """One value, or each distinct value with its number of sessions ('1 (10 sessions), ...')."""
+    v = pd.to_numeric(values, errors="coerce").dropna().astype(int)
+    if v.empty:
+        return "n/a"
+    counts = v.value_counts().sort_index()
+    if len(counts) == 1:
+        return str(counts.index[0])
+    return ", ".join(f"{k} ({n} session{'s' * (n > 1)})" for k, n in counts.items())
+
+
+def _coil_words(n_coils: pd.Series) -> str:
+    """The coil-combination step as run: only sessions stored with several coils have one."""
+    n = pd.to_numeric(n_coils, errors="coerce")
+    multi, total = int((n > 1).sum()), len(n)
+    if multi == 0:
+        return ""
+    where = "" if multi == total else f" in the {multi} of {total} sessions stored uncombined"
+    return (
+        "SNR-optimal coil combination (whitened SVD; sensitivities from the water reference "
+        f"where it has the same coils){where}"
+    )
 
 
 def _ecc_words(n_ref: int, n_sessions: int) -> str:
@@ -178,7 +230,7 @@ def mrsinmrs(
     qc = qc_limits(config["qc"], pre)
     passed = glx[glx["qc_pass"].astype(str).str.lower().isin(["true", "1"])]
     steps = [
-        "coil combination (whitened SVD / water-weighted)" if pre["coil_combination"] else "",
+        _coil_words(svs["n_coils"]) if pre["coil_combination"] else "",
         _ecc_words(len(ref), len(svs)) if pre["eddy_current_correction"] else "",
         f"spectral registration {pre['align_ppm'][0]}-{pre['align_ppm'][1]} ppm"
         if pre["align"]
@@ -195,7 +247,7 @@ def mrsinmrs(
         ("Hardware", "field strength (T)", _fmt(svs["field_t"], 2)),
         ("Hardware", "manufacturer", ", ".join(sorted(set(svs["manufacturer"].dropna())))),
         ("Hardware", "model", ", ".join(sorted(set(svs["model"].dropna().astype(str)))) or "n/a"),
-        ("Hardware", "receive coils", _fmt(svs["n_coils"], 0)),
+        ("Hardware", "receive coils (channels stored)", _counts(svs["n_coils"])),
         ("Acquisition", "pulse sequence", ", ".join(sorted(set(svs["sequence"].dropna())))),
         ("Acquisition", "volume of interest", "anterior cingulate cortex (single voxel)"),
         ("Acquisition", "TE / TR (ms / s)", f"{_fmt(svs['te_ms'])} / {_fmt(svs['tr_s'])}"),

@@ -5,7 +5,9 @@ to a block when its acquisition time t (start of its TR) satisfies start <= t < 
 
 Consecutive blocks (default): the baseline window [max(-baseline_window, t_first), 0) split
 into `baseline_blocks` equal blocks, then infusion blocks of `infusion_block_min` from 0 to
-`infusion_window_min` (the last one shorter if the window is not a multiple). Sliding
+`infusion_window_min` (the last one shorter if the window is not a multiple). A block in
+which the acquisition ended ends with the last transient's TR, so that its times (and its
+midpoint, plotted and tabulated) are those of the data it holds. Sliding
 windows: windows of `sliding_width_min` every `sliding_step_min`, placed separately in the
 baseline and infusion windows so that none straddles infusion start (a period shorter than
 one window gets a single window covering it).
@@ -88,8 +90,17 @@ def define_blocks(t_rel_s: np.ndarray, settings: dict) -> list[Block]:
         n = int(np.ceil(inf_end / length - _EPS))
         pieces = [(k * length, min((k + 1) * length, inf_end)) for k in range(n)]
     spans += [("infusion", a, b) for a, b in pieces]
-    blocks = [Block(i + 1, phase, a, b) for i, (phase, a, b) in enumerate(spans)]
+    # a block the acquisition ended in spans only the time acquired (its times are reported)
+    end = acquisition_end(t_rel_s)
+    blocks = [Block(i + 1, phase, a, min(b, end)) for i, (phase, a, b) in enumerate(spans)]
     return [b for b in blocks if np.any((t_rel_s >= b.start_s) & (t_rel_s < b.end_s))]
+
+
+def acquisition_end(t_rel_s: np.ndarray) -> float:
+    """End of the last transient's TR, s: its start plus the median spacing (the TR); inf for
+    a single transient (no spacing to go by)."""
+    t = np.sort(np.asarray(t_rel_s, dtype=float))
+    return float(t[-1] + np.median(np.diff(t))) if len(t) > 1 else float("inf")
 
 
 def membership(t_rel_s: np.ndarray, blocks: list[Block]) -> np.ndarray:
