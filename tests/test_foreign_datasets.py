@@ -27,7 +27,7 @@ from fmrstrial.clinical import score_dataset, write_outputs
 from fmrstrial.dataset import sessions_table, validate_dataset
 from fmrstrial.errors import InputError
 from fmrstrial.figures import plots
-from fmrstrial.figures.reporting_tables import NOT_COLLECTED, participant_flow, table1
+from fmrstrial.figures.reporting_tables import NOT_IN_DATASET, participant_flow, table1
 from fmrstrial.io.tsv import read_tsv, write_tsv
 from fmrstrial.notebooks import FINDINGS_FIGURES, figure_files, run_notebook
 from fmrstrial.simulate import resolve as sim_resolve
@@ -246,8 +246,8 @@ def test_reporting_tables_and_figures_cope(foreign):
     clinical = read_tsv(tables / "clinical.tsv")
     t1 = table1(participants, clinical).set_index("characteristic")
     qids = t1.loc["QIDS-SR16 total, pre-infusion period 1, mean (SD)"]
-    assert list(qids) == [NOT_COLLECTED] * 3
-    assert t1.loc["MADRS total, pre-infusion period 1, mean (SD)", "all"] != NOT_COLLECTED
+    assert list(qids) == [NOT_IN_DATASET] * 3
+    assert t1.loc["MADRS total, pre-infusion period 1, mean (SD)", "all"] != NOT_IN_DATASET
     flow = participant_flow(
         participants, sessions_table(ds), read_tsv(tables / "glx_timecourse.tsv"), clinical
     )
@@ -259,6 +259,14 @@ def test_reporting_tables_and_figures_cope(foreign):
     fig = plots.forest(read_tsv(stats / "findings.tsv"))
     labels = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
     assert "estimate, 95 % CI" in labels and "true value (simulated data)" not in labels
+    # the two crossover_period rows of the Glx outcome are told apart by their model
+    rows = [ax.get_ylabel() for ax in fig.axes if ax.get_ylabel()]
+    period = [r for r in rows if r.startswith("crossover_period\nglx_tnaa")]
+    assert period == [
+        "crossover_period\nglx_tnaa\n(glx_condition_infusion)",
+        "crossover_period\nglx_tnaa\n(sensitivity_session_intercept)",
+    ]
+    assert len(set(rows)) == len(rows)
 
 
 def test_findings_notebook_runs(foreign, tmp_path):
@@ -350,7 +358,7 @@ def test_workflow_on_a_foreign_madrs_only_dataset(tmp_path):
     assert (selfrep.status == "not available").all() and selfrep.note.notna().all()
     assert set(read_tsv(res / "tables" / "clinical.tsv")["scale"]) == {"madrs"}
     t1 = read_tsv(res / "tables" / "table1.tsv")
-    assert (t1 == NOT_COLLECTED).any(axis=None)
+    assert (t1 == NOT_IN_DATASET).any(axis=None)
     shown = notebook_output(res / "notebooks" / "findings.ipynb")
     assert "Simulated data" not in shown and "Not available on these data" in shown
     assert "Simulated data" not in notebook_output(res / "notebooks" / "quality.ipynb")

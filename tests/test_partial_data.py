@@ -18,6 +18,23 @@ from fmrstrial.stats import resolve as stats_resolve
 from fmrstrial.steps.reporting_tables import workflow_settings
 from fmrstrial.steps.stats import compute
 
+#: One metabolite acquisition's row of acquisition_parameters.tsv.
+SVS_ROW = {
+    "role": "svs",
+    "field_t": 3.0,
+    "manufacturer": "Philips",
+    "model": "Achieva",
+    "n_coils": 8,
+    "sequence": "PRESS",
+    "te_ms": 35.0,
+    "tr_s": 2.0,
+    "n_transients": 256,
+    "spectral_width_hz": 2000.0,
+    "n_points": 2048,
+    "water_suppressed": "true",
+    "naa_offset_ppm": 0.0,
+}
+
 TRIAL = {
     "participants": 12,
     "seed": 21,
@@ -94,11 +111,12 @@ def test_flow_table_gives_reasons(partial):
         read_tsv(tables / "clinical.tsv"),
     )
     sub02 = flow[flow.participant_id == "sub-02"]
-    assert list(sub02.session_id) == ["ses-1"]
+    assert list(sub02.session_id) == ["ses-1", "n/a"]  # the absent session has its own row
+    assert sub02.exclusion_reasons.iloc[1] == "no period-2 session in the dataset"
+    assert sub02.condition.iloc[1] != sub02.condition.iloc[0]
     sub03 = flow[(flow.participant_id == "sub-03") & (flow.session_id == "ses-1")].iloc[0]
-    n_blocks = int((glx.participant_id == "sub-03").sum() / 2)
-    assert sub03.blocks_included == 0
-    assert sub03.exclusion_reasons == f"SNR 12.0 < 20 ({n_blocks} blocks)"  # one reason, counted
+    assert sub03.blocks_included == 0 and not sub03.baseline_and_infusion_kept
+    assert sub03.exclusion_reasons.startswith("SNR 12.0 < 20 (blocks ")  # one reason, once
     sub04 = flow[(flow.participant_id == "sub-04") & (flow.session_id == "ses-1")].iloc[0]
     assert sub04.madrs_pre and not sub04.madrs_day1
     summary = flow_summary(flow).set_index("item")["n"]
@@ -107,12 +125,14 @@ def test_flow_table_gives_reasons(partial):
 
 
 def test_flow_counts_blocks_per_kind_of_reason(partial):
-    """Reasons carry each block's measured value: blocks failing the same rule are counted
-    together, their values given as a range."""
+    """Reasons carry each block's measured value: blocks failing the same rule are listed
+    together, with the blocks they concern and their values as a range."""
     ds, tables, _, glx = partial
     glx = glx.copy()
     bad = glx.index[(glx.participant_id == "sub-03") & (glx.session_id == "ses-1")]
     snr = [12.0, 9.5, 14.25][: len(bad)] + [12.0] * max(0, len(bad) - 3)
+    glx["block"] = glx["block"].astype(object)
+    glx.loc[bad, "block"] = list(range(1, len(bad) + 1))
     glx.loc[bad, "qc_reasons"] = [
         f"preprocessing: snr; SNR {x:.1f} < 20" + ("; fit did not converge" if k == 0 else "")
         for k, x in enumerate(snr)
@@ -126,7 +146,8 @@ def test_flow_counts_blocks_per_kind_of_reason(partial):
     row = flow[(flow.participant_id == "sub-03") & (flow.session_id == "ses-1")].iloc[0]
     n = len(bad)
     assert row.exclusion_reasons == (
-        f"preprocessing: snr ({n} blocks); SNR 9.5 to 14.2 < 20 ({n} blocks); fit did not converge"
+        f"preprocessing: snr (blocks 1-{n}); SNR 9.5 to 14.2 < 20 (blocks 1-{n}); "
+        "fit did not converge (block 1)"
     )
 
 
@@ -135,21 +156,7 @@ def test_mrsinmrs_says_which_sessions_had_eddy_current_correction(partial):
     stored with several coils are coil-combined: the processing steps say how many, instead
     of implying all of them."""
     glx = partial[3].assign(snr=30.0, fwhm_hz=6.0)
-    svs = {
-        "role": "svs",
-        "field_t": 3.0,
-        "manufacturer": "Philips",
-        "model": "Achieva",
-        "n_coils": 8,
-        "sequence": "PRESS",
-        "te_ms": 35.0,
-        "tr_s": 2.0,
-        "n_transients": 256,
-        "spectral_width_hz": 2000.0,
-        "n_points": 2048,
-        "water_suppressed": "true",
-        "naa_offset_ppm": 0.0,
-    }
+    svs = SVS_ROW
     acquisition = pd.DataFrame([svs] * 3 + [{**svs, "role": "mrsref", "n_transients": 16}] * 2)
     config = workflow_settings(None, "basis.json")
     table = mrsinmrs(acquisition, glx, config, {"fmrstrial": "x"}).set_index("item")["value"]
@@ -172,3 +179,21 @@ def test_mrsinmrs_says_which_sessions_had_eddy_current_correction(partial):
     )
     single = mrsinmrs(acquisition.assign(n_coils=1), glx, config, {}).set_index("item")["value"]
     assert "coil combination" not in single["processing steps"]
+
+
+def test_mrsinmrs_fitting_row_names_the_model_and_an_echo_time_difference(partial):
+    """The fitting row is the model the run used (here the dynamic mode), and a basis
+    simulated for another TE than the data's (within the fit's 5 ms tolerance) is said."""
+    glx = partial[3].assign(snr=30.0, fwhm_hz=6.0)
+    acquisition = pd.DataFrame([{**SVS_ROW, "te_ms": 30.0}] * 2)
+    basis = "basis/lcmodel_press35_3T/3T_PRESS_Siemens_35ms_noMM.BASIS"
+    config = workflow_settings(None, basis)
+    config["fit"] = {"settings": {"mode": "dynamic"}}
+    fitting = mrsinmrs(acquisition, glx, config, {}).set_index("item")["value"]["fitting"]
+    assert fitting.startswith(
+        "basis 3T_PRESS_Siemens_35ms_noMM.BASIS (simulated for TE 35 ms; data TE 30 ms); "
+    )
+    assert "all blocks of a session fitted jointly (dynamic" in fitting
+    same = mrsinmrs(acquisition.assign(te_ms=35.0), glx, workflow_settings(None, basis), {})
+    fitting = same.set_index("item")["value"]["fitting"]
+    assert "simulated for TE" not in fitting and "fitted block by block" in fitting

@@ -126,6 +126,9 @@ def forest(findings: pd.DataFrame) -> plt.Figure:
         fig, ax = plt.subplots(figsize=(FIGSIZE["forest"][0], 2.0), layout="constrained")
         _not_available(ax, "Findings", "no finding could be estimated on these data")
         return fig
+    models = rows["model"] if "model" in rows else pd.Series("", index=rows.index)
+    seconds = rows["term"].where(models == "association", rows["outcome"])
+    shared_label = pd.Series(list(zip(rows["finding_id"], seconds, strict=True))).value_counts()
     fig, axes = plt.subplots(
         n,
         1,
@@ -161,6 +164,8 @@ def forest(findings: pd.DataFrame) -> plt.Figure:
         ax.tick_params(axis="x", labelsize=7, pad=1)
         second = r["term"] if r.get("model") == "association" else r["outcome"]
         label = f"{r['finding_id']}\n{second}"
+        if shared_label.get((r["finding_id"], second), 0) > 1:
+            label += f"\n({r.get('model')})"  # e.g. crossover_period of two models
         ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=7)
         ax.text(
             1.01,

@@ -5,11 +5,16 @@ the MRSinMRS checklist table (acquisition, processing and quality of the spectra
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..fit.settings import baseline_flexibility_words, resolve_settings
+from ..dataset import SEQUENCES
+from ..errors import InputError
+from ..fit.settings import describe_model
+from ..io.basis import read_basis_info
+from ..paths import resources_dir
 from ..timecourse import qc_limits
 
 BASELINE_SCORES = (
@@ -22,7 +27,7 @@ BASELINE_SCORES = (
 )
 
 #: Table 1 cell of a scale whose phenotype table the dataset does not have.
-NOT_COLLECTED = "not collected"
+NOT_IN_DATASET = "not available (no phenotype table)"
 
 
 def _mean_sd(x: pd.Series, digits: int = 1) -> str:
@@ -37,7 +42,7 @@ def table1(participants: pd.DataFrame, clinical: pd.DataFrame) -> pd.DataFrame:
     """One row per characteristic, a column per sequence (PN, NP) and one for all.
 
     Baseline scores are the pre-infusion ratings of period 1 (before any pretreatment of
-    the trial). Values: n, mean (SD), or n (%); NOT_COLLECTED for a scale that was not
+    the trial). Values: n, mean (SD), or n (%); NOT_IN_DATASET for a scale that was not
     scored (its phenotype table is not in the dataset).
     """
     pre = clinical[(clinical["timepoint"] == "pre") & (clinical["period"].astype(int) == 1)]
@@ -61,7 +66,7 @@ def table1(participants: pd.DataFrame, clinical: pd.DataFrame) -> pd.DataFrame:
         row = {"characteristic": f"{label}, pre-infusion period 1, mean (SD)"}
         for g, p in groups:
             if not (clinical["scale"] == scale).any():
-                row[g] = NOT_COLLECTED
+                row[g] = NOT_IN_DATASET
             else:
                 row[g] = _mean_sd(s[s["participant_id"].isin(p["participant_id"])]["score"])
         rows.append(row)
@@ -71,81 +76,107 @@ def table1(participants: pd.DataFrame, clinical: pd.DataFrame) -> pd.DataFrame:
 def participant_flow(
     participants: pd.DataFrame, sessions: pd.DataFrame, glx: pd.DataFrame, clinical: pd.DataFrame
 ) -> pd.DataFrame:
-    """Per session: blocks acquired/included/excluded (with reasons) and MADRS available.
+    """Per session: blocks acquired/included/excluded (with reasons), whether a baseline and
+    an infusion block remain (the session's Glx change needs both) and MADRS available.
 
-    A first row per participant with no session, and one row per session in the dataset.
+    One row per session in the dataset, then one per period a participant has no session for
+    (session_id n/a, the condition its sequence implies, the reason).
     """
     rows = []
     madrs = clinical[(clinical["scale"] == "madrs") & (clinical["subscale"] == "total")]
     for p in participants.sort_values("participant_id").itertuples():
         ses = sessions[sessions["participant_id"] == p.participant_id]
-        if ses.empty:
-            rows.append(
-                {
-                    "participant_id": p.participant_id,
-                    "session_id": "n/a",
-                    "condition": "n/a",
-                    "blocks": 0,
-                    "blocks_included": 0,
-                    "blocks_excluded": 0,
-                    "exclusion_reasons": "no session",
-                    "madrs_pre": False,
-                    "madrs_day1": False,
-                }
-            )
         for s in ses.sort_values("session_id").itertuples():
             g = glx[
                 (glx["participant_id"] == s.participant_id) & (glx["session_id"] == s.session_id)
             ]
-            passed = g["qc_pass"].astype(str).str.lower().isin(["true", "1"])
-            reasons = _reason_counts(g.loc[~passed, "qc_reasons"].dropna())
             m = madrs[
                 (madrs["participant_id"] == s.participant_id)
                 & (madrs["session_id"] == s.session_id)
             ]
-            avail = {
-                tp: bool(m[m["timepoint"] == tp]["score"].notna().any()) for tp in ("pre", "day1")
-            }
+            rows.append(_session_row(s, g.sort_values("block"), m))
+        for period in sorted({1, 2} - set(ses["period"].astype(int))):
+            conditions = SEQUENCES.get(p.sequence)
             rows.append(
                 {
-                    "participant_id": s.participant_id,
-                    "session_id": s.session_id,
-                    "condition": s.condition,
-                    "blocks": len(g),
-                    "blocks_included": int(passed.sum()),
-                    "blocks_excluded": int((~passed).sum()),
-                    "exclusion_reasons": "; ".join(reasons)
-                    if reasons
-                    else ("no spectra" if g.empty else ""),
-                    "madrs_pre": avail["pre"],
-                    "madrs_day1": avail["day1"],
+                    "participant_id": p.participant_id,
+                    "session_id": "n/a",
+                    "condition": conditions[period - 1] if conditions else "n/a",
+                    "blocks": 0,
+                    "blocks_included": 0,
+                    "blocks_excluded": 0,
+                    "baseline_and_infusion_kept": False,
+                    "exclusion_reasons": f"no period-{period} session in the dataset",
+                    "madrs_pre": False,
+                    "madrs_day1": False,
                 }
             )
     return pd.DataFrame(rows)
 
 
+def _session_row(session, glx: pd.DataFrame, madrs: pd.DataFrame) -> dict:
+    """The flow row of one session from its time-course rows and MADRS totals."""
+    passed = glx["qc_pass"].astype(str).str.lower().isin(["true", "1"])
+    failed = glx.loc[~passed].dropna(subset=["qc_reasons"])
+    reasons = _reason_summary(failed["block"], failed["qc_reasons"])
+    rated = {
+        tp: bool(madrs[madrs["timepoint"] == tp]["score"].notna().any()) for tp in ("pre", "day1")
+    }
+    return {
+        "participant_id": session.participant_id,
+        "session_id": session.session_id,
+        "condition": session.condition,
+        "blocks": len(glx),
+        "blocks_included": int(passed.sum()),
+        "blocks_excluded": int((~passed).sum()),
+        "baseline_and_infusion_kept": {"baseline", "infusion"} <= set(glx.loc[passed, "phase"]),
+        "exclusion_reasons": "; ".join(reasons) or ("no spectra" if glx.empty else ""),
+        "madrs_pre": rated["pre"],
+        "madrs_day1": rated["day1"],
+    }
+
+
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
-def _reason_counts(reasons: pd.Series) -> list[str]:
+def _reason_summary(blocks: pd.Series, reasons: pd.Series) -> list[str]:
     """The exclusion reasons of a session's blocks, one entry per kind of reason in order of
-    first appearance, with its number of blocks when > 1 and its measured values as a range.
+    first appearance, with the blocks it concerns and its measured values as a range.
 
-    reasons: the blocks' `qc_reasons` ('; '-joined, with measured values, e.g. 'FWHM 16.1 Hz
-    > 12.8 Hz'). Reasons of one kind differ only in their numbers; a number that differs
-    between the blocks is given as 'min to max' (e.g. 'FWHM 16.1 to 16.5 Hz > 12.8 Hz (5 blocks)').
+    blocks: block numbers; reasons: their `qc_reasons` ('; '-joined, with measured values,
+    e.g. 'FWHM 16.1 Hz > 12.8 Hz'). Reasons of one kind differ only in their numbers; a
+    number that differs between the blocks is given as 'min to max' (e.g. 'FWHM 16.1 to 16.5
+    Hz > 12.8 Hz (blocks 2-6)').
     """
-    kinds: dict[str, list[str]] = {}
-    for block in reasons:
-        for part in dict.fromkeys(p.strip() for p in str(block).split(";") if p.strip()):
-            kinds.setdefault(_NUMBER.sub("#", part), []).append(part)
+    kinds: dict[str, list[tuple[object, str]]] = {}
+    for block, text in zip(blocks, reasons, strict=True):
+        for part in dict.fromkeys(p.strip() for p in str(text).split(";") if p.strip()):
+            kinds.setdefault(_NUMBER.sub("#", part), []).append((block, part))
     out = []
-    for skeleton, parts in kinds.items():
+    for skeleton, found in kinds.items():
+        parts = [part for _, part in found]
         values = [_range(list(c)) for c in zip(*map(_NUMBER.findall, parts), strict=True)]
         pieces = skeleton.split("#")
         text = pieces[0] + "".join(v + rest for v, rest in zip(values, pieces[1:], strict=True))
-        out.append(text if len(parts) == 1 else f"{text} ({len(parts)} blocks)")
+        out.append(f"{text} ({_block_list([b for b, _ in found])})")
     return out
+
+
+def _block_list(labels: list) -> str:
+    """'block 3', 'blocks 2-6' or 'blocks 1, 3, 5-6' (runs of consecutive numbers joined;
+    labels that are not numbers are listed as they are)."""
+    try:
+        numbers = sorted({int(b) for b in labels})
+    except (TypeError, ValueError):
+        return f"block{'s' * (len(labels) > 1)} {', '.join(map(str, dict.fromkeys(labels)))}"
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    words = [str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs]
+    return f"block{'s' * (len(numbers) > 1)} {', '.join(words)}"
 
 
 def _range(numbers: list[str]) -> str:
@@ -178,6 +209,22 @@ def _coil_words(n_coils: pd.Series) -> str:
         "SNR-optimal coil combination (whitened SVD; sensitivities from the water reference "
         f"where it has the same coils){where}"
     )
+
+
+def _basis_te_words(config: dict, svs: pd.DataFrame) -> str:
+    """' (TE x ms; data TE y ms)' when the basis was simulated for another echo time than
+    the data's (within the fit's tolerance), else ''."""
+    path = Path(str(config["basis"]))
+    if not path.exists():
+        path = resources_dir() / path
+    try:
+        basis_te = read_basis_info(path).echo_time_ms
+    except (InputError, OSError):
+        return ""
+    data_te = sorted(set(pd.to_numeric(svs["te_ms"], errors="coerce").dropna().round(2)))
+    if basis_te is None or not data_te or data_te == [round(basis_te, 2)]:
+        return ""
+    return f" (simulated for TE {basis_te:g} ms; data TE {', '.join(f'{t:g}' for t in data_te)} ms)"
 
 
 def _ecc_words(n_ref: int, n_sessions: int) -> str:
@@ -280,15 +327,8 @@ def mrsinmrs(
         (
             "Data analysis",
             "fitting",
-            f"linear combination in the frequency domain, basis "
-            f"{str(config['basis']).rsplit('/', 1)[-1]}, LCModel's MM09-MM20 and lipid "
-            "components with its ratio priors, penalised spline baseline with "
-            + baseline_flexibility_words(resolve_settings(fit.get("settings")))
-            + (
-                " (settings changed: " + ", ".join(sorted(fit.get("settings", {}))) + ")"
-                if fit.get("settings")
-                else ""
-            ),
+            f"basis {str(config['basis']).rsplit('/', 1)[-1]}{_basis_te_words(config, svs)}; "
+            + describe_model(fit.get("settings")),
         ),
         (
             "Data analysis",
@@ -306,7 +346,9 @@ def mrsinmrs(
             f"{qc['max_fwhm_hz']:g} Hz, fit residual > "
             f"{qc['max_residual_ratio']:g} x noise and > {qc['max_residual_over_median']:g} x "
             "the session's median block, lipid index (Lip09+Lip13/tNAA) > "
-            f"{qc['max_lipid_rise']:g} above the session's median",
+            f"{qc['max_lipid_rise']:g} above the session's median, more than "
+            f"{100 * pre['qc_max_excluded_fraction']:g} % of the block's transients excluded, "
+            "fit not converged",
         ),
         ("Data quality", "blocks included", f"{len(passed)} of {len(glx)}"),
         (
