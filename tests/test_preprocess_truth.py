@@ -19,10 +19,10 @@ from fmrstrial.errors import InputError
 from fmrstrial.io.nifti_mrs import read_nifti_mrs
 from fmrstrial.io.tsv import read_tsv
 from fmrstrial.preprocess import preprocess_session, qc
-from fmrstrial.preprocess.linewidth import envelope
 from fmrstrial.simulate import resolve, simulate_trial
 from fmrstrial.simulate.mrs import build_model, voigt
 from fmrstrial.simulate.params import MACROMOLECULES, NO_HABITS, combine
+from fmrstrial.spectra import broadening_envelope as envelope
 from fmrstrial.steps.preprocess import PreprocessOutputs, run_session
 
 SHORT = combine(NO_HABITS, {
@@ -189,6 +189,11 @@ def test_linewidth_matching_equalises_blocks(full):
     # blocks after the first infusion block are narrower (BOLD) and get broadened; the first
     # one's true narrowing (about 0.17 Hz) is within two noise SDs of a block FWHM
     assert (result.qc.broadening_hz[3:] > 0).all()
+    # and the blocks file says so, for the fit's CRLBs; the unmatched file does not
+    entry = written.header["LinewidthMatching"]["Value"]
+    assert entry["broadening_hz"] == pytest.approx(list(result.qc.broadening_hz))
+    assert entry["lineshape"] == "lorentzian"
+    assert "LinewidthMatching" not in read_nifti_mrs(out / "blocks_unmatched.nii.gz").header
 
 
 def test_water_linewidth_and_qc_table(short, full):

@@ -20,7 +20,13 @@ from fmrstrial.preprocess import (
     resolve_settings,
 )
 from fmrstrial.preprocess.blocks import define_blocks, membership
-from fmrstrial.spectra import PPM_CENTRE_1H, frequency_axis, time_axis, to_spectrum
+from fmrstrial.spectra import (
+    PPM_CENTRE_1H,
+    broadening_envelope,
+    frequency_axis,
+    time_axis,
+    to_spectrum,
+)
 
 DWELL = 1.0 / 1200.0
 CF = 127.73
@@ -444,7 +450,7 @@ def test_broadening_reaches_target_fwhm(lineshape):
     fid = metabolites(half=True)
     target = 7.3
     w = linewidth.broadening_for(fid, DWELL, CF, (1.9, 2.1), target, lineshape)
-    env = linewidth.envelope(N, DWELL, w, lineshape)
+    env = broadening_envelope(N, DWELL, w, lineshape)
     # the NAA FWHM as QC defines it (fitted line, the other lines' tails as background)
     fwhm = qc.naa_measures(fid * env, DWELL, CF, (1.9, 2.1)).fwhm_hz
     assert fwhm == pytest.approx(target, abs=1e-3)

@@ -20,6 +20,17 @@ def time_axis(n_points: int, dwell_s: float) -> np.ndarray:
     return np.arange(n_points) * dwell_s
 
 
+def broadening_envelope(
+    n_points: int, dwell_s: float, width_hz: float, lineshape: str = "lorentzian"
+) -> np.ndarray:
+    """Time-domain line-broadening envelope (n_points,) with FWHM `width_hz` Hz: Lorentzian
+    exp(-pi w t) or Gaussian exp(-(pi w t)^2 / (4 ln 2))."""
+    t = time_axis(n_points, dwell_s)
+    if lineshape == "gaussian":
+        return np.exp(-((np.pi * width_hz * t) ** 2) / (4.0 * np.log(2.0)))
+    return np.exp(-np.pi * width_hz * t)
+
+
 def frequency_axis(n_points: int, dwell_s: float) -> np.ndarray:
     """Frequency of each spectral point after `to_spectrum`, Hz, shape (n_points,)."""
     return np.fft.fftshift(np.fft.fftfreq(n_points, dwell_s))

@@ -35,6 +35,8 @@ from .crlb import (
     fisher_information,
     linear_estimate,
     ratio_estimate,
+    shaped_noise_factors,
+    whitened_jacobian,
 )
 from .model import SpectralModel, cmatvec, stack
 from .noise import region_noise_sd, tail_noise_sd
@@ -384,6 +386,7 @@ def fit_spectrum(
     averaged_blocks: int = 1,
     background: np.ndarray | None = None,
     group_offsets: dict[str, tuple[float, float, float]] | None = None,
+    noise_envelope: np.ndarray | None = None,
 ) -> FitResult:
     """Fit one FID (n_points,) complex, internal convention, sampled every `dwell_s` s at
     `cf_mhz` MHz, with `basis` (a raw `Basis`, resampled here, or a `FitBasis` already
@@ -398,14 +401,16 @@ def fit_spectrum(
     `ppm_range`, which is then used as given (without a background the range follows the
     data's frequency offset, see `FitResult.fit_range_ppm`). `group_offsets`: group name ->
     (shift, Lorentzian, Gaussian FWHM) relative to the metabolite group (Hz) at which those
-    groups are held (`build_priors`), e.g. a session mean's. Raises InputError for a basis
-    that does not suit.
+    groups are held (`build_priors`), e.g. a session mean's. `noise_envelope`: (n_points,)
+    a time-domain envelope the FID was multiplied by before (e.g. linewidth matching's
+    broadening), whose shaping of the noise the CRLBs then account for
+    (`crlb.shaped_noise_factors`). Raises InputError for a basis that does not suit.
 
     Runs with single-threaded OpenBLAS (see `fmrstrial.blas`)."""
     with single_threaded_blas():
         return _fit(
             fid, dwell_s, cf_mhz, basis, settings, te_ms, source, baseline_penalty,
-            averaged_blocks, background, group_offsets,
+            averaged_blocks, background, group_offsets, noise_envelope,
         )  # fmt: skip
 
 
@@ -498,7 +503,7 @@ def select_baseline_penalty(
 
 def _fit(
     fid, dwell_s, cf_mhz, basis, settings, te_ms, source, baseline_penalty, averaged_blocks,
-    background, group_offsets=None,
+    background, group_offsets=None, noise_envelope=None,
 ) -> FitResult:  # fmt: skip
     settings = resolve_settings(settings)
     fid = np.asarray(fid)
@@ -608,6 +613,10 @@ def _fit(
     k = len(names)
     if settings["crlb"]:
         cov = amplitude_covariance(fisher, (crlb_sd / noise_sd) ** 2)
+        if noise_envelope is not None and np.any(np.asarray(noise_envelope) != 1.0):
+            jac = whitened_jacobian(model, system, theta, c)
+            r = shaped_noise_factors(fisher, jac, model, noise_envelope)
+            cov = cov * np.outer(r, r)
     else:
         cov = np.full((k, k), np.nan)
     amp_sd = np.sqrt(np.clip(np.diag(cov), 0.0, None))

@@ -41,11 +41,10 @@ def fisher_information(
     c: np.ndarray,
 ) -> Fisher:
     """Fisher information of (theta, c, b) at the solution (see module doc)."""
-    cols, phase = model.columns(theta)
-    deriv = model.derivatives(theta, c, cols, phase)
-    jac = np.hstack([stack(deriv), stack(phase[:, None] * cols), system.base]) / system.sigma
+    jac = whitened_jacobian(model, system, theta, c)
     data = jac.T @ jac / model.zero_fill
-    n_t, n_c, n_b = deriv.shape[1], cols.shape[1], system.base.shape[1]
+    n_c, n_b = len(c), system.base.shape[1]
+    n_t = jac.shape[1] - n_c - n_b
     prior = np.zeros_like(data)
     pj = priors.jacobian
     prior[:n_t, :n_t] = pj.T @ pj
@@ -55,6 +54,51 @@ def fisher_information(
         s = n_t + n_c
         prior[s : s + n_b, s : s + n_b] = system.penalty.T @ system.penalty
     return Fisher(data, prior, n_t, n_c)
+
+
+def whitened_jacobian(
+    model: SpectralModel, system: LinearSystem, theta: np.ndarray, c: np.ndarray
+) -> np.ndarray:
+    """Jacobian of the stacked model spectrum in (theta, c, b), whitened by the noise SD,
+    shape (2 n_fit, p)."""
+    cols, phase = model.columns(theta)
+    deriv = model.derivatives(theta, c, cols, phase)
+    return np.hstack([stack(deriv), stack(phase[:, None] * cols), system.base]) / system.sigma
+
+
+def shaped_noise_factors(
+    fisher: Fisher, jac: np.ndarray, model: SpectralModel, envelope: np.ndarray
+) -> np.ndarray:
+    """Factors (n_amp,) by which the amplitudes' CRLB SDs grow when the FID was multiplied by
+    `envelope` (n_points,), e.g. linewidth matching's exp(-pi w t), before the fit.
+
+    The envelope shapes the noise as well as the signal: white time-domain noise becomes
+    h(t) n(t), whose spectrum is correlated and whose measured spectral SD is lowered by
+    sqrt(mean h^2) over the acquisition, while the signal, decayed within T2*, is lowered
+    much less. Treating that noise as white understates the CRLBs. With the Jacobian in the
+    time domain, g(t) = sum_v J(v) exp(2 pi i v t / nz) (the fitted points of the zero-filled
+    unshifted FFT grid), the score covariance for the measured noise level is
+    B_h = Re sum_{t < n} h(t)^2 g(t)* g(t)^T / mean(h^2), and B_1 the same with h = 1. The
+    estimator's covariance is H^-1 B H^-1, H the fit's Gauss-Newton Hessian (data and
+    prior rows); each amplitude's SD is scaled by sqrt of the ratio of the two diagonals, so
+    that the factors are 1 for h = 1 and the bound keeps its priors and zero-fill treatment.
+    """
+    n_fit = model.n_fit
+    jc = jac[:n_fit] + 1j * jac[n_fit:]
+    grid = np.zeros((model.nz, jc.shape[1]), dtype=complex)
+    grid[model.fft_index] = jc
+    g = np.fft.ifft(grid, axis=0)[: model.n]  # the constant nz cancels in the ratio
+    w = np.asarray(envelope, dtype=float) ** 2
+    shaped = np.real(g.conj().T @ (g * (w / w.mean())[:, None]))
+    white = np.real(g.conj().T @ g)
+    hessian = fisher.data * model.zero_fill + fisher.prior
+    s = fisher.n_theta
+    rows = invert(hessian)[:, s : s + fisher.n_amp]  # (p, n_amp)
+    num = np.einsum("pk,pq,qk->k", rows, shaped, rows)
+    den = np.einsum("pk,pq,qk->k", rows, white, rows)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(den > 0, num / den, 1.0)
+    return np.sqrt(np.clip(ratio, 0.0, None))
 
 
 def invert(matrix: np.ndarray) -> np.ndarray:

@@ -22,7 +22,8 @@ import numpy as np
 from ..blas import single_threaded_blas
 from ..errors import InputError
 from ..io.basis import Basis
-from ..io.nifti_mrs import MRSData
+from ..io.nifti_mrs import LINEWIDTH_MATCHING_KEY, MRSData
+from ..spectra import broadening_envelope
 from .basis_setup import MM_GROUP, FitBasis, prepare_basis
 from .core import FitResult, empty_result, fit_spectrum
 from .settings import resolve_settings
@@ -96,8 +97,24 @@ def block_fit(
     return fit_spectrum(
         fids[:, j], data.dwell_s, data.cf_mhz, fb, settings,
         source=f"{source}, block {j}", baseline_penalty=penalty, background=background,
-        group_offsets=group_offsets,
+        group_offsets=group_offsets, noise_envelope=matching_envelope(data, j),
     )  # fmt: skip
+
+
+def matching_envelope(data: MRSData, j: int) -> np.ndarray | None:
+    """The linewidth-matching envelope (n_points,) that preprocessing multiplied block j by
+    (its header entry `LinewidthMatching`), or None when the block was not broadened or the
+    file does not say (data from elsewhere, the unmatched blocks)."""
+    entry = data.header.get(LINEWIDTH_MATCHING_KEY)
+    if not isinstance(entry, dict):
+        return None
+    value = entry.get("Value", {})
+    widths = value.get("broadening_hz", [])
+    if j >= len(widths) or not widths[j] > 0:
+        return None
+    return broadening_envelope(
+        data.n_points, data.dwell_s, float(widths[j]), value.get("lineshape", "lorentzian")
+    )
 
 
 def background_names(settings: dict) -> list[str]:

@@ -99,6 +99,12 @@ def _hdr_ext_dict(data: MRSData) -> dict:
     return ext
 
 
+#: User-defined header key in which preprocessing records each block's linewidth-matching
+#: broadening ({"Value": {"broadening_hz": [...], "lineshape": ...}, "Description": ...});
+#: the fit reads it to account for the noise the broadening shapes.
+LINEWIDTH_MATCHING_KEY = "LinewidthMatching"
+
+
 #: gzip level for transient-level data: noise barely compresses (about 6 %) and level 1
 #: costs about 0.5 s per demo session, so such files are stored uncompressed inside gzip.
 TRANSIENT_COMPRESSLEVEL = 0

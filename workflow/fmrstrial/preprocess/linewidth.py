@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import brentq
 
-from ..spectra import time_axis
+from ..spectra import broadening_envelope
 from .qc import naa_measures
 from .singlet import Singlet, voigt_fwhm
 
@@ -27,14 +27,6 @@ MAX_BROADENING_HZ = 20.0
 #: Secant corrections of the broadening on the measured FWHM, and their tolerance (Hz).
 REFINE_STEPS = 3
 REFINE_TOL_HZ = 1e-3
-
-
-def envelope(n_points: int, dwell_s: float, width_hz: float, lineshape: str) -> np.ndarray:
-    """Time-domain broadening envelope (n_points,) with FWHM `width_hz` Hz."""
-    t = time_axis(n_points, dwell_s)
-    if lineshape == "gaussian":
-        return np.exp(-((np.pi * width_hz * t) ** 2) / (4.0 * np.log(2.0)))
-    return np.exp(-np.pi * width_hz * t)
 
 
 def _broadened_fwhm(fit: Singlet, w: float, lineshape: str) -> float:
@@ -74,7 +66,7 @@ def broadening_for(
     # the model's L/G split is not exact on data: correct w by secant steps on the FWHM
     # measured on the broadened spectrum, with the model's slope
     for _ in range(REFINE_STEPS):
-        env = envelope(fid.shape[0], dwell_s, w, lineshape)
+        env = broadening_envelope(fid.shape[0], dwell_s, w, lineshape)
         err = naa_measures(fid * env, dwell_s, cf_mhz, ppm_range).fwhm_hz - target_hz
         if not np.isfinite(err) or abs(err) <= REFINE_TOL_HZ:
             break
@@ -111,5 +103,5 @@ def match_blocks(
         fit = None if fits is None else fits[j]
         w = broadening_for(block_fids[:, j], dwell_s, cf_mhz, ppm_range, target, lineshape, fit)
         widths[j] = w if np.isfinite(w) else 0.0
-        out[:, j] = block_fids[:, j] * envelope(n_points, dwell_s, widths[j], lineshape)
+        out[:, j] = block_fids[:, j] * broadening_envelope(n_points, dwell_s, widths[j], lineshape)
     return out, widths

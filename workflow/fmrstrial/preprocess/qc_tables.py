@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..io.nifti_mrs import MRSData
+from ..io.nifti_mrs import LINEWIDTH_MATCHING_KEY, MRSData
 from .blocks import Block
 from .locate import PHASE_AGREEMENT_DEG
 
@@ -88,9 +88,32 @@ def transient_table(
     )
 
 
-def blocks_mrs(svs: MRSData, fids: np.ndarray, steps: list[str], n_blocks: int) -> MRSData:
-    """The block spectra as NIfTI-MRS data (DIM_DYN = block), header from `svs`."""
+def linewidth_matching_header(widths_hz, lineshape: str) -> dict:
+    """The header entry recording each block's broadening (Hz, DIM_DYN order)."""
+    return {
+        "Value": {
+            "broadening_hz": [float(w) for w in widths_hz],
+            "lineshape": lineshape,
+        },
+        "Description": "line broadening applied to each block (DIM_DYN order) by linewidth "
+        "matching to the session's broadest usable block: FWHM in Hz of a Lorentzian "
+        "exp(-pi w t) or Gaussian envelope multiplied into the FID",
+    }
+
+
+def blocks_mrs(
+    svs: MRSData,
+    fids: np.ndarray,
+    steps: list[str],
+    n_blocks: int,
+    matching: dict | None = None,
+) -> MRSData:
+    """The block spectra as NIfTI-MRS data (DIM_DYN = block), header from `svs`; `matching`:
+    the `linewidth_matching_header` entry, when the blocks were broadened."""
     header = {k: v for k, v in svs.header.items() if not k.startswith("dim_")}
+    header.pop(LINEWIDTH_MATCHING_KEY, None)
+    if matching is not None:
+        header[LINEWIDTH_MATCHING_KEY] = matching
     header["dim_5_info"] = "time blocks relative to infusion start, in the order of blocks.tsv"
     header["ProcessingApplied"] = list(header.get("ProcessingApplied", [])) + [
         {

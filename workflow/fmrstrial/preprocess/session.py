@@ -483,7 +483,15 @@ def _preprocess(svs, ref, infusion_start_s, settings, source, ref_source) -> Pre
     sidecar = qc_tables.qc_sidecar(s, session)
     sidecar["transients_qc.tsv"] = qc_tables.TRANSIENT_COLUMNS
     return PreprocessResult(
-        blocks=qc_tables.blocks_mrs(svs, out_fids, [x for x in steps if x], len(blocks)),
+        blocks=qc_tables.blocks_mrs(
+            svs,
+            out_fids,
+            [x for x in steps if x],
+            len(blocks),
+            qc_tables.linewidth_matching_header(widths, s["linewidth_lineshape"])
+            if s["linewidth_matching"]
+            else None,
+        ),
         block_table=qc_tables.block_table(blocks, n_total, n_kept),
         transients=qc_tables.transient_table(
             t_rel, freq_offset, phase_deg, reg, rej, blocks, member, s["sliding_window"]

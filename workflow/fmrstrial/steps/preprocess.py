@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from ..io.atomic import atomic_path, write_text
-from ..io.nifti_mrs import read_nifti_mrs, write_nifti_mrs
+from ..io.nifti_mrs import LINEWIDTH_MATCHING_KEY, read_nifti_mrs, write_nifti_mrs
 from ..io.outputs import PreprocessOutputs
 from ..io.tsv import json_text, tsv_text
 from ..preprocess.plot import qc_figure_png
@@ -36,6 +36,7 @@ def write_outputs(result: PreprocessResult, out: PreprocessOutputs, title: str) 
     png = qc_figure_png(result, title)
     # the same blocks before linewidth matching (sensitivity analysis)
     unmatched = result.blocks.with_fids(result.unmatched)
+    unmatched.header.pop(LINEWIDTH_MATCHING_KEY, None)
     unmatched.header["ProcessingApplied"] = [
         {**step, "Details": step["Details"] + "; before linewidth matching"}
         for step in unmatched.header.get("ProcessingApplied", [])
