@@ -20,3 +20,10 @@ def resource(*parts: str) -> Path:
     if not path.exists():
         raise FileNotFoundError(f"{path}: shipped resource not found (is the clone complete?)")
     return path
+
+
+def given_or_shipped(spec: str | os.PathLike) -> Path:
+    """A file named by the user: the path itself when absolute or present, else the shipped
+    resource of that name (e.g. the config's `basis: basis/lcmodel_press35_3T/...`)."""
+    path = Path(spec)
+    return path if path.is_absolute() or path.exists() else resource(str(spec))

@@ -7,7 +7,7 @@ from fmrstrial.convert.discover import session_sources
 from fmrstrial.dataset import sessions_table
 from fmrstrial.io.outputs import FitOutputs, PreprocessOutputs
 from fmrstrial.notebooks import FINDINGS_FIGURES, QUALITY_FIGURES, figure_files
-from fmrstrial.paths import resource
+from fmrstrial.paths import given_or_shipped
 from fmrstrial.provenance import sanitised_config, workflow_files
 from fmrstrial.settings_schema import resolve
 from fmrstrial.simulate.design import participant_label
@@ -106,9 +106,7 @@ def basis_file():
     """The configured basis set (absolute, or relative to workflow/resources), relative to
     the working directory when it lies inside it, so that no absolute path of the clone
     reaches results/ (e.g. the quality notebook's parameters)."""
-    path = Path(config["basis"])
-    if not (path.is_absolute() or path.exists()):
-        path = resource(config["basis"])
+    path = given_or_shipped(config["basis"])
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:

@@ -126,9 +126,11 @@ def forest(findings: pd.DataFrame) -> plt.Figure:
         fig, ax = plt.subplots(figsize=(FIGSIZE["forest"][0], 2.0), layout="constrained")
         _not_available(ax, "Findings", "no finding could be estimated on these data")
         return fig
-    models = rows["model"] if "model" in rows else pd.Series("", index=rows.index)
-    seconds = rows["term"].where(models == "association", rows["outcome"])
-    shared_label = pd.Series(list(zip(rows["finding_id"], seconds, strict=True))).value_counts()
+    models = rows["model"].astype(str) if "model" in rows else pd.Series("", index=rows.index)
+    second = rows["term"].where(models == "association", rows["outcome"]).astype(str)
+    labels = rows["finding_id"].astype(str) + "\n" + second
+    # rows alike but for their model (e.g. crossover_period of two models) name it
+    labels = labels.where(~labels.duplicated(keep=False), labels + "\n(" + models + ")")
     fig, axes = plt.subplots(
         n,
         1,
@@ -136,7 +138,7 @@ def forest(findings: pd.DataFrame) -> plt.Figure:
         layout="constrained",
         squeeze=False,
     )
-    for ax, (_, r) in zip(axes[:, 0], rows.iterrows(), strict=True):
+    for ax, (_, r), label in zip(axes[:, 0], rows.iterrows(), labels, strict=True):
         ax.errorbar(
             [r["estimate"]],
             [0],
@@ -162,10 +164,6 @@ def forest(findings: pd.DataFrame) -> plt.Figure:
         ax.set_yticks([])
         ax.spines["left"].set_visible(False)
         ax.tick_params(axis="x", labelsize=7, pad=1)
-        second = r["term"] if r.get("model") == "association" else r["outcome"]
-        label = f"{r['finding_id']}\n{second}"
-        if shared_label.get((r["finding_id"], second), 0) > 1:
-            label += f"\n({r.get('model')})"  # e.g. crossover_period of two models
         ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=7)
         ax.text(
             1.01,

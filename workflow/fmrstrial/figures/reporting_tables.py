@@ -5,7 +5,6 @@ the MRSinMRS checklist table (acquisition, processing and quality of the spectra
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,7 +13,7 @@ from ..dataset import SEQUENCES
 from ..errors import InputError
 from ..fit.settings import describe_model
 from ..io.basis import read_basis_info
-from ..paths import resources_dir
+from ..paths import given_or_shipped
 from ..timecourse import qc_limits
 
 BASELINE_SCORES = (
@@ -204,21 +203,17 @@ def _coil_words(n_coils: pd.Series) -> str:
     multi, total = int((n > 1).sum()), len(n)
     if multi == 0:
         return ""
-    where = "" if multi == total else f" in the {multi} of {total} sessions stored uncombined"
     return (
         "SNR-optimal coil combination (whitened SVD; sensitivities from the water reference "
-        f"where it has the same coils){where}"
+        "where it has the same coils)" + _in_sessions(multi, total, "stored uncombined")
     )
 
 
 def _basis_te_words(config: dict, svs: pd.DataFrame) -> str:
     """' (TE x ms; data TE y ms)' when the basis was simulated for another echo time than
     the data's (within the fit's tolerance), else ''."""
-    path = Path(str(config["basis"]))
-    if not path.exists():
-        path = resources_dir() / path
     try:
-        basis_te = read_basis_info(path).echo_time_ms
+        basis_te = read_basis_info(given_or_shipped(config["basis"])).echo_time_ms
     except (InputError, OSError):
         return ""
     data_te = sorted(set(pd.to_numeric(svs["te_ms"], errors="coerce").dropna().round(2)))
@@ -231,8 +226,14 @@ def _ecc_words(n_ref: int, n_sessions: int) -> str:
     """The eddy-current step as run: only sessions with a water reference are corrected."""
     if n_ref == 0:
         return "no eddy-current correction (no session has a water reference)"
-    where = "" if n_ref >= n_sessions else f" in the {n_ref} of {n_sessions} sessions that have one"
-    return f"eddy-current correction with the water reference (Klose){where}"
+    return "eddy-current correction with the water reference (Klose)" + _in_sessions(
+        n_ref, n_sessions, "that have one"
+    )
+
+
+def _in_sessions(k: int, n: int, which: str) -> str:
+    """' in the k of n sessions <which>' for a step some sessions went without, else ''."""
+    return "" if k >= n else f" in the {k} of {n} sessions {which}"
 
 
 def flow_summary(flow: pd.DataFrame) -> pd.DataFrame:

@@ -36,7 +36,6 @@ from .crlb import (
     linear_estimate,
     ratio_estimate,
     shaped_noise_factors,
-    whitened_jacobian,
 )
 from .model import SpectralModel, cmatvec, stack
 from .noise import region_noise_sd, tail_noise_sd
@@ -614,8 +613,7 @@ def _fit(
     if settings["crlb"]:
         cov = amplitude_covariance(fisher, (crlb_sd / noise_sd) ** 2)
         if noise_envelope is not None and np.any(np.asarray(noise_envelope) != 1.0):
-            jac = whitened_jacobian(model, system, theta, c)
-            r = shaped_noise_factors(fisher, jac, model, noise_envelope)
+            r = shaped_noise_factors(fisher, model, noise_envelope)
             cov = cov * np.outer(r, r)
     else:
         cov = np.full((k, k), np.nan)

@@ -25,12 +25,14 @@ from .solver import LinearSystem, Priors
 
 @dataclass
 class Fisher:
-    """Fisher information blocks; data part (sigma_fit-whitened) and prior part, (p, p)."""
+    """Fisher information blocks; data part (sigma_fit-whitened) and prior part, (p, p);
+    `jacobian`: the whitened Jacobian (2 n_fit, p) they were made from."""
 
     data: np.ndarray
     prior: np.ndarray
     n_theta: int
     n_amp: int
+    jacobian: np.ndarray
 
 
 def fisher_information(
@@ -41,10 +43,11 @@ def fisher_information(
     c: np.ndarray,
 ) -> Fisher:
     """Fisher information of (theta, c, b) at the solution (see module doc)."""
-    jac = whitened_jacobian(model, system, theta, c)
+    cols, phase = model.columns(theta)
+    deriv = model.derivatives(theta, c, cols, phase)
+    jac = np.hstack([stack(deriv), stack(phase[:, None] * cols), system.base]) / system.sigma
     data = jac.T @ jac / model.zero_fill
-    n_c, n_b = len(c), system.base.shape[1]
-    n_t = jac.shape[1] - n_c - n_b
+    n_t, n_c, n_b = deriv.shape[1], cols.shape[1], system.base.shape[1]
     prior = np.zeros_like(data)
     pj = priors.jacobian
     prior[:n_t, :n_t] = pj.T @ pj
@@ -53,22 +56,10 @@ def fisher_information(
     if system.penalty.shape[0]:
         s = n_t + n_c
         prior[s : s + n_b, s : s + n_b] = system.penalty.T @ system.penalty
-    return Fisher(data, prior, n_t, n_c)
+    return Fisher(data, prior, n_t, n_c, jac)
 
 
-def whitened_jacobian(
-    model: SpectralModel, system: LinearSystem, theta: np.ndarray, c: np.ndarray
-) -> np.ndarray:
-    """Jacobian of the stacked model spectrum in (theta, c, b), whitened by the noise SD,
-    shape (2 n_fit, p)."""
-    cols, phase = model.columns(theta)
-    deriv = model.derivatives(theta, c, cols, phase)
-    return np.hstack([stack(deriv), stack(phase[:, None] * cols), system.base]) / system.sigma
-
-
-def shaped_noise_factors(
-    fisher: Fisher, jac: np.ndarray, model: SpectralModel, envelope: np.ndarray
-) -> np.ndarray:
+def shaped_noise_factors(fisher: Fisher, model: SpectralModel, envelope: np.ndarray) -> np.ndarray:
     """Factors (n_amp,) by which the amplitudes' CRLB SDs grow when the FID was multiplied by
     `envelope` (n_points,), e.g. linewidth matching's exp(-pi w t), before the fit.
 
@@ -83,7 +74,7 @@ def shaped_noise_factors(
     prior rows); each amplitude's SD is scaled by sqrt of the ratio of the two diagonals, so
     that the factors are 1 for h = 1 and the bound keeps its priors and zero-fill treatment.
     """
-    n_fit = model.n_fit
+    n_fit, jac = model.n_fit, fisher.jacobian
     jc = jac[:n_fit] + 1j * jac[n_fit:]
     grid = np.zeros((model.nz, jc.shape[1]), dtype=complex)
     grid[model.fft_index] = jc

@@ -35,7 +35,7 @@ import pandas as pd
 
 from ..io.basis import Basis, read_basis
 from ..macromolecules import component_fids
-from ..paths import resource
+from ..paths import given_or_shipped
 from ..spectra import PPM_CENTRE_1H, frequency_axis, fwhm_hz, ppm_axis, time_axis, to_spectrum
 from .design import Session
 from .effects import (
@@ -83,14 +83,6 @@ class SpectralModel:
         return self.basis.n_points
 
 
-def basis_path(spec: str):
-    """A basis given as a path, or relative to the shipped resources."""
-    from pathlib import Path
-
-    p = Path(spec)
-    return p if p.is_absolute() or p.exists() else resource(spec)
-
-
 def build_model(params: dict) -> SpectralModel:
     """Read and resample the basis and build MM/lipid signals for the acquisition grid.
 
@@ -99,7 +91,7 @@ def build_model(params: dict) -> SpectralModel:
     acquisition's dwell time and number of points (`Basis.resampled`).
     """
     acq, sig = params["acquisition"], params["signal"]
-    raw = read_basis(basis_path(acq["basis"]))
+    raw = read_basis(given_or_shipped(acq["basis"]))
     names = list(sig["concentrations"])
     dwell = 1.0 / acq["spectral_width_hz"]
     basis = raw.subset(names).rereferenced(PPM_CENTRE_1H).resampled(dwell, acq["points"])
