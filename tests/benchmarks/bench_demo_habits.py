@@ -14,7 +14,10 @@ with habits) and its truth, and prints:
   - transients excluded: clean, motion-corrupted and otherwise corrupted (lipids);
   - frequency error per transient (clean transients, common offset removed) against truth:
     median and maximum over sessions of the RMS (target < 0.5 Hz), also for the sessions with
-    a metabolite phase unrelated to the reference and with large offsets.
+    a metabolite phase unrelated to the reference and with large offsets; and, for the
+    sessions at or above 0.5 Hz, the information limit of one transient's frequency in the
+    registration window (`registration_crlb_hz`), which the smoothing over the series can
+    beat only where the true frequency changes slowly.
 """
 
 from __future__ import annotations
@@ -24,6 +27,22 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+
+def registration_crlb_hz(blocks_nii: Path, block: int, n_transients: int) -> float:
+    """`preprocess.align.frequency_crlb_hz` for one transient of a session: block `block`
+    (0-based) of the preprocessed, coil-combined `blocks_nii` taken as the noise-free
+    transient, its time-domain noise SD (FID tail) times sqrt(n_transients) as one
+    transient's."""
+    from fmrstrial.fit.noise import tail_noise_sd
+    from fmrstrial.io.nifti_mrs import read_nifti_mrs
+    from fmrstrial.preprocess.align import frequency_crlb_hz
+
+    data = read_nifti_mrs(blocks_nii)
+    fid = np.asarray(data.fids)[:, block]
+    n = fid.shape[0]
+    noise_sd = tail_noise_sd(fid) / np.sqrt(n) * np.sqrt(n_transients)
+    return frequency_crlb_hz(fid, noise_sd, data.dwell_s, data.cf_mhz)
 
 
 def tsv(path: Path) -> pd.DataFrame:
@@ -111,6 +130,20 @@ def main() -> None:
     print(f"  worst: {worst[0]} {worst[1]} {rms[worst]:.3f} Hz, habits "
           f"{[c for c in habit_cols if bool(row.iloc[0][c])]}; sessions above 0.5 Hz: "
           f"{int((values >= 0.5).sum())}")  # fmt: skip
+    bounds = {}
+    for pid, sid in rms:
+        bq = tsv(res / "preproc" / pid / sid / "blocks_qc.tsv")
+        first = bq[bq.broadening_hz.fillna(0) == 0].index[0]  # an unbroadened block
+        bounds[(pid, sid)] = registration_crlb_hz(
+            res / "preproc" / pid / sid / "blocks.nii.gz", int(first), int(bq.n_kept[first])
+        )
+    ratio = np.array([rms[k] / bounds[k] for k in rms])
+    median_bound = np.median(list(bounds.values()))
+    print(f"  one transient's frequency CRLB in the registration window: median "
+          f"{median_bound:.3f} Hz; RMS error / CRLB median {np.median(ratio):.2f}, "
+          f"range {ratio.min():.2f}-{ratio.max():.2f}")  # fmt: skip
+    for key in sorted(k for k, v in rms.items() if v >= 0.5):
+        print(f"  {key[0]} {key[1]}: {rms[key]:.3f} Hz, CRLB {bounds[key]:.2f} Hz")
     if "habit_low_snr" in sessions:
         low = {(r.participant_id, r.session_id) for r in sessions.itertuples() if r.habit_low_snr}
         rest = [v for k, v in rms.items() if k not in low] or [float("nan")]

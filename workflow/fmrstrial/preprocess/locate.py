@@ -75,5 +75,6 @@ def coarse_offset(
         max_shift_hz=max_offset_ppm * cf_mhz,
         time_s=time_s,
         with_residual=False,
+        with_energy=False,
     )
     return float(reg.freq_hz[0]), float(reg.phase_rad[0]), float(reg.amplitude[0])
