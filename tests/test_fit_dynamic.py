@@ -289,3 +289,34 @@ def test_empty_block_is_reported_not_fitted(sim, tmp_path):
     resp = pd.read_csv(out / "response.tsv", sep="\t")
     assert {"block1-baseline", "block3-baseline"} <= set(resp.term)
     assert "block2-baseline" not in set(resp.term)
+
+
+def test_crlbs_of_broadened_blocks_account_for_the_shaped_noise(sim, fb):
+    """Linewidth matching broadens some blocks (their FIDs multiplied by exp(-pi w t)); told
+    the envelopes, the joint fit widens those blocks' CRLBs as the block fit does
+    (`crlb.shaped_noise_factors`), leaves the amplitudes unchanged and barely touches the
+    block that was not broadened."""
+    ses = make_session(21, sim, n_blocks=4)
+    h = np.exp(-np.pi * 1.0 * np.arange(sim.n_points) * sim.dwell_s)
+    envelopes = [None, h, h, None]
+    fids = ses.fids * np.stack([np.ones(sim.n_points), h, h, np.ones(sim.n_points)], axis=1)
+    settings = resolve_settings({"mode": "dynamic"})
+    mean = fit_spectrum(fids.mean(axis=1), sim.dwell_s, sim.cf_mhz, fb, settings)
+    tm = temporal_model(settings, 4)
+    plain = fit_dynamic(fids, sim.dwell_s, sim.cf_mhz, fb, settings, tm, mean_fit=mean)
+    told = fit_dynamic(
+        fids, sim.dwell_s, sim.cf_mhz, fb, settings, tm, mean_fit=mean, noise_envelopes=envelopes
+    )
+    single = fit_spectrum(fids[:, 1], sim.dwell_s, sim.cf_mhz, fb, settings)
+    single_told = fit_spectrum(fids[:, 1], sim.dwell_s, sim.cf_mhz, fb, settings, noise_envelope=h)
+    block_factor = single_told.sums["Glx"].sd / single.sums["Glx"].sd
+    for j in (1, 2):
+        a, b = plain.fits[j][1], told.fits[j][1]
+        assert b.sums["Glx"].value == a.sums["Glx"].value
+        assert b.sums["Glx"].sd / a.sums["Glx"].sd == pytest.approx(block_factor, rel=0.25)
+        assert b.sums["Glx"].sd > 1.3 * a.sums["Glx"].sd
+    for j in (0, 3):
+        assert told.fits[j][1].sums["Glx"].sd == pytest.approx(
+            plain.fits[j][1].sums["Glx"].sd, rel=0.1
+        )
+    assert np.all(np.diag(told.cov_gamma) >= np.diag(plain.cov_gamma) * (1 - 1e-9))

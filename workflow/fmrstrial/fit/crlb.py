@@ -74,17 +74,37 @@ def shaped_noise_factors(fisher: Fisher, model: SpectralModel, envelope: np.ndar
     prior rows); each amplitude's SD is scaled by sqrt of the ratio of the two diagonals, so
     that the factors are 1 for h = 1 and the bound keeps its priors and zero-fill treatment.
     """
-    n_fit, jac = model.n_fit, fisher.jacobian
-    jc = jac[:n_fit] + 1j * jac[n_fit:]
-    grid = np.zeros((model.nz, jc.shape[1]), dtype=complex)
-    grid[model.fft_index] = jc
-    g = np.fft.ifft(grid, axis=0)[: model.n]  # the constant nz cancels in the ratio
-    w = np.asarray(envelope, dtype=float) ** 2
-    shaped = np.real(g.conj().T @ (g * (w / w.mean())[:, None]))
-    white = np.real(g.conj().T @ g)
+    shaped, white = score_covariances([fisher.jacobian], model, [envelope])
     hessian = fisher.data * model.zero_fill + fisher.prior
     s = fisher.n_theta
     rows = invert(hessian)[:, s : s + fisher.n_amp]  # (p, n_amp)
+    return sandwich_factors(rows, shaped, white)
+
+
+def score_covariances(
+    jacobians: list[np.ndarray], model: SpectralModel, envelopes: list[np.ndarray | None]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(B_h, B_1) of `shaped_noise_factors` summed over spectra fitted jointly: one whitened
+    Jacobian (2 n_fit, p) and one envelope (n_points,) or None (white noise) per spectrum."""
+    shaped = white = 0.0
+    for jac, envelope in zip(jacobians, envelopes, strict=True):
+        n_fit = model.n_fit
+        grid = np.zeros((model.nz, jac.shape[1]), dtype=complex)
+        grid[model.fft_index] = jac[:n_fit] + 1j * jac[n_fit:]
+        g = np.fft.ifft(grid, axis=0)[: model.n]  # the constant nz cancels in the ratio
+        plain = np.real(g.conj().T @ g)
+        white = white + plain
+        if envelope is None:
+            shaped = shaped + plain
+        else:
+            w = np.asarray(envelope, dtype=float) ** 2
+            shaped = shaped + np.real(g.conj().T @ (g * (w / w.mean())[:, None]))
+    return shaped, white
+
+
+def sandwich_factors(rows: np.ndarray, shaped: np.ndarray, white: np.ndarray) -> np.ndarray:
+    """sqrt(diag(R^T B_h R) / diag(R^T B_1 R)) for the columns of `rows` (p, k): the SD
+    factor of each linear function of the parameters under shaped noise."""
     num = np.einsum("pk,pq,qk->k", rows, shaped, rows)
     den = np.einsum("pk,pq,qk->k", rows, white, rows)
     with np.errstate(divide="ignore", invalid="ignore"):

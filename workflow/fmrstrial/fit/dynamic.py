@@ -38,7 +38,10 @@ Start: the fit of the session's mean spectrum (delta = ell = 0).
 Uncertainty: the Fisher information of all parameters (nonlinear, linear coefficients,
 baseline) summed over the blocks, plus the prior/penalty information, scaled by the
 whitened residual per degree of freedom (crlb_noise 'residual') as in `crlb`; covariances of
-per-block amplitudes, GLM coefficients and contrasts follow from it.
+per-block amplitudes, GLM coefficients and contrasts follow from it. Blocks that linewidth
+matching broadened (`noise_envelopes`) carry shaped noise: each block amplitude's SD, and
+each coefficient's, is scaled by its sandwich ratio (`crlb.sandwich_factors`, the score
+covariance summed over the blocks), as `crlb.shaped_noise_factors` does in block mode.
 """
 
 from __future__ import annotations
@@ -60,7 +63,13 @@ from .core import (
     fit_spectrum,
     spectral_model,
 )
-from .crlb import invert, linear_estimate, ratio_estimate
+from .crlb import (
+    invert,
+    linear_estimate,
+    ratio_estimate,
+    sandwich_factors,
+    score_covariances,
+)
 from .dynamic_design import TemporalModel
 from .model import SpectralModel, cmatvec, stack
 from .solver import (
@@ -405,11 +414,15 @@ def fit_dynamic(
     *,
     source: str = "<data>",
     mean_fit: FitResult | None = None,
+    noise_envelopes: list[np.ndarray | None] | None = None,
 ) -> DynamicResult:
     """Joint fit of the blocks `fids` (n_points, J) complex with the prepared basis `fb`.
 
     `mean_fit`: fit of the mean spectrum (start and baseline penalty); fitted here if None.
-    InputError if the temporal model does not have J rows."""
+    `noise_envelopes`: per block, the envelope (n_points,) the block was multiplied by
+    (linewidth matching) or None; the blocks' CRLBs then account for the shaped noise as in
+    block mode (`crlb.shaped_noise_factors`). InputError if the temporal model does not have
+    J rows."""
     fids = np.asarray(fids)
     if fids.ndim != 2 or fids.shape[1] != temporal.n_blocks:
         raise InputError(
@@ -417,11 +430,14 @@ def fit_dynamic(
             f"{fids.shape[1] if fids.ndim == 2 else 1}",
             file=source,
         )
+    envelopes = noise_envelopes if noise_envelopes is not None else [None] * fids.shape[1]
     with single_threaded_blas():
-        return _fit_dynamic(fids, dwell_s, cf_mhz, fb, settings, temporal, source, mean_fit)
+        return _fit_dynamic(
+            fids, dwell_s, cf_mhz, fb, settings, temporal, source, mean_fit, envelopes
+        )
 
 
-def _fit_dynamic(fids, dwell_s, cf_mhz, fb, settings, temporal, source, mean_fit):
+def _fit_dynamic(fids, dwell_s, cf_mhz, fb, settings, temporal, source, mean_fit, envelopes):
     if mean_fit is None:
         mean_fit = fit_spectrum(
             fids.mean(axis=1), dwell_s, cf_mhz, fb, settings,
@@ -457,11 +473,12 @@ def _fit_dynamic(fids, dwell_s, cf_mhz, fb, settings, temporal, source, mean_fit
     theta = res.x
     _, blocks, _, gamma, _ = problem.evaluate(theta)
     b = problem.baseline_coefs(blocks, gamma)
-    return _assemble(problem, settings, theta, gamma, b, blocks, noise, res, mean_fit)
+    return _assemble(problem, settings, theta, gamma, b, blocks, noise, res, mean_fit, envelopes)
 
 
-def _fisher(problem: JointProblem, theta, blocks, gamma):
-    """Data and prior Fisher information of (theta, gamma, b), (P, P) each."""
+def _fisher(problem: JointProblem, theta, blocks, gamma, jacobians: list | None = None):
+    """Data and prior Fisher information of (theta, gamma, b), (P, P) each; each block's
+    whitened Jacobian (2 n_fit, P) is appended to `jacobians` when given."""
     jl, model = problem.layout, problem.model
     nt, nl, nb = jl.size, problem.n_lin, problem.penalty.shape[1]
     data = np.zeros((nt + nl + nb, nt + nl + nb))
@@ -474,6 +491,8 @@ def _fisher(problem: JointProblem, theta, blocks, gamma):
             [stack(deriv) @ jl.block_map(j), stack(phase[:, None] * cols) @ problem.maps[j], base]
         ) / problem.sigmas[j]  # fmt: skip
         data += jac.T @ jac
+        if jacobians is not None:
+            jacobians.append(jac)
     data /= model.zero_fill
     prior = np.zeros_like(data)
     pj = problem.priors.jacobian
@@ -485,7 +504,9 @@ def _fisher(problem: JointProblem, theta, blocks, gamma):
     return data, prior
 
 
-def _assemble(problem, settings, theta, gamma, b, blocks, noise, res, mean_fit) -> DynamicResult:
+def _assemble(
+    problem, settings, theta, gamma, b, blocks, noise, res, mean_fit, envelopes
+) -> DynamicResult:
     model, fb, jl = problem.model, problem.model.fb, problem.layout
     n_fit, n_blocks = model.n_fit, problem.n_blocks
     baselines = [problem.block_baseline(b, j) for j in range(n_blocks)]
@@ -494,18 +515,27 @@ def _assemble(problem, settings, theta, gamma, b, blocks, noise, res, mean_fit) 
         metab = phase * cmatvec(cols, problem.maps[j] @ gamma)
         metabs.append(metab)
         rss[j] = float(np.sum(stack(problem.ys[j] - metab - baselines[j]) ** 2))
-    data_info, prior_info = _fisher(problem, theta, blocks, gamma)
+    jacobians: list[np.ndarray] = []
+    data_info, prior_info = _fisher(problem, theta, blocks, gamma, jacobians)
     edf = float(np.trace(invert(data_info + prior_info) @ data_info))
     chi2 = float(np.sum(rss / problem.sigmas**2))
     dof = max(problem.n_data - model.zero_fill * edf, 1.0)
     all_region = all(src == "region" for _, src in noise)
     scale2 = 1.0 if settings["crlb_noise"] == "region" and all_region else chi2 / dof
     nt, nl = jl.size, problem.n_lin
+    shaped = None
     if settings["crlb"]:
         cov_all = invert(data_info / scale2 + prior_info)
         cov_gamma = cov_all[nt : nt + nl, nt : nt + nl]
+        if any(e is not None and np.any(np.asarray(e) != 1.0) for e in envelopes):
+            shaped = score_covariances(jacobians, model, envelopes)
+            to_gamma = invert(data_info * model.zero_fill + prior_info)[:, nt : nt + nl]
     else:
         cov_gamma = np.full((nl, nl), np.nan)
+    cov_white = cov_gamma
+    if shaped is not None:  # the coefficients' own factors, for the response's contrasts
+        r = sandwich_factors(to_gamma, *shaped)
+        cov_gamma = cov_gamma * np.outer(r, r)
     names = list(fb.names)
     sum_w = _component_sets(names, settings["sums"])
     design, diff2, lam = problem.design, problem.diff2, problem.lam
@@ -516,7 +546,10 @@ def _assemble(problem, settings, theta, gamma, b, blocks, noise, res, mean_fit) 
     for j, (th, cols, phase) in enumerate(blocks):
         t = problem.maps[j]
         c = t @ gamma
-        cov = t @ cov_gamma @ t.T
+        cov = t @ cov_white @ t.T
+        if shaped is not None:  # linewidth-matched blocks (`crlb.shaped_noise_factors`)
+            r = sandwich_factors(to_gamma @ t.T, *shaped)
+            cov = cov * np.outer(r, r)
         sums = {n: linear_estimate(c, cov, w) for n, w in sum_w.items()}
         ratios = {}
         for rname, (num, den) in settings["ratios"].items():

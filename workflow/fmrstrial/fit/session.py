@@ -295,6 +295,7 @@ def fit_data_dynamic(
         dyn = fit_dynamic(
             fids[:, used], data.dwell_s, data.cf_mhz, fb, settings, temporal,
             source=source, mean_fit=mean,
+            noise_envelopes=[matching_envelope(data, j) for j in used],
         )  # fmt: skip
     dyn.fits = [(used[i], r) for i, r in dyn.fits]
     dyn.block_fits = block_fits
