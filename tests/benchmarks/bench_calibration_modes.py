@@ -213,7 +213,7 @@ def run_trial(seed: int, args, basis, model_cache: dict, tmp: Path) -> list[dict
     trial = draw_trial(params)
     root = tmp / f"trial{seed}"
     root.mkdir()
-    _write_layout(root, trial.participants, trial.sessions, params)
+    _write_layout(root, trial.participants, trial.sessions, params, workflow_demo=False)
     frames = {mode: [] for mode in MODES}
     fit_time = dict.fromkeys(MODES, 0.0)
     for s in trial.sessions:
