@@ -303,7 +303,7 @@ class TemplateEnergy:
         grid, e = window_energy_grid(template_m[:, None], dwell_s, inside, q, n_points,
                                      -span_hz, span_hz, self.STEP_HZ)  # fmt: skip
         step = grid[1] - grid[0]
-        e = e[:, 0]
+        e = np.maximum(e[:, 0], 1e-100)  # an empty window (no signal) would give 0 / 0
         e1 = np.gradient(e, step)
         self.grid = grid
         self.table = np.stack([e, e1, np.gradient(e1, step)], axis=1)  # (K, 3)
