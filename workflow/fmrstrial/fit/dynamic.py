@@ -515,7 +515,8 @@ def _assemble(
         metab = phase * cmatvec(cols, problem.maps[j] @ gamma)
         metabs.append(metab)
         rss[j] = float(np.sum(stack(problem.ys[j] - metab - baselines[j]) ** 2))
-    jacobians: list[np.ndarray] = []
+    broadened = any(e is not None and np.any(np.asarray(e) != 1.0) for e in envelopes)
+    jacobians: list[np.ndarray] | None = [] if broadened and settings["crlb"] else None
     data_info, prior_info = _fisher(problem, theta, blocks, gamma, jacobians)
     edf = float(np.trace(invert(data_info + prior_info) @ data_info))
     chi2 = float(np.sum(rss / problem.sigmas**2))
@@ -527,7 +528,7 @@ def _assemble(
     if settings["crlb"]:
         cov_all = invert(data_info / scale2 + prior_info)
         cov_gamma = cov_all[nt : nt + nl, nt : nt + nl]
-        if any(e is not None and np.any(np.asarray(e) != 1.0) for e in envelopes):
+        if jacobians is not None:
             shaped = score_covariances(jacobians, model, envelopes)
             to_gamma = invert(data_info * model.zero_fill + prior_info)[:, nt : nt + nl]
     else:
