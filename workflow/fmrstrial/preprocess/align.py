@@ -297,7 +297,7 @@ class TemplateEnergy:
     (`window_energy_grid`, one column), with its first two derivatives by differences;
     values at any f by linear interpolation, clamped at the ends."""
 
-    STEP_HZ = 0.02
+    STEP_HZ = 0.05
 
     def __init__(self, template_m, dwell_s, inside, q, n_points, span_hz):
         grid, e = window_energy_grid(template_m[:, None], dwell_s, inside, q, n_points,
@@ -307,6 +307,11 @@ class TemplateEnergy:
         e1 = np.gradient(e, step)
         self.grid = grid
         self.table = np.stack([e, e1, np.gradient(e1, step)], axis=1)  # (K, 3)
+
+    def value(self, f: np.ndarray) -> np.ndarray:
+        """E at corrections f (any shape)."""
+        flat = -np.ravel(f)
+        return interpolate_rows(self.grid, self.table[:, :1], flat)[:, 0].reshape(np.shape(f))
 
     def at(self, f: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """E, dE/df, d2E/df2 at corrections f (any shape); the table holds the template
@@ -356,14 +361,18 @@ def register(
         windowed[in_window] = _project(to_spectrum(fids)[in_window], q)
         g = to_fid(windowed)[:m].conj() * template[:m, None]  # (m, n)
         spread = float(np.ptp(offset)) if n else 0.0
-        energy = TemplateEnergy(template[:m], dwell_s, in_window, q, n_all,
-                                2 * max_shift_hz + spread + 1.0).at  # fmt: skip
+        table = TemplateEnergy(template[:m], dwell_s, in_window, q, n_all,
+                               2 * max_shift_hz + spread + 1.0)  # fmt: skip
+        energy, energy_value = table.at, table.value
     else:
         g = fids[:m].conj() * tw_full[:m, None]
         s_m = float(np.sum(np.abs(tw_full[:m]) ** 2))
 
+        def energy_value(f):
+            return np.full(np.shape(f), s_m)
+
         def energy(f):
-            return np.full(np.shape(f), s_m), np.zeros(np.shape(f)), np.zeros(np.shape(f))
+            return energy_value(f), np.zeros(np.shape(f)), np.zeros(np.shape(f))
 
     sigma2 = noise_variance(fids) if neighbours >= 3 and n >= 3 else 0.0
     with_prior = sigma2 > 0.0
@@ -375,7 +384,7 @@ def register(
         searched = np.flatnonzero(np.abs(grid) <= max_shift_hz)
         grid = grid[searched]
         dtft = np.fft.fft(g, n=n_fft, axis=0)[searched]  # sum_t g(t) exp(-2 pi i f t)
-        objective = np.abs(dtft) ** 2 / energy(grid)[0][:, None]
+        objective = np.abs(dtft) ** 2 / energy_value(grid)[:, None]
         f = grid[np.argmax(objective, axis=0)]
         if with_prior:  # the grid's maximum of the posterior, around the plain maxima's trend
             prior = NeighbourPrior.around(offset + f, offset, neighbours, 2 * max_shift_hz)
@@ -417,12 +426,12 @@ def register(
         grid, ll = likelihood_grid(
             g_total, dwell_s, centre - max_shift_hz, centre + max_shift_hz, sigma2
         )
-        ll /= energy(grid[:, None] - offset[None, :])[0]  # E at the correction of `fids`
+        ll /= energy_value(grid[:, None] - offset[None, :])  # E at the correction of `fids`
         smoothed = smooth_frequencies(grid, ll, total, fisher_var, 2 * max_shift_hz)
         f = np.clip(smoothed - offset, -max_shift_hz, max_shift_hz)
     g0 = (g * phasors(m, -f, dwell_s)).sum(axis=0)
     phase = np.angle(g0)
-    amplitude = np.abs(g0) / energy(f)[0]  # 1 for the template itself
+    amplitude = np.abs(g0) / energy_value(f)  # 1 for the template itself
 
     if not with_residual:
         return Registration(f, phase, amplitude, np.full(f.size, np.nan), f_own)
