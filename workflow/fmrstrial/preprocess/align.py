@@ -125,10 +125,16 @@ def window_template(
     baseline_order: int = -1,
 ) -> np.ndarray:
     """T_W: the template FID restricted to the ppm window, baseline projected out, (n_points,)."""
-    spec = to_spectrum(template)
     inside = window_mask(template.shape[0], dwell_s, cf_mhz, ppm_range)
-    out = np.zeros_like(spec)
-    out[inside] = _project(spec[inside], baseline_basis(int(inside.sum()), baseline_order))
+    q = baseline_basis(int(inside.sum()), baseline_order)
+    return windowed_fids(template[:, None], inside, q)[:, 0]
+
+
+def windowed_fids(fids: np.ndarray, inside: np.ndarray, q) -> np.ndarray:
+    """FIDs (n_points, c) restricted to the window `inside` of their spectra, the window's
+    polynomial basis `q` projected out, back in the time domain, (n_points, c)."""
+    out = np.zeros(fids.shape, dtype=complex)
+    out[inside] = _project(to_spectrum(fids)[inside], q)
     return to_fid(out)
 
 
@@ -199,18 +205,12 @@ def window_energy_grid(
 
 
 def interpolate_rows(grid: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """Linear interpolation of `values` (K, n) on the equally spaced `grid` (K,) at `at`
-    (K2, n) (column by column) or (K2,) (the same for every column); clamped at the ends."""
-    if grid.size == 1:
-        return np.broadcast_to(values[0], np.shape(at) if np.ndim(at) == 2 else
-                               (np.size(at), values.shape[1])).copy()  # fmt: skip
+    """Rows of `values` (K, c) on the equally spaced `grid` (K >= 2,) linearly interpolated
+    at the points `at` (K2,), clamped at the ends: (K2, c)."""
     pos = np.clip((np.asarray(at, float) - grid[0]) / (grid[1] - grid[0]), 0.0, grid.size - 1.0)
     lo = np.minimum(np.floor(pos).astype(int), grid.size - 2)
-    frac = pos - lo
-    if pos.ndim == 1:
-        return values[lo] * (1 - frac)[:, None] + values[lo + 1] * frac[:, None]
-    cols = np.arange(values.shape[1])[None, :]
-    return values[lo, cols] * (1 - frac) + values[lo + 1, cols] * frac
+    frac = (pos - lo)[:, None]
+    return values[lo] * (1 - frac) + values[lo + 1] * frac
 
 
 def frequency_crlb_hz(
@@ -357,9 +357,7 @@ def register(
     q = baseline_basis(int(in_window.sum()), baseline_order)
     offset = np.zeros(n) if offset_hz is None else np.asarray(offset_hz, float)
     if with_energy:
-        windowed = np.zeros((n_all, n), dtype=complex)
-        windowed[in_window] = _project(to_spectrum(fids)[in_window], q)
-        g = to_fid(windowed)[:m].conj() * template[:m, None]  # (m, n)
+        g = windowed_fids(fids, in_window, q)[:m].conj() * template[:m, None]  # (m, n)
         spread = float(np.ptp(offset)) if n else 0.0
         table = TemplateEnergy(template[:m], dwell_s, in_window, q, n_all,
                                2 * max_shift_hz + spread + 1.0)  # fmt: skip
