@@ -9,6 +9,8 @@ Model of block j (j = 0 .. J-1) over the fit range, with the single-spectrum mod
   widths L_g, G_g (those of block 0), the optional lineshape distortion and (setting
   dynamic_baseline 'shared') the baseline: one spline, penalty chosen on the session's mean
   spectrum as in block mode ('block': one spline per block with that penalty);
+- per block (setting dynamic_block_phase, default on): a zero-order phase phi_j that turns
+  block j's data by exp(-i phi_j), baseline included (phi_0 = 0);
 - per block (setting dynamic_block_lineshape): a frequency shift delta_j added to every
   group and an extra Lorentzian broadening ell_j added to every group but the broad
   macromolecule group (delta_0 = ell_0 = 0), so theta_j has shifts d_g + delta_j and
@@ -83,47 +85,64 @@ from .solver import (
     ratio_prior_rows,
 )
 
+BLOCK_PHASE_PRIOR_SD_RAD = 0.1
+"""Prior SD of a block's zero-order phase relative to block 0 (dynamic_block_phase): weak,
+since preprocessing has phased every transient (about 6 degrees)."""
+
 
 @dataclass(frozen=True)
 class JointLayout:
     """Joint nonlinear parameters: the single model's theta (shared; block 0's values), then
-    delta_1..delta_{J-1} (Hz) and ell_1..ell_{J-1} (Hz) when per-block lineshape is on."""
+    for each per-block kind (`targets`) one value per block j = 1 .. J-1 that is added to the
+    single-model positions the kind names: delta_j (Hz, every group's shift) and ell_j (Hz,
+    the metabolite groups' Lorentzian widths); last, with `data_phase`, phi_j (rad), which
+    rotates block j's data by exp(-i phi_j) (the whole block, baseline included)."""
 
     n_single: int
     n_blocks: int
-    per_block: bool
-    shift_pos: tuple[int, ...]
-    lorentz_pos: tuple[int, ...]
+    targets: tuple[tuple[int, ...], ...]
+    data_phase: bool = False
 
     @property
     def n_extra(self) -> int:
-        return self.n_blocks - 1 if self.per_block else 0
+        """Per-block values of one kind (J - 1, or 0 without per-block parameters)."""
+        return self.n_blocks - 1 if self.targets or self.data_phase else 0
+
+    @property
+    def n_kinds(self) -> int:
+        return len(self.targets) + int(self.data_phase)
 
     @property
     def size(self) -> int:
-        return self.n_single + 2 * self.n_extra
+        return self.n_single + self.n_kinds * self.n_extra
 
-    def delta(self, j: int) -> int:
-        return self.n_single + j - 1
+    def block_phases(self, theta: np.ndarray) -> np.ndarray:
+        """phi_j (rad) of every block, (J,), phi_0 = 0."""
+        out = np.zeros(self.n_blocks)
+        if self.data_phase:
+            first = self.extra(len(self.targets), 1)
+            out[1:] = theta[first : first + self.n_extra]
+        return out
 
-    def ell(self, j: int) -> int:
-        return self.n_single + self.n_extra + j - 1
+    def extra(self, kind: int, j: int) -> int:
+        """Position in the joint theta of block j's (j >= 1) parameter of one kind."""
+        return self.n_single + kind * self.n_extra + j - 1
 
     def block_theta(self, theta: np.ndarray, j: int) -> np.ndarray:
         """Single-model parameters of block j."""
         out = theta[: self.n_single].copy()
-        if self.per_block and j > 0:
-            out[list(self.shift_pos)] += theta[self.delta(j)]
-            out[list(self.lorentz_pos)] += theta[self.ell(j)]
+        if j > 0:
+            for kind, positions in enumerate(self.targets):
+                out[list(positions)] += theta[self.extra(kind, j)]
         return out
 
     def block_map(self, j: int) -> np.ndarray:
         """d theta_j / d theta, shape (n_single, size)."""
         p = np.zeros((self.n_single, self.size))
         p[:, : self.n_single] = np.eye(self.n_single)
-        if self.per_block and j > 0:
-            p[list(self.shift_pos), self.delta(j)] = 1.0
-            p[list(self.lorentz_pos), self.ell(j)] = 1.0
+        if j > 0:
+            for kind, positions in enumerate(self.targets):
+                p[list(positions), self.extra(kind, j)] = 1.0
         return p
 
 
@@ -149,12 +168,23 @@ class JointProblem:
         self.model, self.ys, self.sigmas, self.temporal = model, ys, sigmas, temporal
         self.n_blocks = ys.shape[0]
         lay = model.layout
+        kinds = []  # (positions in the single theta, prior SD) of each per-block kind
+        if settings["dynamic_block_lineshape"]:
+            kinds.append(
+                (tuple(lay.shift(g) for g in range(lay.n_groups)),
+                 settings["shift_prior_sd_ppm"] * fb.cf_mhz)
+            )  # fmt: skip
+            kinds.append(
+                (tuple(lay.lorentz(g) for g, name in enumerate(fb.groups) if name != MM_GROUP),
+                 settings["lorentz_prior_hz"][1])
+            )  # fmt: skip
+        self.lorentz_kind = 1 if settings["dynamic_block_lineshape"] else None
+        data_phase = bool(settings["dynamic_block_phase"]) and self.n_blocks > 1
+        if self.n_blocks < 2:
+            kinds = []
+        self.kind_prior_sd = [sd for _, sd in kinds] + [BLOCK_PHASE_PRIOR_SD_RAD] * data_phase
         self.layout = JointLayout(
-            lay.size,
-            self.n_blocks,
-            bool(settings["dynamic_block_lineshape"]) and self.n_blocks > 1,
-            tuple(lay.shift(g) for g in range(lay.n_groups)),
-            tuple(lay.lorentz(g) for g, name in enumerate(fb.groups) if name != MM_GROUP),
+            lay.size, self.n_blocks, tuple(pos for pos, _ in kinds), data_phase
         )
         varying = np.array(fb.kinds) == "metabolite"
         if settings["dynamic_metabolites"]:
@@ -221,10 +251,7 @@ class JointProblem:
             self.qs.append(q)
             self.rs.append(r)
         self.y_aug = np.zeros(self.n_aug)
-        self.y_aug[: self.n_data] = np.concatenate(
-            [stack(ys[j]) / sigmas[j] for j in range(self.n_blocks)]
-        )
-        self.y_proj = self.project(self.y_aug)
+        self._set_phases(np.zeros(self.n_blocks))
         self.priors = self._joint_priors(priors, settings)
         self._last = None
         self.n_eval = 0
@@ -244,19 +271,25 @@ class JointProblem:
         return t
 
     def _joint_priors(self, single: Priors, settings: dict) -> Priors:
+        """The single fit's priors on the shared part; each per-block value around 0 with its
+        kind's SD (the single fit's shift and Lorentzian prior SDs; BLOCK_PHASE_PRIOR_SD_RAD)."""
         lay = self.layout
-        matrix = np.zeros((single.matrix.shape[0] + 2 * lay.n_extra, lay.size))
-        matrix[: single.matrix.shape[0], : lay.n_single] = single.matrix
-        mean = np.concatenate([single.mean, np.zeros(2 * lay.n_extra)])
-        shift_sd = settings["shift_prior_sd_ppm"] * self.model.fb.cf_mhz
-        sd = np.concatenate(
-            [single.sd, np.full(lay.n_extra, shift_sd),
-             np.full(lay.n_extra, settings["lorentz_prior_hz"][1])]
-        )  # fmt: skip
-        for i in range(lay.n_extra):
-            matrix[single.matrix.shape[0] + i, lay.n_single + i] = 1.0
-            matrix[single.matrix.shape[0] + lay.n_extra + i, lay.n_single + lay.n_extra + i] = 1.0
+        n_rows, n_new = single.matrix.shape[0], lay.size - lay.n_single
+        matrix = np.zeros((n_rows + n_new, lay.size))
+        matrix[:n_rows, : lay.n_single] = single.matrix
+        matrix[n_rows:, lay.n_single :] = np.eye(n_new)
+        mean = np.concatenate([single.mean, np.zeros(n_new)])
+        sd = np.concatenate([single.sd, np.repeat(self.kind_prior_sd, lay.n_extra)])
         return Priors(matrix, mean, sd)
+
+    def _set_phases(self, phases: np.ndarray) -> None:
+        """Rotate every block's data by exp(-i phi_j): y_rot (J, n_fit), y_aug, y_proj."""
+        self.phases = phases.copy()
+        self.y_rot = self.ys * np.exp(-1j * phases)[:, None]
+        self.y_aug[: self.n_data] = np.concatenate(
+            [stack(self.y_rot[j]) / self.sigmas[j] for j in range(self.n_blocks)]
+        )
+        self.y_proj = self.project(self.y_aug)
 
     def project(self, a: np.ndarray) -> np.ndarray:
         """Remove the component in the (augmented) baselines' column space."""
@@ -314,6 +347,9 @@ class JointProblem:
         if self._last is not None and np.array_equal(theta, self._last[0]):
             return self._last
         self.n_eval += 1
+        phases = self.layout.block_phases(theta)
+        if not np.array_equal(phases, self.phases):
+            self._set_phases(phases)
         blocks = self.block_columns(theta)
         a_proj = self.project(self._augment(self.design_rows(blocks), with_link=True))
         gamma = self._solve_linear(a_proj, self.y_proj)
@@ -326,13 +362,24 @@ class JointProblem:
         return np.concatenate([residual, self.priors.residual(theta)])
 
     def model_jacobian(self, theta, blocks, gamma) -> np.ndarray:
-        """Whitened d(model)/d theta at fixed gamma, data rows (n_data, size)."""
+        """Whitened d(model - rotated data)/d theta at fixed gamma, data rows (n_data, size);
+        the column of phi_j is i y_rot_j (d y_rot_j / d phi_j = -i y_rot_j)."""
         n2 = 2 * self.model.n_fit
         out = np.empty((self.n_data, self.layout.size))
         for j, (th, cols, phase) in enumerate(blocks):
             deriv = self.model.derivatives(th, self.maps[j] @ gamma, cols, phase)
             out[n2 * j : n2 * (j + 1)] = (stack(deriv) / self.sigmas[j]) @ self.layout.block_map(j)
+        self._add_phase_columns(out, [1j * y for y in self.y_rot])
         return out
+
+    def _add_phase_columns(self, out: np.ndarray, signals: list[np.ndarray]) -> None:
+        """Put stack(signals[j]) / sigma_j into block j's rows of phi_j's column (j >= 1)."""
+        if not self.layout.data_phase:
+            return
+        n2, kind = 2 * self.model.n_fit, len(self.layout.targets)
+        for j in range(1, self.n_blocks):
+            col = self.layout.extra(kind, j)
+            out[n2 * j : n2 * (j + 1), col] = stack(signals[j]) / self.sigmas[j]
 
     def jac(self, theta: np.ndarray) -> np.ndarray:
         _, blocks, a_proj, gamma, _ = self.evaluate(theta)
@@ -348,9 +395,10 @@ class JointProblem:
         of the groups it broadens)."""
         lb = np.full(self.layout.size, -np.inf)
         lb[: self.layout.n_single] = lower_bounds(self.model)
-        if self.layout.n_extra:
-            smallest = min(theta0[p] for p in self.layout.lorentz_pos)
-            lb[self.layout.n_single + self.layout.n_extra :] = -max(smallest, 0.0)
+        if self.layout.n_extra and self.lorentz_kind is not None:
+            smallest = min(theta0[p] for p in self.layout.targets[self.lorentz_kind])
+            first = self.layout.extra(self.lorentz_kind, 1)
+            lb[first : first + self.layout.n_extra] = -max(smallest, 0.0)
         return lb
 
     def baseline_coefs(self, blocks, gamma) -> np.ndarray:
@@ -476,20 +524,28 @@ def _fit_dynamic(fids, dwell_s, cf_mhz, fb, settings, temporal, source, mean_fit
     return _assemble(problem, settings, theta, gamma, b, blocks, noise, res, mean_fit, envelopes)
 
 
-def _fisher(problem: JointProblem, theta, blocks, gamma, jacobians: list | None = None):
-    """Data and prior Fisher information of (theta, gamma, b), (P, P) each; each block's
-    whitened Jacobian (2 n_fit, P) is appended to `jacobians` when given."""
+def _fisher(problem: JointProblem, theta, blocks, gamma, models, jacobians: list | None = None):
+    """Data and prior Fisher information of (theta, gamma, b), (P, P) each; `models`: each
+    block's fitted model (metabolites + baseline, (n_fit,)), whose rotation is the derivative
+    by the block's phase phi_j; each block's whitened Jacobian (2 n_fit, P) is appended to
+    `jacobians` when given."""
     jl, model = problem.layout, problem.model
     nt, nl, nb = jl.size, problem.n_lin, problem.penalty.shape[1]
     data = np.zeros((nt + nl + nb, nt + nl + nb))
+    theta_rows = np.zeros((problem.n_data, nt))
+    problem._add_phase_columns(theta_rows, [1j * m for m in models])
+    n2 = 2 * model.n_fit
     for j, (th, cols, phase) in enumerate(blocks):
         deriv = model.derivatives(th, problem.maps[j] @ gamma, cols, phase)
+        theta_rows[n2 * j : n2 * (j + 1)] += stack(deriv) @ jl.block_map(j) / problem.sigmas[j]
         base = np.zeros((2 * model.n_fit, nb))
         g = problem.group_of[j]
         base[:, g * problem.nb2 : (g + 1) * problem.nb2] = problem.base
         jac = np.hstack(
-            [stack(deriv) @ jl.block_map(j), stack(phase[:, None] * cols) @ problem.maps[j], base]
-        ) / problem.sigmas[j]  # fmt: skip
+            [theta_rows[n2 * j : n2 * (j + 1)],
+             (np.hstack([stack(phase[:, None] * cols) @ problem.maps[j], base])
+              / problem.sigmas[j])]
+        )  # fmt: skip
         data += jac.T @ jac
         if jacobians is not None:
             jacobians.append(jac)
@@ -514,10 +570,11 @@ def _assemble(
     for j, (_, cols, phase) in enumerate(blocks):
         metab = phase * cmatvec(cols, problem.maps[j] @ gamma)
         metabs.append(metab)
-        rss[j] = float(np.sum(stack(problem.ys[j] - metab - baselines[j]) ** 2))
+        rss[j] = float(np.sum(stack(problem.y_rot[j] - metab - baselines[j]) ** 2))
     broadened = any(e is not None and np.any(np.asarray(e) != 1.0) for e in envelopes)
     jacobians: list[np.ndarray] | None = [] if broadened and settings["crlb"] else None
-    data_info, prior_info = _fisher(problem, theta, blocks, gamma, jacobians)
+    models = [m + bl for m, bl in zip(metabs, baselines, strict=True)]
+    data_info, prior_info = _fisher(problem, theta, blocks, gamma, models, jacobians)
     edf = float(np.trace(invert(data_info + prior_info) @ data_info))
     chi2 = float(np.sum(rss / problem.sigmas**2))
     dof = max(problem.n_data - model.zero_fill * edf, 1.0)
@@ -557,7 +614,7 @@ def _assemble(
             wn, wd = _weights(num, names, sum_w), _weights(den, names, sum_w)
             if wn is not None and wd is not None:
                 ratios[rname] = ratio_estimate(c, cov, wn, wd)
-        params = {"phase0_deg": float(np.rad2deg(th[0]))}
+        params = {"phase0_deg": float(np.rad2deg(th[0] + problem.phases[j]))}
         params["phase1_deg_per_ppm"] = float(np.rad2deg(th[1])) if lay1.fit_phase1 else 0.0
         for g, gname in enumerate(fb.groups):
             params[f"shift_hz_{gname}"] = float(th[lay1.shift(g)])
@@ -589,7 +646,7 @@ def _assemble(
                     snr=snr,
                     fwhm_hz=fwhm,
                     ppm=model.ppm.copy(),
-                    data=problem.ys[j] * unphase,
+                    data=problem.y_rot[j] * unphase,
                     fit=(metabs[j] + baselines[j]) * unphase,
                     baseline=baselines[j] * unphase,
                     components=cols * c[None, :],
