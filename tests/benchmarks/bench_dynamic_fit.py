@@ -185,6 +185,7 @@ def _fsl_run(data, stim, raw, mets, per_block, repeats, bootstrap=0):
             "lipids": [],
             "ratio_priors": {},
             "dynamic_block_lineshape": per_block,
+            "dynamic_block_phase": per_block,
         }
     )
     fids = data.fids.reshape(data.n_points, -1)
@@ -197,7 +198,11 @@ def _fsl_run(data, stim, raw, mets, per_block, repeats, bootstrap=0):
         table = response_table(dyn, settings, None)
         times.append(time.perf_counter() - t0)
         rel = _row(table, "Glu", "coef:stim")
-    what = "per-transient shift and broadening free" if per_block else "all lineshape shared"
+    what = (
+        "per-transient phase, shift and broadening free"
+        if per_block
+        else "phase and lineshape shared"
+    )
     print(f"\nFSL-MRS fsl_dynmrs test ({fids.shape[1]} transients, truth Glu +5 %; {what}):")
     print(
         f"  ours:    Glu change {rel['relative_pct']:+.2f} %, SD {rel['relative_se_pct']:.2f} %"
