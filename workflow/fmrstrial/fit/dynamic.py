@@ -179,9 +179,7 @@ class JointProblem:
                  settings["lorentz_prior_hz"][1])
             )  # fmt: skip
         self.lorentz_kind = 1 if settings["dynamic_block_lineshape"] else None
-        data_phase = bool(settings["dynamic_block_phase"]) and self.n_blocks > 1
-        if self.n_blocks < 2:
-            kinds = []
+        data_phase = bool(settings["dynamic_block_phase"])
         self.kind_prior_sd = [sd for _, sd in kinds] + [BLOCK_PHASE_PRIOR_SD_RAD] * data_phase
         self.layout = JointLayout(
             lay.size, self.n_blocks, tuple(pos for pos, _ in kinds), data_phase
@@ -363,23 +361,25 @@ class JointProblem:
 
     def model_jacobian(self, theta, blocks, gamma) -> np.ndarray:
         """Whitened d(model - rotated data)/d theta at fixed gamma, data rows (n_data, size);
-        the column of phi_j is i y_rot_j (d y_rot_j / d phi_j = -i y_rot_j)."""
+        the column of phi_j is i y_rot_j (d y_rot_j / d phi_j = -i y_rot_j; y_rot is the
+        data of the last `evaluate`, at this theta)."""
         n2 = 2 * self.model.n_fit
         out = np.empty((self.n_data, self.layout.size))
-        for j, (th, cols, phase) in enumerate(blocks):
-            deriv = self.model.derivatives(th, self.maps[j] @ gamma, cols, phase)
-            out[n2 * j : n2 * (j + 1)] = (stack(deriv) / self.sigmas[j]) @ self.layout.block_map(j)
-        self._add_phase_columns(out, [1j * y for y in self.y_rot])
+        for j, block in enumerate(blocks):
+            out[n2 * j : n2 * (j + 1)] = self.block_theta_rows(j, block, gamma, 1j * self.y_rot[j])
         return out
 
-    def _add_phase_columns(self, out: np.ndarray, signals: list[np.ndarray]) -> None:
-        """Put stack(signals[j]) / sigma_j into block j's rows of phi_j's column (j >= 1)."""
-        if not self.layout.data_phase:
-            return
-        n2, kind = 2 * self.model.n_fit, len(self.layout.targets)
-        for j in range(1, self.n_blocks):
-            col = self.layout.extra(kind, j)
-            out[n2 * j : n2 * (j + 1), col] = stack(signals[j]) / self.sigmas[j]
+    def block_theta_rows(self, j: int, block, gamma, turned: np.ndarray) -> np.ndarray:
+        """Block j's whitened rows of the derivative by the joint theta, (2 n_fit, size): the
+        model's, and in phi_j's column (j >= 1) stack(turned) / sigma_j, where `turned` is
+        i x the block's data (in the residual's derivative) or model (in the Fisher
+        information)."""
+        th, cols, phase = block
+        deriv = self.model.derivatives(th, self.maps[j] @ gamma, cols, phase)
+        rows = (stack(deriv) / self.sigmas[j]) @ self.layout.block_map(j)
+        if self.layout.data_phase and j > 0:
+            rows[:, self.layout.extra(len(self.layout.targets), j)] = stack(turned) / self.sigmas[j]
+        return rows
 
     def jac(self, theta: np.ndarray) -> np.ndarray:
         _, blocks, a_proj, gamma, _ = self.evaluate(theta)
@@ -532,17 +532,13 @@ def _fisher(problem: JointProblem, theta, blocks, gamma, models, jacobians: list
     jl, model = problem.layout, problem.model
     nt, nl, nb = jl.size, problem.n_lin, problem.penalty.shape[1]
     data = np.zeros((nt + nl + nb, nt + nl + nb))
-    theta_rows = np.zeros((problem.n_data, nt))
-    problem._add_phase_columns(theta_rows, [1j * m for m in models])
-    n2 = 2 * model.n_fit
     for j, (th, cols, phase) in enumerate(blocks):
-        deriv = model.derivatives(th, problem.maps[j] @ gamma, cols, phase)
-        theta_rows[n2 * j : n2 * (j + 1)] += stack(deriv) @ jl.block_map(j) / problem.sigmas[j]
+        theta_rows = problem.block_theta_rows(j, (th, cols, phase), gamma, 1j * models[j])
         base = np.zeros((2 * model.n_fit, nb))
         g = problem.group_of[j]
         base[:, g * problem.nb2 : (g + 1) * problem.nb2] = problem.base
         jac = np.hstack(
-            [theta_rows[n2 * j : n2 * (j + 1)],
+            [theta_rows,
              (np.hstack([stack(phase[:, None] * cols) @ problem.maps[j], base])
               / problem.sigmas[j])]
         )  # fmt: skip
