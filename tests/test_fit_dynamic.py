@@ -18,6 +18,8 @@ from fmrstrial.fit.dynamic_design import block_contrasts, temporal_model
 from fmrstrial.fit.dynamic_response import response_table
 from fmrstrial.fit.dynamic_synthetic import make_session
 from fmrstrial.fit.model import SpectralModel
+from fmrstrial.fit.results import lipid_tnaa
+from fmrstrial.fit.session import fit_data_dynamic
 from fmrstrial.fit.solver import build_priors
 from fmrstrial.fit.synthetic import demo_model
 from fmrstrial.io.basis import read_basis
@@ -251,9 +253,30 @@ def test_fit_file_dynamic_writes_the_block_tables_and_the_response(sim, tmp_path
 def test_blocks_mode_writes_no_dynamic_outputs(sim, tmp_path):
     ses = make_session(8, sim, n_blocks=2)
     src = _write(tmp_path / "b.nii.gz", sim, ses.fids)
-    fit_file(src, GE, FitOutputs.in_folder(tmp_path / "o", dynamic=True), {"max_iterations": 30})
+    settings = {"mode": "blocks", "max_iterations": 30}
+    fit_file(src, GE, FitOutputs.in_folder(tmp_path / "o", dynamic=True), settings)
     assert not (tmp_path / "o" / "response.tsv").exists()
     assert not (tmp_path / "o" / "dynamic.png").exists()
+
+
+def test_one_block_is_fitted_on_its_own_in_the_default_dynamic_mode(sim, tmp_path, capsys):
+    """A joint fit of one spectrum has nothing to share: the default (dynamic) mode fits a
+    one-block file exactly as block mode does, and writes no response table."""
+    ses = make_session(8, sim, n_blocks=2)
+    src = _write(tmp_path / "one.nii.gz", sim, ses.fids[:, :1])
+    tables = {}
+    for mode in ("--dynamic", "--blocks"):
+        out = tmp_path / mode.strip("-")
+        args = ["fit", str(src), "--basis", GE, "--out", str(out), "--no-figure", mode]
+        assert main(args) == 0
+        note = "one block, fitted on its own" in capsys.readouterr().out
+        assert note == (mode == "--dynamic")
+        assert not (out / "response.tsv").exists()
+        tables[mode] = (out / "ratios.tsv").read_bytes()
+    assert tables["--dynamic"] == tables["--blocks"]
+    assert resolve_settings()["mode"] == "dynamic"
+    with pytest.raises(SystemExit):
+        main(["fit", str(src), "--basis", GE, "--out", str(tmp_path), "--dynamic", "--blocks"])
 
 
 def test_fit_file_with_a_design_of_the_wrong_length_names_the_file(sim, tmp_path):
@@ -353,3 +376,47 @@ def test_crlbs_of_broadened_blocks_account_for_the_shaped_noise(sim, fb):
             plain.fits[j][1].sums["Glx"].sd, rel=0.1
         )
     assert np.all(np.diag(told.cov_gamma) >= np.diag(plain.cov_gamma) * (1 - 1e-9))
+
+
+def _lipid_fid(sim, height: float) -> np.ndarray:
+    """Scalp-lipid-like signal (n_points,): broad lines at 1.30, 0.90 and 1.45 ppm."""
+    out = np.zeros(sim.t.size, dtype=complex)
+    for ppm, width_hz, weight in ((1.30, 22.0, 1.0), (0.90, 18.0, 0.35), (1.45, 30.0, 0.3)):
+        freq = (ppm - 4.65) * sim.cf_mhz
+        out += weight * np.exp((-np.pi * width_hz + 2j * np.pi * freq) * sim.t)
+    return height * out
+
+
+def test_a_lipid_contaminated_block_is_left_out_of_the_joint_fit(sim, tmp_path):
+    """A block whose lipid index rises above the session's median by more than
+    dynamic_lipid_outlier is reported with its first-pass values and the reason; the other
+    blocks are fitted jointly as if it were empty; null keeps it in."""
+    ses = make_session(3, sim, realistic=True)
+    fids = ses.fids.copy()
+    fids[:, 3] += _lipid_fid(sim, 0.6 * np.abs(fids[:50, 0]).mean())
+    settings = {"baseline_flexibility": 10.0}
+    data = MRSData(fids, sim.dwell_s, sim.cf_mhz, "1H", ("DIM_DYN",), {"EchoTime": 0.035})
+    dyn = fit_data_dynamic(data, read_basis(GE), settings, phases=ses.phases, compare=False)
+    assert [j for j, _ in dyn.fits] == [0, 1, 2, 4, 5]
+    ((j, left),) = dyn.empty
+    assert j == 3 and left.message.startswith("left out of the joint fit: lipid index")
+    assert lipid_tnaa(left) > 0.5 + max(lipid_tnaa(r) for _, r in dyn.fits)
+    emptied = fids.copy()
+    emptied[:, 3] = 0
+    data0 = MRSData(emptied, sim.dwell_s, sim.cf_mhz, "1H", ("DIM_DYN",), {"EchoTime": 0.035})
+    ref = fit_data_dynamic(data0, read_basis(GE), settings, phases=ses.phases, compare=False)
+    glx = [r.ratios["Glx/tNAA"].value for _, r in dyn.fits]
+    assert glx == [r.ratios["Glx/tNAA"].value for _, r in ref.fits]
+    kept = fit_data_dynamic(
+        data, read_basis(GE), {**settings, "dynamic_lipid_outlier": None}, phases=ses.phases,
+        compare=False,
+    )  # fmt: skip
+    assert [j for j, _ in kept.fits] == list(range(6)) and not kept.empty
+    # the whole file step: tables for all six blocks, the comparison figure for five
+    src = _write(tmp_path / "lip.nii.gz", sim, fids)
+    out = FitOutputs.in_folder(tmp_path / "o", dynamic=True)
+    fits = fit_file(src, GE, out, settings)
+    assert [j for j, _ in fits] == list(range(6))
+    assert (tmp_path / "o" / "dynamic.png").stat().st_size > 0
+    ratios = pd.read_csv(tmp_path / "o" / "ratios.tsv", sep="\t")
+    assert sorted(ratios.block.unique()) == list(range(6))

@@ -182,18 +182,19 @@ def test_mrsinmrs_says_which_sessions_had_eddy_current_correction(partial):
 
 
 def test_mrsinmrs_fitting_row_names_the_model_and_an_echo_time_difference(partial):
-    """The fitting row is the model the run used (here the dynamic mode), and a basis
+    """The fitting row is the model the run used (here block mode), and a basis
     simulated for another TE than the data's (within the fit's 5 ms tolerance) is said."""
     glx = partial[3].assign(snr=30.0, fwhm_hz=6.0)
     acquisition = pd.DataFrame([{**SVS_ROW, "te_ms": 30.0}] * 2)
     basis = "basis/lcmodel_press35_3T/3T_PRESS_Siemens_35ms_noMM.BASIS"
     config = workflow_settings(None, basis)
-    config["fit"] = {"settings": {"mode": "dynamic"}}
+    config["fit"] = {"settings": {"mode": "blocks"}}
     fitting = mrsinmrs(acquisition, glx, config, {}).set_index("item")["value"]["fitting"]
     assert fitting.startswith(
         "basis 3T_PRESS_Siemens_35ms_noMM.BASIS (simulated for TE 35 ms; data TE 30 ms); "
     )
-    assert "all blocks of a session fitted jointly (dynamic" in fitting
+    assert "fitted block by block" in fitting
     same = mrsinmrs(acquisition.assign(te_ms=35.0), glx, workflow_settings(None, basis), {})
     fitting = same.set_index("item")["value"]["fitting"]
-    assert "simulated for TE" not in fitting and "fitted block by block" in fitting
+    assert "simulated for TE" not in fitting
+    assert "all blocks of a session fitted jointly (dynamic" in fitting  # the default

@@ -158,7 +158,7 @@ def test_other_fit_mode_is_a_sensitivity_row_with_its_own_model(trial, tmp_path)
     from fmrstrial.fit.settings import describe_model
 
     ds, tables = trial
-    blocks, dynamic = describe_model({}), describe_model({"mode": "dynamic"})
+    blocks, dynamic = describe_model({"mode": "blocks"}), describe_model({})  # dynamic: default
     assert "fitted block by block" in blocks and "fitted jointly (dynamic, free model)" in dynamic
     # without the other mode's table the row says why it is missing
     f = _run(trial, tmp_path / "a", spectral_model=blocks).set_index("finding_id")

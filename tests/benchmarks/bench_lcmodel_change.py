@@ -1,10 +1,11 @@
 """Within-session change of Glx/tNAA: our fit against LCModel 6.3 on the same blocks.
 
-    python tests/benchmarks/bench_lcmodel_change.py --lcmodel PATH
+    python tests/benchmarks/bench_lcmodel_change.py [--lcmodel PATH]
         [--results results --basis B.BASIS --te 35] [--real-seeds 10] [--noise 3]
 
-Needs an LCModel binary (`lcmodel_runner.py` says how to build it); LCModel fits every block
-on its own with its default settings (`lcmodel_runner`).
+LCModel needs a binary (`lcmodel_runner.py` says how to build it); it fits every block on its
+own with its default settings (`lcmodel_runner`). Without --lcmodel only our fits are run
+(the sessions are deterministic, so LCModel's figures of an earlier run still apply).
 
 - With --results (a finished run on simulated data, e.g. the demo): every block of
   results/preproc/*/*/blocks.nii.gz is fitted by LCModel with --basis (the basis the run's
@@ -12,9 +13,10 @@ on its own with its default settings (`lcmodel_runner`).
   the same table with LCModel's Glx/tNAA are printed as `bench_change_error.py` prints them.
 - With --real-seeds N (default 10; 0 skips): sessions built from the four real spectra
   (`fmrstrial.fit.real_sessions`: the real FID, Glu raised by 0-9 % of its fitted amplitude,
-  fresh noise --noise times the spectrum's own per block, seeds 1..N), fitted by our default
-  (session background) and by LCModel; error of the change of Glx/tNAA from block 0 against
-  the true change, in percentage points of the spectrum's fitted Glx/tNAA.
+  fresh noise --noise times the spectrum's own per block, seeds 1..N), fitted by us in both
+  modes (dynamic, the default: one joint fit; blocks: every block on the session background)
+  and by LCModel; error of the change of Glx/tNAA from block 0 against the true change, in
+  percentage points of the spectrum's fitted Glx/tNAA.
 
 Writes only to temporary folders.
 """
@@ -37,7 +39,7 @@ from bench_change_error import change_errors  # noqa: E402
 from real_spectra import BASIS, SPECTRA, convert  # noqa: E402
 
 from fmrstrial.fit.real_sessions import real_source, session  # noqa: E402
-from fmrstrial.fit.session import fit_data  # noqa: E402
+from fmrstrial.fit.session import fit_in_mode  # noqa: E402
 from fmrstrial.io.basis import read_basis  # noqa: E402
 from fmrstrial.io.nifti_mrs import read_nifti_mrs  # noqa: E402
 from fmrstrial.paths import resource  # noqa: E402
@@ -89,10 +91,17 @@ def run_blocks(lc: LCModel, results: Path) -> None:
             )
 
 
-def run_real(binary: str, seeds: range, noise: float) -> None:
-    """Sessions built from the four real spectra, fitted by both."""
-    errors = {"ours": [], "LCModel": []}
-    print("spectrum | change error SD (pp): ours / LCModel")
+def glx_tnaa_ours(blocks, basis, mode: str) -> np.ndarray:
+    """Our Glx/tNAA of every block of `blocks` with the default settings in `mode`."""
+    fits = fit_in_mode(blocks, basis, {"mode": mode})
+    return np.array([r.amplitude("Glx") / r.amplitude("tNAA") for _, r in fits])
+
+
+def run_real(binary: str | None, seeds: range, noise: float) -> None:
+    """Sessions built from the four real spectra, fitted by us (both modes) and LCModel."""
+    fitters = ["dynamic", "blocks"] + (["LCModel"] if binary else [])
+    errors = {k: [] for k in fitters}
+    print("spectrum | change error SD (pp): " + " / ".join(fitters))
     with tempfile.TemporaryDirectory() as tmp:
         for name, spectrum in SPECTRA.items():
             path = resource(BASIS.format(spectrum.vendor))
@@ -100,34 +109,35 @@ def run_real(binary: str, seeds: range, noise: float) -> None:
             data = read_nifti_mrs(convert(name, Path(tmp) / f"{name}.nii.gz"))
             source = real_source(data, basis)
             te_ms = 1000 * float(data.header.get("EchoTime", 0.035))
-            lc = LCModel(binary, str(path), te_ms)
+            lc = LCModel(binary, str(path), te_ms) if binary else None
             tnaa = source.fit.amplitude("tNAA")
             ref = source.fit.amplitude("Glx") / tnaa
             true = 100 * (GLU_CHANGE - GLU_CHANGE[0]) * source.fit.amplitude("Glu") / tnaa / ref
-            own = {"ours": [], "LCModel": []}
+            own = {k: [] for k in fitters}
             for seed in seeds:
                 blocks = session(source, GLU_CHANGE, noise, seed)
-                fits = fit_data(blocks, basis, {})
-                values = {
-                    "ours": np.array([r.amplitude("Glx") / r.amplitude("tNAA") for _, r in fits]),
-                    "LCModel": lc.glx_tnaa(blocks),
-                }
-                for k, v in values.items():
+                for k in fitters:
+                    v = lc.glx_tnaa(blocks) if k == "LCModel" else glx_tnaa_ours(blocks, basis, k)
                     own[k].extend(100 * (v[1:] - v[0]) / ref - true[1:])
             for k in own:
                 errors[k].extend(own[k])
-            print(f"{name:<8} | {np.std(own['ours'], ddof=1):.2f} / "
-                  f"{np.std(own['LCModel'], ddof=1):.2f}", flush=True)  # fmt: skip
+            sds = " / ".join(f"{np.std(own[k], ddof=1):.2f}" for k in fitters)
+            print(f"{name:<8} | {sds}", flush=True)
     sd = {k: np.std(v, ddof=1) for k, v in errors.items()}
-    ratio = sd["ours"] / sd["LCModel"]
-    print(f"pooled   | {sd['ours']:.2f} / {sd['LCModel']:.2f} (ratio {ratio:.2f}; {len(seeds)} "
-          f"sessions x 5 infusion blocks per spectrum, noise {noise:g} x the spectrum's "
-          "own)")  # fmt: skip
+    ratios = (
+        "".join(f"; {k} / LCModel {sd[k] / sd['LCModel']:.2f}" for k in fitters[:2])
+        if binary
+        else ""
+    )
+    print(
+        f"pooled   | {' / '.join(f'{sd[k]:.2f}' for k in fitters)} ({len(seeds)} sessions x 5 "
+        f"infusion blocks per spectrum, noise {noise:g} x the spectrum's own{ratios})"
+    )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--lcmodel", required=True, help="path of an LCModel 6.3 binary")
+    ap.add_argument("--lcmodel", help="path of an LCModel 6.3 binary (none: ours only)")
     ap.add_argument("--results", type=Path, help="a finished run on simulated data")
     ap.add_argument("--basis", help="LCModel .BASIS the run's fit used (with --results)")
     ap.add_argument("--te", type=float, default=35.0, help="echo time (ms) given to LCModel")
@@ -135,8 +145,8 @@ def main() -> None:
     ap.add_argument("--noise", type=float, default=3.0)
     a = ap.parse_args()
     if a.results is not None:
-        if a.basis is None:
-            ap.error("--results needs --basis")
+        if a.basis is None or a.lcmodel is None:
+            ap.error("--results needs --basis and --lcmodel")
         run_blocks(LCModel(a.lcmodel, a.basis, a.te), a.results)
     if a.real_seeds:
         run_real(a.lcmodel, range(1, a.real_seeds + 1), a.noise)

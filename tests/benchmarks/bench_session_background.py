@@ -32,7 +32,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 from fmrstrial.fit.real_sessions import glx_change_errors, real_source  # noqa: E402
-from fmrstrial.fit.session import fit_data, fit_data_dynamic  # noqa: E402
+from fmrstrial.fit.session import fit_in_mode  # noqa: E402
 from fmrstrial.io.basis import read_basis  # noqa: E402
 from fmrstrial.io.nifti_mrs import read_nifti_mrs  # noqa: E402
 from fmrstrial.paths import resource  # noqa: E402
@@ -44,11 +44,11 @@ GLU_CHANGE = np.array([0.0, 0.03, 0.06, 0.09, 0.09, 0.06])
 
 
 MODES = {
-    "background": {"session_background": True},
-    "own": {"session_background": False},
+    "background": {"mode": "blocks", "session_background": True},
+    "own": {"mode": "blocks", "session_background": False},
     "dynamic": {"mode": "dynamic"},
-    "held": {"block_baseline_correction": False},
-    "trial": {},  # the background held at the spectrum's own flexibility (`settings_for`)
+    "held": {"mode": "blocks", "block_baseline_correction": False},
+    "trial": {"mode": "blocks"},  # the background held at the spectrum's flexibility (below)
 }
 PHASES = ["baseline"] + ["infusion"] * (len(GLU_CHANGE) - 1)
 
@@ -58,7 +58,7 @@ def settings_for(source, mode: str) -> dict:
     flexibility the criterion chose on the real spectrum itself (the highest SNR there is,
     as `baseline_flexibility: trial` chooses on a trial's mean spectrum)."""
     if mode == "trial":
-        return {"baseline_flexibility": float(source.fit.baseline_ed_per_ppm)}
+        return {"baseline_flexibility": float(source.fit.baseline_ed_per_ppm), **MODES[mode]}
     return {"baseline_flexibility": "auto", **MODES[mode]}
 
 
@@ -68,9 +68,7 @@ def errors(source, basis, mode: str, seeds: range, noise: float) -> np.ndarray:
     settings = settings_for(source, mode)
 
     def fit(blocks):
-        if mode == "dynamic":
-            return fit_data_dynamic(blocks, basis, settings, phases=PHASES, compare=False).fits
-        return fit_data(blocks, basis, settings)
+        return fit_in_mode(blocks, basis, settings, phases=PHASES)
 
     return glx_change_errors(source, GLU_CHANGE, noise, seeds, fit)
 

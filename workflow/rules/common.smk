@@ -227,8 +227,9 @@ def fit_settings():
 
 
 def dynamic_fit():
-    """True when the fit settings choose the joint (dynamic) fit of a session's blocks."""
-    return fit_settings().get("mode") == "dynamic"
+    """True when the fit settings (with the package defaults) choose the joint (dynamic)
+    fit of a session's blocks."""
+    return resolve("fit", fit_settings(), "config fit.settings")["mode"] == "dynamic"
 
 
 def other_fit_mode():

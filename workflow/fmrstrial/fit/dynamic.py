@@ -433,8 +433,9 @@ class DynamicResult:
     cov_gamma (n_lin, n_lin) their estimates and covariance; maps: T_j (K, n_lin) per block;
     theta: joint nonlinear parameters (`JointLayout`); names: components (K,);
     chi2_per_dof: whitened residual per degree of freedom; block_fits: the block-by-block
-    fits for comparison (empty unless made); empty: n/a results of blocks that were not
-    fitted (no transient kept).
+    fits of the same blocks for comparison (empty unless made); empty: results of the blocks
+    outside the joint fit: n/a (no transient kept), or a first joint fit's values of a block
+    left out as a lipid outlier (`message` says which).
     """
 
     fits: list[tuple[int, FitResult]]
@@ -650,6 +651,8 @@ def _assemble(
                     baseline_penalty=float(lam) if settings["baseline"] == "spline" else np.nan,
                     baseline_ed=ed,
                     baseline_ed_per_ppm=ed / width,
+                    session_baseline_penalty=mean_fit.baseline_penalty,
+                    session_baseline_ed_per_ppm=mean_fit.baseline_ed_per_ppm,
                     fit_range_ppm=mean_fit.fit_range_ppm,
                 ),
             )

@@ -112,6 +112,15 @@ def temporal_model(
     return TemporalModel("glm", names, x, _nonneg_columns(x))
 
 
+def estimable(tm: TemporalModel, rows: list[int]) -> bool:
+    """True when `tm` restricted to the blocks `rows` can be estimated (free: always; GLM:
+    the design keeps full column rank)."""
+    if tm.kind == "free":
+        return True
+    x = tm.matrix[rows]
+    return np.linalg.matrix_rank(x) == x.shape[1]
+
+
 def restrict(tm: TemporalModel, rows: list[int], source: str = "<data>") -> TemporalModel:
     """The temporal model for the blocks `rows` only (e.g. without empty blocks); free mode
     keeps the blocks' own numbers in its column names. InputError if a GLM design becomes
@@ -120,7 +129,7 @@ def restrict(tm: TemporalModel, rows: list[int], source: str = "<data>") -> Temp
         n = len(rows)
         return TemporalModel("free", [tm.names[j] for j in rows], np.eye(n), np.ones(n, bool))
     x = tm.matrix[rows]
-    if np.linalg.matrix_rank(x) < x.shape[1]:
+    if not estimable(tm, rows):
         raise InputError(
             f"without the empty blocks the GLM design (columns {', '.join(tm.names)}) is rank "
             "deficient: its coefficients cannot be estimated",

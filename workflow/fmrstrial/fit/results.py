@@ -103,9 +103,10 @@ QC_BASE_COLUMNS = {
         "Units": "1/ppm",
     },
     "session_baseline_penalty": {
-        "Description": "Penalty of the session background's baseline, chosen on the mean of "
-        "the blocks and held fixed with the macromolecules for every block (n/a: the block "
-        "was fitted on its own)."
+        "Description": "Penalty of the session's baseline, chosen on the mean of the blocks "
+        "and held for every block: the session background's (held with the macromolecules) "
+        "in block mode, the shared baseline's in dynamic mode (n/a: the block was fitted on "
+        "its own)."
     },
     "session_baseline_ed_per_ppm": {
         "Description": "Effective dimension per ppm of the session background's baseline.",

@@ -26,6 +26,7 @@ from ..io.nifti_mrs import LINEWIDTH_MATCHING_KEY, MRSData
 from ..spectra import broadening_envelope
 from .basis_setup import MM_GROUP, FitBasis, prepare_basis
 from .core import FitResult, empty_result, fit_spectrum
+from .results import lipid_tnaa
 from .settings import resolve_settings
 
 DYNAMIC = "DIM_DYN"
@@ -270,38 +271,91 @@ def fit_data_dynamic(
     phases: the block table's phase per block (default GLM design and response contrasts).
     compare: also fit every block on its own (`fit_blocks`, as `fit_data` does) into
     `block_fits`, for the comparison figure; None: when there are at most
-    `COMPARE_MAX_BLOCKS` blocks."""
+    `COMPARE_MAX_BLOCKS` blocks. Blocks whose lipid index rises above the session's median
+    by more than `dynamic_lipid_outlier` are left out of a second joint fit of the others
+    (their shared baseline and lineshape would move the whole session's level); their
+    first-pass results go to `empty` with the reason in `message`."""
     from .dynamic import fit_dynamic
-    from .dynamic_design import restrict, temporal_model
+    from .dynamic_design import estimable, restrict, temporal_model
 
     settings = resolve_settings(settings)
     fids = blocks_of(data, source)
     n_blocks = fids.shape[1]
-    temporal = temporal_model(settings, n_blocks, phases, source)
+    full = temporal_model(settings, n_blocks, phases, source)
     used = used_blocks(fids, source)
-    if len(used) < n_blocks:
-        temporal = restrict(temporal, used, source)
     compare = len(used) <= COMPARE_MAX_BLOCKS if compare is None else compare
+
+    def joint(blocks: list[int]):
+        temporal = full if len(blocks) == n_blocks else restrict(full, blocks, source)
+        dyn = fit_dynamic(
+            fids[:, blocks], data.dwell_s, data.cf_mhz, fb, settings, temporal,
+            source=source, mean_fit=mean_fit(fids, blocks, data, fb, settings, source),
+            noise_envelopes=[matching_envelope(data, j) for j in blocks],
+        )  # fmt: skip
+        dyn.fits = [(blocks[i], r) for i, r in dyn.fits]
+        return dyn
+
     with single_threaded_blas():
         fb = prepare_basis(
             basis, data.n_points, data.dwell_s, data.cf_mhz, settings, echo_time_ms(data), source
         )
-        mean = mean_fit(fids, used, data, fb, settings, source)
         block_fits = []
         if compare:
             # the blocks' own mean fit: with a session background it is chosen for the
             # mean's noise, the joint fit's for one block's (`mean_fit`)
             block_fits = sorted(fit_blocks(fids, used, data, fb, settings, source).items())
-        dyn = fit_dynamic(
-            fids[:, used], data.dwell_s, data.cf_mhz, fb, settings, temporal,
-            source=source, mean_fit=mean,
-            noise_envelopes=[matching_envelope(data, j) for j in used],
-        )  # fmt: skip
-    dyn.fits = [(used[i], r) for i, r in dyn.fits]
-    dyn.block_fits = block_fits
+        dyn = joint(used)
+        excluded = lipid_outliers(dyn.fits, settings["dynamic_lipid_outlier"])
+        kept = [j for j in used if j not in excluded]
+        if excluded and len(kept) >= 2 and estimable(full, kept):
+            first = dict(dyn.fits)
+            dyn = joint(kept)
+            dyn.empty = [(j, replace(first[j], message=excluded[j])) for j in excluded]
+    joint_blocks = {j for j, _ in dyn.fits}
+    dyn.block_fits = [(j, r) for j, r in block_fits if j in joint_blocks]  # the figure's pairs
     reason = "empty block: no transient kept"
-    dyn.empty = [(j, empty_result(fb, settings, reason)) for j in range(n_blocks) if j not in used]
+    dyn.empty += [(j, empty_result(fb, settings, reason)) for j in range(n_blocks) if j not in used]
     return dyn
+
+
+def lipid_outliers(fits: list[tuple[int, FitResult]], limit: float | None) -> dict[int, str]:
+    """Blocks whose lipid index (`lipid_tnaa`) exceeds the median of `fits` by more than
+    `limit` (None: none), block -> reason."""
+    if limit is None:
+        return {}
+    index = {j: lipid_tnaa(r) for j, r in fits}
+    values = np.array([v for v in index.values() if np.isfinite(v)])
+    if values.size < 3:
+        return {}
+    median = float(np.median(values))
+    return {
+        j: f"left out of the joint fit: lipid index {v:.2f} x tNAA, {v - median:.2f} above the "
+        f"session's median > {limit:g} (values of the first joint fit)"
+        for j, v in index.items()
+        if np.isfinite(v) and v - median > limit
+    }
+
+
+def joint_fit(settings: dict | None, data: MRSData, source: str = "<data>") -> bool:
+    """True when `settings` choose the dynamic mode and `data` hold more than one block (a
+    joint fit of one block has nothing to share: it is fitted on its own)."""
+    return resolve_settings(settings)["mode"] == "dynamic" and blocks_of(data, source).shape[1] > 1
+
+
+def fit_in_mode(
+    data: MRSData,
+    basis: Basis,
+    settings: dict | None = None,
+    source: str = "<data>",
+    phases: list[str] | None = None,
+) -> list[tuple[int, FitResult]]:
+    """Every block of `data` fitted in the settings' mode (`joint_fit`), (block, FitResult)
+    in block order: the joint fit's results (blocks left out and empty ones included, without
+    the comparison fits) or `fit_data`'s."""
+    if joint_fit(settings, data, source):
+        dyn = fit_data_dynamic(data, basis, settings, source, phases, compare=False)
+        return sorted(dyn.fits + dyn.empty, key=lambda item: item[0])
+    return fit_data(data, basis, settings, source)
 
 
 #: Largest number of blocks for which dynamic mode also fits every block on its own.

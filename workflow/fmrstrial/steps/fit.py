@@ -30,7 +30,7 @@ from ..fit.results import (
     qc_table,
     ratio_table,
 )
-from ..fit.session import blocks_of, fit_data, fit_data_dynamic
+from ..fit.session import blocks_of, fit_data, fit_data_dynamic, joint_fit
 from ..fit.settings import resolve_settings
 from ..fit.trial_baseline import flexibility_setting
 from ..io.atomic import write_text
@@ -72,13 +72,14 @@ def fit_file(
     in dynamic mode only (None: every block is in one phase). trial_baseline: the trial's
     baseline flexibility (trial_baseline.tsv), needed when the setting
     `baseline_flexibility` is 'trial'.
+    A file of one block is fitted on its own whatever the mode (no response table then).
     Returns the (block, FitResult) list. InputError (naming the file) for unreadable data,
     unsupported dimensions, or a basis that does not match the data."""
     source = str(in_path)
     settings = flexibility_setting(settings, trial_baseline)
     data = read_nifti_mrs(in_path)
     basis = read_basis(basis_path)
-    if resolve_settings(settings)["mode"] == "dynamic":
+    if joint_fit(settings, data, source):
         return _fit_file_dynamic(data, basis, settings, source, block_table, out)
     fits = fit_data(data, basis, settings, source)
     write_outputs(fits, out, title=Path(in_path).name)
@@ -124,8 +125,8 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     if args.config:
         settings = resolve_settings(settings, source=args.config)
-    if args.dynamic:
-        settings = {**(settings or {}), "mode": "dynamic"}
+    if args.dynamic or args.blocks:
+        settings = {**(settings or {}), "mode": "dynamic" if args.dynamic else "blocks"}
     resolved = resolve_settings(settings)
     dynamic = resolved["mode"] == "dynamic"
     block_table = args.block_table
@@ -142,6 +143,8 @@ def run(args: argparse.Namespace) -> int:
         f"fitted {len(fits)} block(s) of {args.input} ({n_ok} converged) into {args.out} "
         f"({time.perf_counter() - start:.1f} s)"
     )
+    if dynamic and len(fits) == 1:
+        print("  note: one block, fitted on its own (a joint fit has nothing to share)")
     if resolved["baseline_flexibility"] == "trial" and args.trial_baseline is None:
         print(
             "  note: baseline flexibility chosen on this file alone (a trial of one session); "
@@ -165,10 +168,17 @@ def add_parser(sub) -> None:
     p.add_argument("--basis", required=True, help="LCModel .BASIS file or FSL-MRS basis directory")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--config", default=None, help="YAML with a 'fit:' section of settings")
-    p.add_argument(
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument(
         "--dynamic",
         action="store_true",
-        help="fit all blocks jointly (mode: dynamic); adds response.tsv and dynamic.png",
+        help="fit all blocks jointly (mode: dynamic, the default); adds response.tsv and "
+        "dynamic.png",
+    )
+    mode.add_argument(
+        "--blocks",
+        action="store_true",
+        help="fit every block on its own (mode: blocks), overriding the settings",
     )
     p.add_argument(
         "--block-table",
