@@ -319,21 +319,67 @@ class JointProblem:
         """Whitened data rows of the linear coefficients, (n_data, n_lin)."""
         n2 = 2 * self.model.n_fit
         a = np.empty((self.n_data, self.n_lin))
-        for j, (_, cols, phase) in enumerate(blocks):
-            a[n2 * j : n2 * (j + 1)] = (stack(phase[:, None] * cols) / self.sigmas[j]) @ self.maps[
-                j
-            ]
+        for j, b in enumerate(self.block_designs(blocks)):
+            a[n2 * j : n2 * (j + 1)] = b @ self.maps[j]
         return a
 
-    def _solve_linear(self, a: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Bounded least squares min ||a x - y|| with x >= lin_lb, on the Gram system."""
-        gram, rhs = a.T @ a, a.T @ y
+    def block_designs(self, blocks) -> list[np.ndarray]:
+        """B_j (2 n_fit, K) per block: its whitened component columns, so that block j's data
+        rows of the linear coefficients are B_j T_j (never formed: see `normal_equations`)."""
+        return [
+            stack(phase[:, None] * cols) / self.sigmas[j]
+            for j, (_, cols, phase) in enumerate(blocks)
+        ]
+
+    def _rows(self, j: int) -> slice:
+        n2 = 2 * self.model.n_fit
+        return slice(n2 * j, n2 * (j + 1))
+
+    def normal_equations(self, bs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Gram matrix a^T a (n_lin, n_lin) and a^T y_proj of the projected augmented design
+        a = P A (P: the baselines projected out), from the blocks' B_j without forming the
+        dense (n_aug, n_lin) a: A^T P A = sum_j T_j^T B_j^T B_j T_j + link^T link -
+        sum_g (Q_g^T A)^T (Q_g^T A), and a^T y_proj = A^T y_proj (P is a projector; the
+        design is zero in the penalty rows and y_proj in the link rows). Cost linear in the
+        number of blocks for the data part, where the dense product is quadratic."""
+        gram = self.link.T @ self.link if self.link.shape[0] else np.zeros((self.n_lin,) * 2)
+        rhs = np.zeros(self.n_lin)
+        for j, b in enumerate(bs):
+            t = self.maps[j]
+            gram += t.T @ (b.T @ b) @ t
+            rhs += t.T @ (b.T @ self.y_proj[self._rows(j)])
+        if self.nb2:
+            n2 = 2 * self.model.n_fit
+            for members, q in zip(self.base_groups, self.qs, strict=True):
+                qa = sum(
+                    (q[n2 * i : n2 * (i + 1)].T @ bs[j]) @ self.maps[j]
+                    for i, j in enumerate(members)
+                )
+                gram -= qa.T @ qa
+        return gram, rhs
+
+    def design_times(self, bs: list[np.ndarray], x: np.ndarray, columns=None) -> np.ndarray:
+        """A_aug[:, columns] @ x, (n_aug,) or (n_aug, k), from the blocks' B_j (the link rows
+        included; the penalty rows are zero)."""
+        cols = slice(None) if columns is None else columns
+        out = np.zeros((self.n_aug,) + x.shape[1:])
+        for j, b in enumerate(bs):
+            out[self._rows(j)] = b @ (self.maps[j][:, cols] @ x)
+        if self.link.shape[0]:
+            out[self.n_data + self.n_pen :] = self.link[:, cols] @ x
+        return out
+
+    def _solve_linear(self, gram: np.ndarray, rhs: np.ndarray, blocks) -> np.ndarray:
+        """Bounded least squares min ||a x - y_proj|| with x >= lin_lb on its normal
+        equations (`normal_equations`); the dense projected design of `blocks` is formed only
+        when the Gram matrix is not positive definite."""
         d = np.sqrt(np.clip(np.diag(gram), 1e-300, None))
         try:
             lower = np.linalg.cholesky(gram / np.outer(d, d))
             rmat, z = lower.T, np.linalg.solve(lower, rhs / d)
         except np.linalg.LinAlgError:
-            rmat, z, d = a, y, np.ones(a.shape[1])
+            rmat = self.project(self._augment(self.design_rows(blocks), with_link=True))
+            z, d = self.y_proj, np.ones(self.n_lin)
         if np.all(self.lin_lb == 0):
             u, _ = nnls(rmat, z, maxiter=50 * rmat.shape[1])
         else:
@@ -342,6 +388,7 @@ class JointProblem:
         return u / d
 
     def evaluate(self, theta: np.ndarray):
+        """(theta, blocks, (B_j list, Gram matrix), gamma, projected residual) at theta."""
         if self._last is not None and np.array_equal(theta, self._last[0]):
             return self._last
         self.n_eval += 1
@@ -349,10 +396,11 @@ class JointProblem:
         if not np.array_equal(phases, self.phases):
             self._set_phases(phases)
         blocks = self.block_columns(theta)
-        a_proj = self.project(self._augment(self.design_rows(blocks), with_link=True))
-        gamma = self._solve_linear(a_proj, self.y_proj)
-        residual = self.y_proj - a_proj @ gamma
-        self._last = (theta.copy(), blocks, a_proj, gamma, residual)
+        bs = self.block_designs(blocks)
+        gram, rhs = self.normal_equations(bs)
+        gamma = self._solve_linear(gram, rhs, blocks)
+        residual = self.y_proj - self.project(self.design_times(bs, gamma))
+        self._last = (theta.copy(), blocks, (bs, gram), gamma, residual)
         return self._last
 
     def fun(self, theta: np.ndarray) -> np.ndarray:
@@ -382,12 +430,18 @@ class JointProblem:
         return rows
 
     def jac(self, theta: np.ndarray) -> np.ndarray:
-        _, blocks, a_proj, gamma, _ = self.evaluate(theta)
+        """Kaufman Jacobian: the projected model derivative minus its component in the span
+        of the free linear coefficients' projected columns (computed from the blocks' B_j:
+        a_act^T d_proj = A^T d_proj, a_act x = P A_act x)."""
+        _, blocks, (bs, gram), gamma, _ = self.evaluate(theta)
         d_proj = self.project(self._augment(self.model_jacobian(theta, blocks, gamma), False))
-        free = (gamma > 0) | ~np.isfinite(self.lin_lb)
-        if free.any():
-            a_act = a_proj[:, free]
-            d_proj = d_proj - a_act @ _solve_spd(a_act.T @ a_act, a_act.T @ d_proj)
+        free = np.flatnonzero((gamma > 0) | ~np.isfinite(self.lin_lb))
+        if free.size:
+            atd = sum(
+                self.maps[j][:, free].T @ (b.T @ d_proj[self._rows(j)]) for j, b in enumerate(bs)
+            )
+            x = _solve_spd(gram[np.ix_(free, free)], atd)
+            d_proj = d_proj - self.project(self.design_times(bs, x, free))
         return np.vstack([-d_proj, self.priors.jacobian])
 
     def lower_bounds(self, theta0: np.ndarray) -> np.ndarray:
