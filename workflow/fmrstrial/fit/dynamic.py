@@ -33,7 +33,8 @@ block, linearised at the mean spectrum's amplitudes.
 Solver: variable projection as in `solver`: for fixed nonlinear parameters the baseline(s)
 are projected out and the linear coefficients (beta, MM/lipid amplitudes) are solved
 exactly with their bounds (non-negative levels, see `dynamic_design`) on the small
-triangular system of the Gram matrix; the nonlinear parameters by trust-region least
+triangular system of the Gram matrix (built block by block, `JointProblem.normal_equations`,
+never from the dense projected design); the nonlinear parameters by trust-region least
 squares with the analytic Kaufman Jacobian (chain rule from the single model's derivatives).
 Start: the fit of the session's mean spectrum (delta = ell = 0).
 
