@@ -318,10 +318,9 @@ class JointProblem:
 
     def design_rows(self, blocks) -> np.ndarray:
         """Whitened data rows of the linear coefficients, (n_data, n_lin)."""
-        n2 = 2 * self.model.n_fit
         a = np.empty((self.n_data, self.n_lin))
         for j, b in enumerate(self.block_designs(blocks)):
-            a[n2 * j : n2 * (j + 1)] = b @ self.maps[j]
+            a[self._rows(j)] = b @ self.maps[j]
         return a
 
     def block_designs(self, blocks) -> list[np.ndarray]:
@@ -460,7 +459,7 @@ class JointProblem:
         """Baseline coefficients (n_groups * 2 nb,) in data units, group after group."""
         if self.nb2 == 0:
             return np.zeros(0)
-        resid = self.y_aug - self._augment(self.design_rows(blocks), True) @ gamma
+        resid = self.y_aug - self.design_times(self.block_designs(blocks), gamma)
         return np.concatenate(
             [np.linalg.solve(r, q.T @ resid[rows])
              for rows, q, r in zip(self.group_rows, self.qs, self.rs, strict=True)]
